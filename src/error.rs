@@ -1,0 +1,326 @@
+//! Errors say who broke what. A *local* error means the caller misused the API (wrong state,
+//! unknown action id, bad argument); nothing was sent and the handle is unchanged. A *remote*
+//! error means the peer broke the protocol and carries what to answer with: the close code the
+//! engine has queued in its failing close frame, or the HTTP status (and headers) a server
+//! rejects the handshake with.
+
+use crate::constants::{close_status, hresult};
+use crate::handle::State;
+use std::fmt;
+
+/// A peer's violation of RFC 6455 found in the frames it sent, with the rule it broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// RSV1-3 set without an extension that defines them.
+    ReservedBitsSet { bits: u8 },
+    /// Opcodes 0x3-0x7 and 0xB-0xF are reserved.
+    ReservedOpcode { opcode: u8 },
+    /// A control frame with a payload over 125 bytes.
+    ControlFrameTooLong { length: u64 },
+    /// A control frame without FIN.
+    FragmentedControlFrame { opcode: u8 },
+    /// A continuation frame with no message started.
+    UnexpectedContinuation,
+    /// A text or binary frame while a fragmented message is still open.
+    DataFrameInsideMessage { opcode: u8 },
+    /// A client frame without the mask bit, at a server.
+    UnmaskedClientFrame,
+    /// A server frame with the mask bit, at a client.
+    MaskedServerFrame,
+    /// A 64-bit payload length with its most significant bit set.
+    LengthTopBitSet,
+    /// A close frame whose payload is a single byte.
+    CloseFrameOneByte,
+    /// A close code that may not appear on the wire.
+    InvalidCloseCode { code: u16 },
+    /// A byte sequence that is not UTF-8 in a text message.
+    InvalidUtf8InText,
+    /// A byte sequence that is not UTF-8 in a close reason.
+    InvalidUtf8InCloseReason,
+    /// A frame payload over the handle's `max_frame_size`.
+    FrameTooBig { length: u64, limit: u64 },
+    /// A message over the handle's `max_message_size` (summed over fragments).
+    MessageTooBig { limit: u64 },
+    /// A message spanning more frames than `max_fragments`.
+    TooManyFragments { limit: u32 },
+}
+
+impl Violation {
+    /// The close code to fail the connection with (RFC 6455 section 7.4.1).
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Violation::InvalidUtf8InText | Violation::InvalidUtf8InCloseReason => {
+                close_status::INVALID_PAYLOAD
+            }
+            Violation::FrameTooBig { .. }
+            | Violation::MessageTooBig { .. }
+            | Violation::TooManyFragments { .. } => close_status::MESSAGE_TOO_BIG,
+            _ => close_status::PROTOCOL_ERROR,
+        }
+    }
+
+    /// The RFC rule broken, with its section, as the text of the failing close frame and logs.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Violation::ReservedBitsSet { .. } => "RFC 6455 5.2: RSV1-3 MUST be 0 unless an extension is negotiated that defines them",
+            Violation::ReservedOpcode { .. } => "RFC 6455 5.2: reserved opcodes MUST NOT be used",
+            Violation::ControlFrameTooLong { .. } => "RFC 6455 5.5: control frames MUST have a payload of 125 bytes or less",
+            Violation::FragmentedControlFrame { .. } => "RFC 6455 5.5: control frames MUST NOT be fragmented",
+            Violation::UnexpectedContinuation => "RFC 6455 5.4: a continuation frame needs a started fragmented message",
+            Violation::DataFrameInsideMessage { .. } => "RFC 6455 5.4: fragments of one message MUST NOT be interleaved with another message",
+            Violation::UnmaskedClientFrame => "RFC 6455 5.1: a server MUST close the connection on an unmasked client frame",
+            Violation::MaskedServerFrame => "RFC 6455 5.1: a client MUST close the connection on a masked server frame",
+            Violation::LengthTopBitSet => "RFC 6455 5.2: the most significant bit of a 64-bit length MUST be 0",
+            Violation::CloseFrameOneByte => "RFC 6455 5.5.1: a close payload starts with a 2-byte status code",
+            Violation::InvalidCloseCode { .. } => "RFC 6455 7.4.1: the close code may not be sent on the wire",
+            Violation::InvalidUtf8InText => "RFC 6455 8.1: text data MUST be valid UTF-8",
+            Violation::InvalidUtf8InCloseReason => "RFC 6455 5.5.1: a close reason MUST be valid UTF-8",
+            Violation::FrameTooBig { .. } => "RFC 6455 10.4: frame larger than this endpoint's limit",
+            Violation::MessageTooBig { .. } => "RFC 6455 10.4: message larger than this endpoint's limit",
+            Violation::TooManyFragments { .. } => "RFC 6455 10.4: message split into more frames than this endpoint's limit",
+        }
+    }
+
+    /// A stable identifier for the violation.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Violation::ReservedBitsSet { .. } => "RESERVED_BITS_SET",
+            Violation::ReservedOpcode { .. } => "RESERVED_OPCODE",
+            Violation::ControlFrameTooLong { .. } => "CONTROL_FRAME_TOO_LONG",
+            Violation::FragmentedControlFrame { .. } => "FRAGMENTED_CONTROL_FRAME",
+            Violation::UnexpectedContinuation => "UNEXPECTED_CONTINUATION",
+            Violation::DataFrameInsideMessage { .. } => "DATA_FRAME_INSIDE_MESSAGE",
+            Violation::UnmaskedClientFrame => "UNMASKED_CLIENT_FRAME",
+            Violation::MaskedServerFrame => "MASKED_SERVER_FRAME",
+            Violation::LengthTopBitSet => "LENGTH_TOP_BIT_SET",
+            Violation::CloseFrameOneByte => "CLOSE_FRAME_ONE_BYTE",
+            Violation::InvalidCloseCode { .. } => "INVALID_CLOSE_CODE",
+            Violation::InvalidUtf8InText => "INVALID_UTF8",
+            Violation::InvalidUtf8InCloseReason => "INVALID_UTF8_CLOSE_REASON",
+            Violation::FrameTooBig { .. } => "FRAME_TOO_BIG",
+            Violation::MessageTooBig { .. } => "MESSAGE_TOO_BIG",
+            Violation::TooManyFragments { .. } => "TOO_MANY_FRAGMENTS",
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let detail = match self {
+            Violation::ReservedBitsSet { bits } => format!(" (RSV bits 0b{bits:03b})"),
+            Violation::ReservedOpcode { opcode } => format!(" (opcode 0x{opcode:X})"),
+            Violation::ControlFrameTooLong { length } => format!(" ({length} bytes)"),
+            Violation::FragmentedControlFrame { opcode } => format!(" (opcode 0x{opcode:X})"),
+            Violation::DataFrameInsideMessage { opcode } => format!(" (opcode 0x{opcode:X})"),
+            Violation::InvalidCloseCode { code } => format!(" ({code})"),
+            Violation::FrameTooBig { length, limit } => format!(" ({length} > {limit} bytes)"),
+            Violation::MessageTooBig { limit } => format!(" (limit {limit} bytes)"),
+            Violation::TooManyFragments { limit } => format!(" (limit {limit} frames)"),
+            _ => String::new(),
+        };
+        write!(f, "{}{}", self.rule(), detail)
+    }
+}
+
+/// Why a handshake failed. On a server it carries the HTTP response to reject with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandshakeRejection {
+    /// The HTTP status to answer with (server), or 0 when the peer is a server whose response was wrong.
+    pub status: u16,
+    /// Header fields to send with the rejection (for instance `Sec-WebSocket-Version: 13` with 426).
+    pub headers: Vec<(String, String)>,
+    /// What was wrong, naming the header and the RFC 6455 section 4 rule.
+    pub problem: String,
+    /// The websocket.h HRESULT for this failure.
+    pub hresult: u32,
+}
+
+/// The engine's timers (see `Handle::tick`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The handshake did not complete within the handshake timeout.
+    Handshake,
+    /// The peer did not answer our close within the close timeout.
+    Close,
+    /// The peer sent nothing within the keep-alive timeout after a keep-alive ping.
+    KeepAlive,
+}
+
+impl Timer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Timer::Handshake => "handshake",
+            Timer::Close => "close",
+            Timer::KeepAlive => "keep-alive",
+        }
+    }
+}
+
+/// Every failure a handle or a helper reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    // --- local: the caller misused the API ---
+    /// The operation is not allowed in the handle's current state.
+    InvalidState { operation: &'static str, state: State },
+    /// An argument is wrong (its name and the problem).
+    InvalidArgument { argument: &'static str, problem: String },
+    /// A property value outside its documented range.
+    PropertyOutOfRange { property: &'static str, value: u64, min: u64, max: u64 },
+    /// A property websocket.h defines but that has no meaning here.
+    UnsupportedProperty { property: &'static str, why: &'static str },
+    /// `complete_action` with an id the handle is not waiting for (stale, repeated or invented).
+    UnknownAction { id: u32 },
+    /// A second send (or receive) while one is outstanding: websocket.h allows one of each.
+    OperationPending { operation: &'static str },
+    /// The randomness source failed (no CSPRNG on this platform).
+    RandomUnavailable { problem: String },
+    // --- remote: the peer broke the protocol ---
+    /// A frame broke RFC 6455; the engine has queued a close frame with `violation.close_code()`.
+    ProtocolViolation(Violation),
+    /// The handshake failed: a server answers with `status` and `headers`; a client fails the connection.
+    Handshake(HandshakeRejection),
+    /// An HTTP head that could not be parsed or that exceeded the header limits.
+    MalformedHttp { problem: String, status: u16 },
+    /// The peer let a timer run out (reported by `Handle::failure` after `tick`).
+    Timeout { timer: Timer, waited_ms: u64 },
+}
+
+impl Error {
+    /// True when the caller, not the peer, is at fault.
+    pub fn is_local(&self) -> bool {
+        !self.is_remote()
+    }
+
+    /// True when the peer is at fault (a protocol violation, a bad handshake, bad HTTP).
+    pub fn is_remote(&self) -> bool {
+        matches!(
+            self,
+            Error::ProtocolViolation(_)
+                | Error::Handshake(_)
+                | Error::MalformedHttp { .. }
+                | Error::Timeout { .. }
+        )
+    }
+
+    /// A stable string naming the error, for bindings (`err.code` in JS).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidState { .. } => "INVALID_STATE",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            Error::PropertyOutOfRange { .. } => "PROPERTY_OUT_OF_RANGE",
+            Error::UnsupportedProperty { .. } => "UNSUPPORTED_PROPERTY",
+            Error::UnknownAction { .. } => "UNKNOWN_ACTION",
+            Error::OperationPending { .. } => "OPERATION_PENDING",
+            Error::RandomUnavailable { .. } => "RANDOM_UNAVAILABLE",
+            Error::ProtocolViolation(_) => "PROTOCOL_VIOLATION",
+            Error::Handshake(_) => "HANDSHAKE_FAILED",
+            Error::MalformedHttp { .. } => "MALFORMED_HTTP",
+            Error::Timeout { .. } => "TIMEOUT",
+        }
+    }
+
+    /// The websocket.h HRESULT for this error.
+    pub fn hresult(&self) -> u32 {
+        match self {
+            Error::InvalidState { .. } | Error::OperationPending { .. } => {
+                hresult::E_INVALID_PROTOCOL_OPERATION
+            }
+            Error::InvalidArgument { .. }
+            | Error::PropertyOutOfRange { .. }
+            | Error::UnsupportedProperty { .. } => hresult::E_INVALIDARG,
+            Error::UnknownAction { .. } => hresult::E_HANDLE,
+            Error::RandomUnavailable { .. } => hresult::E_INVALID_STATE,
+            Error::ProtocolViolation(_) | Error::MalformedHttp { .. } => {
+                hresult::E_INVALID_PROTOCOL_FORMAT
+            }
+            Error::Handshake(rejection) => rejection.hresult,
+            Error::Timeout { .. } => hresult::E_TIMEOUT,
+        }
+    }
+
+    /// The close code to answer with, for a peer's violation of the framing rules.
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            Error::ProtocolViolation(violation) => Some(violation.close_code()),
+            // websockets (Python) and ws fail a silent peer with 1011 after a missed keep-alive.
+            Error::Timeout { timer: Timer::KeepAlive, .. } => Some(close_status::SERVER_ERROR),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status a server answers a failed handshake with.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Handshake(rejection) if rejection.status != 0 => Some(rejection.status),
+            Error::MalformedHttp { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The header fields to send with a server's rejection (empty when none are needed).
+    pub fn http_headers(&self) -> &[(String, String)] {
+        match self {
+            Error::Handshake(rejection) => &rejection.headers,
+            _ => &[],
+        }
+    }
+
+    /// The violation, when the peer broke the framing rules.
+    pub fn violation(&self) -> Option<&Violation> {
+        match self {
+            Error::ProtocolViolation(violation) => Some(violation),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidState { operation, state } => {
+                write!(f, "caller error: {operation} is not allowed while the handle is {}", state.name())
+            }
+            Error::InvalidArgument { argument, problem } => {
+                write!(f, "caller error: bad {argument}: {problem}")
+            }
+            Error::PropertyOutOfRange { property, value, min, max } => write!(
+                f,
+                "caller error: {property} {value} is out of range ({min}..={max})"
+            ),
+            Error::UnsupportedProperty { property, why } => {
+                write!(f, "caller error: {property} is not supported: {why}")
+            }
+            Error::UnknownAction { id } => write!(
+                f,
+                "caller error: action {id} is not outstanding (completed already, stale, or never handed out)"
+            ),
+            Error::OperationPending { operation } => write!(
+                f,
+                "caller error: a {operation} is already outstanding; websocket.h allows one send and one receive at a time"
+            ),
+            Error::RandomUnavailable { problem } => {
+                write!(f, "platform error: no randomness source: {problem}")
+            }
+            Error::ProtocolViolation(violation) => write!(
+                f,
+                "peer error: {violation}; closing with {}",
+                violation.close_code()
+            ),
+            Error::Handshake(rejection) => {
+                if rejection.status != 0 {
+                    write!(f, "peer error: handshake rejected with HTTP {}: {}", rejection.status, rejection.problem)
+                } else {
+                    write!(f, "peer error: handshake response rejected: {}", rejection.problem)
+                }
+            }
+            Error::MalformedHttp { problem, status } => {
+                write!(f, "peer error: malformed HTTP head ({status}): {problem}")
+            }
+            Error::Timeout { timer, waited_ms } => {
+                write!(f, "peer error: the {} timer ran out after {waited_ms} ms", timer.name())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

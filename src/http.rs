@@ -1,0 +1,234 @@
+//! HTTP/1.1 head helpers for hosts that hold raw sockets (Deno.listen, a wasmtime host): parse a
+//! request or response head from bytes that may arrive in pieces, and serialize one. Parsing is
+//! httparse's; this module adds the bounds (header bytes and count) and owned results.
+
+use crate::config::Limits;
+use crate::error::Error;
+use crate::handshake::Header;
+
+/// A parsed request head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    pub target: String,
+    /// 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub minor_version: u8,
+    pub headers: Vec<Header>,
+}
+
+/// A parsed response head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub status: u16,
+    pub reason: String,
+    pub minor_version: u8,
+    pub headers: Vec<Header>,
+}
+
+/// A head parsed from the front of a buffer: the head and how many bytes it took. Bytes after
+/// `consumed` already belong to the WebSocket stream and must be fed to the handle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed<T> {
+    pub head: T,
+    pub consumed: usize,
+}
+
+fn malformed(status: u16, problem: impl Into<String>) -> Error {
+    Error::MalformedHttp { problem: problem.into(), status }
+}
+
+fn owned_headers(headers: &[httparse::Header<'_>]) -> Result<Vec<Header>, Error> {
+    headers
+        .iter()
+        .map(|h| match std::str::from_utf8(h.value) {
+            Ok(value) => Ok((h.name.to_string(), value.to_string())),
+            Err(_) => Err(malformed(400, format!("header {} is not UTF-8", h.name))),
+        })
+        .collect()
+}
+
+fn check_size(buf: &[u8], limits: &Limits) -> Result<(), Error> {
+    if buf.len() > limits.max_handshake_header_bytes as usize {
+        // Only a problem if the head did not end within the limit.
+        let window = &buf[..limits.max_handshake_header_bytes as usize];
+        if !window.windows(4).any(|w| w == b"\r\n\r\n") {
+            return Err(malformed(
+                431,
+                format!("the head is over {} bytes (max handshake header bytes)", limits.max_handshake_header_bytes),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn map_parse_error(e: httparse::Error, limits: &Limits) -> Error {
+    match e {
+        httparse::Error::TooManyHeaders => malformed(
+            431,
+            format!("more than {} header fields (max handshake headers)", limits.max_handshake_headers),
+        ),
+        other => malformed(400, format!("not an HTTP/1.x head: {other}")),
+    }
+}
+
+/// Parses a request head from the front of `buf`. `Ok(None)` means "need more bytes"; an error
+/// carries the status to answer with (400, or 431 when the head is over the limits).
+pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<RequestHead>>, Error> {
+    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_handshake_headers as usize];
+    let mut request = httparse::Request::new(&mut storage);
+    let window = &buf[..buf.len().min(limits.max_handshake_header_bytes as usize)];
+    match request.parse(window) {
+        Ok(httparse::Status::Complete(consumed)) => Ok(Some(Parsed {
+            head: RequestHead {
+                method: request.method.unwrap_or_default().to_string(),
+                target: request.path.unwrap_or_default().to_string(),
+                minor_version: request.version.unwrap_or(1),
+                headers: owned_headers(request.headers)?,
+            },
+            consumed,
+        })),
+        Ok(httparse::Status::Partial) => {
+            check_size(buf, limits)?;
+            Ok(None)
+        }
+        Err(e) => Err(map_parse_error(e, limits)),
+    }
+}
+
+/// Parses a response head from the front of `buf`. `Ok(None)` means "need more bytes".
+pub fn parse_response_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<ResponseHead>>, Error> {
+    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_handshake_headers as usize];
+    let mut response = httparse::Response::new(&mut storage);
+    let window = &buf[..buf.len().min(limits.max_handshake_header_bytes as usize)];
+    match response.parse(window) {
+        Ok(httparse::Status::Complete(consumed)) => Ok(Some(Parsed {
+            head: ResponseHead {
+                status: response.code.unwrap_or(0),
+                reason: response.reason.unwrap_or_default().to_string(),
+                minor_version: response.version.unwrap_or(1),
+                headers: owned_headers(response.headers)?,
+            },
+            consumed,
+        })),
+        Ok(httparse::Status::Partial) => {
+            check_size(buf, limits)?;
+            Ok(None)
+        }
+        Err(e) => Err(map_parse_error(e, limits)),
+    }
+}
+
+fn check_field(name: &str, value: &str) -> Result<(), Error> {
+    if !crate::handshake::is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::InvalidArgument {
+            argument: "header",
+            problem: format!("{name:?} is not a valid header field (token name, no CR/LF/NUL in value)"),
+        });
+    }
+    Ok(())
+}
+
+fn write_headers(out: &mut Vec<u8>, headers: &[Header]) -> Result<(), Error> {
+    for (name, value) in headers {
+        check_field(name, value)?;
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// Serializes `METHOD target HTTP/1.1`, the headers and the blank line.
+pub fn serialize_request_head(method: &str, target: &str, headers: &[Header]) -> Result<Vec<u8>, Error> {
+    if !crate::handshake::is_token(method) || target.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7F) {
+        return Err(Error::InvalidArgument {
+            argument: "request line",
+            problem: format!("{method:?} {target:?} is not a valid method and request target"),
+        });
+    }
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(format!("{method} {target} HTTP/1.1\r\n").as_bytes());
+    write_headers(&mut out, headers)?;
+    Ok(out)
+}
+
+/// Serializes `HTTP/1.1 status reason`, the headers and the blank line.
+pub fn serialize_response_head(status: u16, reason: &str, headers: &[Header]) -> Result<Vec<u8>, Error> {
+    if !(100..=999).contains(&status) || reason.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return Err(Error::InvalidArgument {
+            argument: "status line",
+            problem: format!("{status} {reason:?} is not a valid status and reason"),
+        });
+    }
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+    write_headers(&mut out, headers)?;
+    Ok(out)
+}
+
+/// The standard reason phrase for the statuses a handshake uses.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x00";
+
+    #[test]
+    fn parses_request_in_any_split() {
+        let limits = Limits::default();
+        let head_len = REQUEST.len() - 2;
+        for cut in 0..head_len {
+            assert_eq!(parse_request_head(&REQUEST[..cut], &limits).unwrap(), None, "cut {cut}");
+        }
+        let parsed = parse_request_head(REQUEST, &limits).unwrap().unwrap();
+        assert_eq!(parsed.consumed, head_len);
+        assert_eq!(parsed.head.method, "GET");
+        assert_eq!(parsed.head.target, "/chat");
+        assert_eq!(parsed.head.headers.len(), 5);
+    }
+
+    #[test]
+    fn bounds_and_garbage() {
+        let limits = Limits { max_handshake_header_bytes: 256, max_handshake_headers: 8, ..Limits::default() };
+        let mut long = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        long.extend(std::iter::repeat(b'a').take(300));
+        assert_eq!(parse_request_head(&long, &limits).unwrap_err().http_status(), Some(431));
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..9 {
+            many.extend(format!("H{i}: v\r\n").as_bytes());
+        }
+        many.extend(b"\r\n");
+        assert_eq!(parse_request_head(&many, &limits).unwrap_err().http_status(), Some(431));
+        assert_eq!(parse_request_head(b"\x00\x01garbage\r\n\r\n", &limits).unwrap_err().http_status(), Some(400));
+    }
+
+    #[test]
+    fn round_trips_response() {
+        let headers = vec![("Upgrade".to_string(), "websocket".to_string())];
+        let bytes = serialize_response_head(101, "Switching Protocols", &headers).unwrap();
+        let parsed = parse_response_head(&bytes, &Limits::default()).unwrap().unwrap();
+        assert_eq!(parsed.head.status, 101);
+        assert_eq!(parsed.head.headers, headers);
+        assert_eq!(parsed.consumed, bytes.len());
+        assert!(serialize_response_head(101, "x", &[("Bad Name".into(), "v".into())]).is_err());
+        assert!(serialize_request_head("GET", "/ x", &[]).is_err());
+        assert!(serialize_response_head(101, "x", &[("X".into(), "a\r\nInjected: 1".into())]).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! # wsaction
+//!
+//! A sans-IO WebSocket (RFC 6455) engine shaped like the Windows WebSocket Protocol Component API
+//! (websocket.h). The host owns sockets, clocks and threads. It creates a [`Handle`], runs the
+//! handshake through the begin/end calls (which produce and check HTTP headers), queues sends and
+//! receives, and then asks [`Handle::get_action`] what to do: send these bytes, give me bytes,
+//! this send finished, this message (or piece of it) arrived. It completes each action with
+//! [`Handle::complete_action`] (or [`Handle::complete_receive`] with the bytes it read).
+//!
+//! ## The drain contract
+//!
+//! After every input to a handle (a handshake call, `send`, `receive`, `complete_action`,
+//! `tick`): call `get_action` until it returns `NoAction`, performing each action and completing
+//! it. Then wait for the earliest of: bytes from the network, an application command, or
+//! [`Handle::next_deadline`]. When [`Handle::state`] is `Closed` or `Aborted` after a drain,
+//! close the transport.
+//!
+//! - One send and one receive may be outstanding; `NoAction` can mean "complete the action you
+//!   hold first".
+//! - A message larger than the receive buffer arrives as `*_FRAGMENT` indications then one
+//!   `*_MESSAGE`, whatever its framing on the wire, and the pieces do not depend on how the bytes
+//!   were split into reads. UTF-8 pieces end on code point boundaries.
+//! - A received ping is answered by the engine: the pong is a SendToNetwork on the receive queue
+//!   with no application context. On send, `PingPong` means ping; on receive it means pong.
+//! - A received close is indicated with its status and reason; answer it with your own close.
+//! - A peer's protocol violation is returned by `get_action` as an error carrying the close code;
+//!   the engine has queued that close frame, so keep draining, then close the transport.
+//! - Time comes in through [`Handle::tick`]; nothing here reads a clock. Randomness comes in
+//!   through one [`RandomSource`].
+//!
+//! ```
+//! use wsaction::*;
+//!
+//! // A client and a server handle, wired back to back through two byte queues.
+//! let mut client = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(1))).unwrap();
+//! let mut server = Handle::with_random(Role::Server, &[], Box::new(SeededRandom::new(2))).unwrap();
+//! client.tick(0);
+//! server.tick(0);
+//!
+//! let mut request = client.begin_client_handshake(&["chat"], &[], &[]).unwrap();
+//! request.push(("Host".into(), "example.com".into()));
+//! let response = server.begin_server_handshake(Some("chat"), &[], &request).unwrap();
+//! let result = client.end_client_handshake(&response).unwrap();
+//! assert_eq!(result.selected_subprotocol, Some(0));
+//!
+//! client.send(BufferType::Utf8Message, Some(Buffer::Data(b"hello")), Some(7)).unwrap();
+//! server.receive(Some(9)).unwrap();
+//!
+//! /// The action loop for one handle: drain it until NoAction, writing into `wire_out` and reading
+//! /// from `wire_in`. A ReceiveFromNetwork with nothing to read is held (`waiting`) until bytes come.
+//! fn drain(
+//!     handle: &mut Handle,
+//!     wire_out: &mut Vec<u8>,
+//!     wire_in: &mut Vec<u8>,
+//!     waiting: &mut Option<(u32, usize)>,
+//!     received: &mut Vec<(Option<BufferType>, Vec<u8>)>,
+//! ) {
+//!     loop {
+//!         if let Some((id, capacity)) = *waiting {
+//!             if wire_in.is_empty() {
+//!                 return; // a real host awaits its socket here
+//!             }
+//!             let n = wire_in.len().min(capacity);
+//!             let bytes: Vec<u8> = wire_in.drain(..n).collect();
+//!             handle.complete_receive(id, &bytes).unwrap();
+//!             *waiting = None;
+//!         }
+//!         let action = handle.get_action(ActionQueue::All).unwrap();
+//!         let id = action.id;
+//!         match action.kind {
+//!             ActionKind::NoAction => return,
+//!             ActionKind::SendToNetwork => {
+//!                 wire_out.extend_from_slice(action.bytes);
+//!                 let written = action.bytes.len();
+//!                 handle.complete_action(id, written).unwrap();
+//!             }
+//!             ActionKind::ReceiveFromNetwork => *waiting = Some((id, action.receive_capacity)),
+//!             ActionKind::IndicateReceiveComplete => {
+//!                 received.push((action.buffer_type, action.bytes.to_vec()));
+//!                 handle.complete_action(id, 0).unwrap();
+//!             }
+//!             ActionKind::IndicateSendComplete => handle.complete_action(id, 0).unwrap(),
+//!         }
+//!     }
+//! }
+//!
+//! let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+//! let (mut client_waiting, mut server_waiting) = (None, None);
+//! let mut received = Vec::new();
+//! for _ in 0..4 {
+//!     drain(&mut client, &mut to_server, &mut to_client, &mut client_waiting, &mut Vec::new());
+//!     drain(&mut server, &mut to_client, &mut to_server, &mut server_waiting, &mut received);
+//! }
+//! assert_eq!(received, vec![(Some(BufferType::Utf8Message), b"hello".to_vec())]);
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod close;
+pub mod config;
+pub mod constants;
+pub mod error;
+pub mod frame;
+pub mod handle;
+pub mod handshake;
+pub mod http;
+pub mod random;
+pub mod utf8;
+
+pub use config::{global_property, Config, GlobalProperty, KeepAliveMode, Limits, Property, Role};
+pub use constants::{close_status, hresult, property_type, ActionKind, ActionQueue, BufferType};
+pub use error::{Error, HandshakeRejection, Timer, Violation};
+pub use handle::{Action, Buffer, Handle, State};
+pub use handshake::{ClientHandshakeResult, Header};
+#[cfg(feature = "os-random")]
+pub use random::OsRandom;
+pub use random::{RandomSource, SeededRandom};
