@@ -424,9 +424,16 @@ impl Handle {
 
     /// WebSocketEndServerHandshake: optional, as in websocket.h.
     pub fn end_server_handshake(&mut self) -> Result<(), Error> {
-        self.require_phase("end_server_handshake", Role::Server, |p| {
-            matches!(p, HandshakePhase::ServerBegun)
-        })?;
+        // begin_server_handshake has already opened the handle, so only the phase is checked.
+        if self.config.role != Role::Server {
+            return Err(Error::InvalidArgument {
+                argument: "handle",
+                problem: "end_server_handshake needs a Server handle, this is a Client handle".into(),
+            });
+        }
+        if !matches!(self.handshake, HandshakePhase::ServerBegun) {
+            return Err(self.invalid_state("end_server_handshake"));
+        }
         self.handshake = HandshakePhase::Done;
         Ok(())
     }
@@ -1338,5 +1345,24 @@ impl std::fmt::Debug for Handle {
             .field("send_slot", &self.send_slot)
             .field("receive_slot", &self.receive_slot)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SeededRandom;
+
+    #[test]
+    fn end_server_handshake_after_begin() {
+        let mut client = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(1))).unwrap();
+        let mut server = Handle::with_random(Role::Server, &[], Box::new(SeededRandom::new(2))).unwrap();
+        let mut request = client.begin_client_handshake(&[], &[], &[]).unwrap();
+        request.push(("Host".into(), "h".into()));
+        server.begin_server_handshake(None, &[], &request).unwrap();
+        assert_eq!(server.state(), State::Open);
+        server.end_server_handshake().unwrap();
+        assert!(matches!(server.end_server_handshake(), Err(Error::InvalidState { .. })));
+        assert!(matches!(client.end_server_handshake(), Err(Error::InvalidArgument { .. })));
     }
 }
