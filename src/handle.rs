@@ -431,11 +431,18 @@ impl Handle {
         Ok(headers)
     }
 
-    /// WebSocketEndServerHandshake: optional, as in websocket.h.
+    /// WebSocketEndServerHandshake: optional, as in websocket.h (the first session call ends the
+    /// handshake too). Allowed once after a successful `begin_server_handshake`.
     pub fn end_server_handshake(&mut self) -> Result<(), Error> {
-        self.require_phase("end_server_handshake", Role::Server, |p| {
-            matches!(p, HandshakePhase::ServerBegun)
-        })?;
+        if self.config.role != Role::Server {
+            return Err(Error::InvalidArgument {
+                argument: "handle",
+                problem: "end_server_handshake needs a Server handle, this is a Client handle".into(),
+            });
+        }
+        if !matches!(self.handshake, HandshakePhase::ServerBegun) {
+            return Err(self.invalid_state("end_server_handshake"));
+        }
         self.handshake = HandshakePhase::Done;
         Ok(())
     }
