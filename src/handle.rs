@@ -986,6 +986,8 @@ impl Handle {
         self.receive_op = None;
         match ready {
             Ready::Data { len, .. } => {
+                // `pending` may have been emptied meanwhile (abort, failure): nothing to keep then.
+                let len = len.min(self.pending.len());
                 self.pending.copy_within(len.., 0);
                 let keep = self.pending.len() - len;
                 self.pending.truncate(keep);
