@@ -11,6 +11,7 @@ use crate::frame::{self, FrameHeader, HeaderParse};
 use crate::handshake::{self, ClientHandshakeResult, Header};
 use crate::random::RandomSource;
 use crate::utf8::Utf8Validator;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Where a handle is in its life (beyond websocket.h, which has no state query).
@@ -511,7 +512,8 @@ impl Handle {
             return Err(Error::OperationPending { operation: "send" });
         }
         let verify_utf8 = !self.config.disable_utf8_verification;
-        let (opcode, fin, payload): (u8, bool, Vec<u8>) = match buffer_type {
+        // Data is framed straight from the caller's slice: one copy, into the frame.
+        let (opcode, fin, payload): (u8, bool, Cow<'_, [u8]>) = match buffer_type {
             BufferType::Utf8Message
             | BufferType::Utf8Fragment
             | BufferType::BinaryMessage
@@ -562,7 +564,7 @@ impl Handle {
                     None => frame::OPCODE_BINARY,
                 };
                 self.sending_message = if last { None } else { Some((text, utf8)) };
-                (opcode, last, data.to_vec())
+                (opcode, last, Cow::Borrowed(data))
             }
             BufferType::Close => {
                 if matches!(self.state, State::CloseSent) {
@@ -580,7 +582,7 @@ impl Handle {
                         })
                     }
                 };
-                (frame::OPCODE_CLOSE, true, payload)
+                (frame::OPCODE_CLOSE, true, Cow::Owned(payload))
             }
             BufferType::PingPong | BufferType::UnsolicitedPong => {
                 let data = match buffer {
@@ -607,7 +609,7 @@ impl Handle {
                 } else {
                     frame::OPCODE_PONG
                 };
-                (opcode, true, data.to_vec())
+                (opcode, true, Cow::Borrowed(data))
             }
         };
         let masked = self.masks_frames();
