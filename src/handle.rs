@@ -669,10 +669,9 @@ impl Handle {
         let mut out = Vec::with_capacity(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
         frame::write_header(&mut out, &header);
         let start = out.len();
-        out.extend_from_slice(payload);
-        if let Some(key) = mask {
-            frame::apply_mask(&mut out[start..], key, 0);
-        }
+        // The fused word loop, even with a zero key: the header shifts the payload's alignment.
+        out.resize(start + payload.len(), 0);
+        frame::copy_masked(&mut out[start..], payload, mask.unwrap_or([0; 4]), 0);
         Ok(out)
     }
 
@@ -1099,10 +1098,13 @@ impl Handle {
     fn copy_payload(&mut self, inbound: &mut InboundFrame, take: usize, control: bool) {
         let src = &self.inbound[self.in_start..self.in_start + take];
         let target = if control { &mut self.control } else { &mut self.pending };
-        let from = target.len();
-        target.extend_from_slice(src);
-        if let Some(key) = inbound.header.mask {
-            frame::apply_mask(&mut target[from..], key, (inbound.consumed % 4) as usize);
+        match inbound.header.mask {
+            Some(key) => {
+                let from = target.len();
+                target.resize(from + take, 0);
+                frame::copy_masked(&mut target[from..], src, key, (inbound.consumed % 4) as usize);
+            }
+            None => target.extend_from_slice(src),
         }
         inbound.consumed += take as u64;
         self.in_start += take;

@@ -459,3 +459,104 @@ fn zero_copy_receive_buffer_is_the_offered_space() {
     let got = pair.server.handle.get_action(ActionQueue::Receive).unwrap();
     assert_eq!((got.kind, got.bytes), (ActionKind::IndicateReceiveComplete, &b"zc"[..]));
 }
+
+#[test]
+fn masked_frames_go_out_in_send_buffer_sized_actions_and_unmasked_frames_whole() {
+    let mut pair = Pair::open(&[Property::SendBufferSize(16)], &[Property::SendBufferSize(16)]);
+    let payload = [0x5Au8; 100];
+    pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&payload)), None).unwrap();
+    let mut sizes = Vec::new();
+    loop {
+        let action = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+        let (id, n) = (action.id, action.bytes.len());
+        match action.kind {
+            ActionKind::SendToNetwork => {
+                pair.server.wire_in.extend_from_slice(action.bytes);
+                sizes.push(n);
+                pair.client.handle.complete_action(id, n).unwrap();
+            }
+            ActionKind::IndicateSendComplete => {
+                pair.client.handle.complete_action(id, 0).unwrap();
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(sizes, vec![16, 16, 16, 16, 16, 16, 10], "106 bytes of frame in 16-byte actions");
+    pair.run();
+    assert_eq!(pair.server.messages(), vec![(BufferType::BinaryMessage, payload.to_vec())]);
+    pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&payload)), None).unwrap();
+    let action = pair.server.handle.get_action(ActionQueue::Send).unwrap();
+    assert_eq!(action.bytes.len(), 102, "a server frame is handed out whole");
+}
+
+#[test]
+fn a_pong_reply_waits_until_a_partly_written_frame_is_finished() {
+    let mut pair = Pair::open(&[Property::SendBufferSize(16)], &[]);
+    // The client starts a 100-byte masked frame: 7 chunks.
+    pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&[1u8; 100])), None).unwrap();
+    let first = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+    let (id, n) = (first.id, first.bytes.len());
+    let mut wire = first.bytes.to_vec();
+    pair.client.handle.complete_action(id, n).unwrap();
+    // Meanwhile a ping arrives.
+    let read = pair.client.handle.get_action(ActionQueue::Receive).unwrap();
+    assert_eq!(read.kind, ActionKind::ReceiveFromNetwork);
+    let id = read.id;
+    pair.client.handle.complete_receive(id, &server_frame(0x89, b"?")).unwrap();
+    // The pong may not cut into the frame on the wire: the receive queue has nothing to send yet.
+    assert_eq!(pair.client.handle.get_action(ActionQueue::Receive).unwrap().kind, ActionKind::NoAction);
+    loop {
+        let action = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+        let (id, n) = (action.id, action.bytes.len());
+        if action.kind != ActionKind::SendToNetwork {
+            pair.client.handle.complete_action(id, 0).unwrap();
+            break;
+        }
+        wire.extend_from_slice(action.bytes);
+        pair.client.handle.complete_action(id, n).unwrap();
+    }
+    let pong = pair.client.handle.get_action(ActionQueue::Receive).unwrap();
+    assert_eq!(pong.kind, ActionKind::SendToNetwork);
+    wire.extend_from_slice(pong.bytes);
+    assert_eq!(wire.len(), 106 + 7, "the whole data frame, then the 7-byte masked pong");
+    assert_eq!(wire[106], 0x8A);
+}
+
+#[test]
+fn client_handshake_offer_is_checked_and_the_key_is_16_random_bytes() {
+    let mut client = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(9))).unwrap();
+    assert_eq!(client.begin_client_handshake(&["bad token"], &[], &[]).unwrap_err().code(), "INVALID_ARGUMENT");
+    assert_eq!(client.begin_client_handshake(&["a", "a"], &[], &[]).unwrap_err().code(), "INVALID_ARGUMENT");
+    assert_eq!(client.begin_client_handshake(&[], &["a, b"], &[]).unwrap_err().code(), "INVALID_ARGUMENT");
+    let injected = [("X-Evil".to_string(), "a\r\nHost: other".to_string())];
+    assert_eq!(client.begin_client_handshake(&[], &[], &injected).unwrap_err().code(), "INVALID_ARGUMENT");
+    let headers = client.begin_client_handshake(&["a", "b"], &["permessage-deflate; client_max_window_bits"], &[]).unwrap();
+    let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(get("Upgrade").as_deref(), Some("websocket"));
+    assert_eq!(get("Connection").as_deref(), Some("Upgrade"));
+    assert_eq!(get("Sec-WebSocket-Version").as_deref(), Some("13"));
+    assert_eq!(get("Sec-WebSocket-Protocol").as_deref(), Some("a, b"));
+    assert_eq!(get("Sec-WebSocket-Extensions").as_deref(), Some("permessage-deflate; client_max_window_bits"));
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.decode(get("Sec-WebSocket-Key").unwrap()).unwrap();
+    assert_eq!(key.len(), 16);
+    // A second handle with another seed gets another key.
+    let mut other = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(10))).unwrap();
+    let other_headers = other.begin_client_handshake(&[], &[], &[]).unwrap();
+    assert_ne!(other_headers.iter().find(|(n, _)| n == "Sec-WebSocket-Key"), headers.iter().find(|(n, _)| n == "Sec-WebSocket-Key"));
+}
+
+#[test]
+fn server_selects_extensions_by_name_and_the_client_gets_their_indexes() {
+    let mut client = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(1))).unwrap();
+    let mut server = Handle::with_random(Role::Server, &[], Box::new(SeededRandom::new(2))).unwrap();
+    let mut request = client.begin_client_handshake(&[], &["x-one", "x-two; p=1"], &[]).unwrap();
+    request.push(("Host".into(), "h".into()));
+    assert_eq!(handshake::offered_extensions(&request), vec!["x-one".to_string(), "x-two; p=1".to_string()]);
+    let response = server.begin_server_handshake(None, &["x-two; p=1"], &request).unwrap();
+    let result = client.end_client_handshake(&response).unwrap();
+    assert_eq!(result.selected_extensions, vec![1]);
+    assert_eq!(result.selected_subprotocol, None);
+    assert_eq!(client.extensions(), &["x-two; p=1".to_string()]);
+}
