@@ -72,10 +72,15 @@ $(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package.json $(JS_TESTS)/packag
 
 setup-js: pkg $(JS_TESTS)/node_modules/.installed
 
-test-js: test-js-unit test-js-interop test-js-deno test-js-browser test-js-python
+test-js: test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python
 
 test-js-unit: setup-js
 	node --test $(JS_TESTS)/handle.test.mjs
+
+# The shared scenario files through the JS class, on Node and on Deno (results for the matrix).
+test-js-scenarios: setup-js
+	node --test $(JS_TESTS)/scenarios.test.mjs
+	$(DENO) test --allow-read --allow-write $(JS_TESTS)/scenarios.deno.test.ts
 
 test-js-interop: setup-js
 	node --test $(JS_TESTS)/interop-ws.test.mjs

@@ -16,8 +16,8 @@ export interface HandleProperties {
   disableUtf8Verification?: boolean;
   /** Milliseconds of receive silence before a keep-alive frame; 0 = off (default). */
   keepAliveInterval?: number;
-  /** What the keep-alive sends: 'ping' (0, default) or 'unsolicitedPong' (1). */
-  keepAliveMode?: 'ping' | 'unsolicitedPong' | 0 | 1;
+  /** What the keep-alive sends: 'ping' (0, default) or 'unsolicited-pong' (1). */
+  keepAliveMode?: 'ping' | 'unsolicited-pong' | 'unsolicitedPong' | 0 | 1;
   /** Milliseconds to wait for any frame after a keep-alive ping before failing with 1011; 0 = forever. Default 30000. */
   keepAliveTimeout?: number;
   /** Milliseconds to wait for the peer's close after ours; 0 = forever. Default 30000. */
