@@ -52,7 +52,6 @@ WASM_BINDGEN_VERSION := 0.2.130
 JS_WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/wsaction.wasm
 JS_TESTS := tests/js
 DENO := $(JS_TESTS)/node_modules/.bin/deno
-VENV := $(HOME)/.cache/wsaction/venv
 
 setup-wasm-bindgen:
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" || \
@@ -92,10 +91,9 @@ test-js-browser: setup-js
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	node --test $(JS_TESTS)/browser.test.mjs
 
+# The test makes its own venv (~/.cache/wsaction/venv) with websockets from PyPI.
 test-js-python: setup-js
-	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c 'import websockets' 2>/dev/null || $(VENV)/bin/pip install -q websockets
-	WSACTION_PYTHON=$(VENV)/bin/python node --test $(JS_TESTS)/python.test.mjs
+	node --test $(JS_TESTS)/python.test.mjs
 
 bench-js: setup-js
 	node $(JS_TESTS)/bench.mjs

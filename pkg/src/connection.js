@@ -220,7 +220,7 @@ export class Connection extends Emitter {
   close(code = 1000, reason = '') {
     if (!this.#closeSent && !this.#finished) {
       this.#closeSent = true;
-      const p = this.#queue(k().BufferType.CLOSE, code === 1005 ? null : { status: code, reason }, true);
+      const p = this.#queue(k().BufferType.CLOSE, code === 1005 ? null : { status: code, reason });
       p.catch(() => {});
     }
     return this.#closedPromise;
@@ -236,7 +236,7 @@ export class Connection extends Emitter {
     this.#endTransport(true);
   }
 
-  #queue(type, data, front = false) {
+  #queue(type, data) {
     let entry;
     const promise = new Promise((resolve, reject) => (entry = { type, data, resolve, reject }));
     promise.catch(() => {}); // a caller that ignores the promise must not crash the process
@@ -244,8 +244,7 @@ export class Connection extends Emitter {
       entry.reject(new Error('the connection is closed'));
       return promise;
     }
-    if (front) this.#sendQueue.unshift(entry);
-    else this.#sendQueue.push(entry);
+    this.#sendQueue.push(entry);
     this.#pump();
     return promise;
   }
@@ -405,10 +404,10 @@ export class Connection extends Emitter {
         const abnormal = closeStatus === k().CloseStatus.ABORTED;
         if (!this.#closeSent && !abnormal) {
           // Answer the peer's close with its own status and reason (RFC 6455 5.5.1, as ws does),
-          // ahead of queued data.
+          // after the data already queued (the engine still sends data in close-received).
           this.#closeSent = true;
-          const echo = closeStatus === k().CloseStatus.EMPTY ? null : { status: closeStatus, reason: bytes };
-          this.#queue(t.CLOSE, echo, true);
+          const echo = closeStatus === k().CloseStatus.EMPTY ? null : { status: closeStatus, reason: bytes.slice() };
+          this.#queue(t.CLOSE, echo);
         }
         break;
       }
