@@ -52,9 +52,13 @@ export function makeAction(kind, id, queue, bufferType, context, bytes, closeSta
   };
 }
 export function copyBytes(view) { return view.slice(); }
+const NO_BYTES = new Uint8Array(0);
+const NO_EVENTS = new Float64Array(0);
 export function makeDrain(out, payload, events, receiveId, receiveCapacity, state, error) {
   return {
-    out: out.slice(), payload: payload.slice(), events: events.slice(),
+    out: out.length ? out.slice() : NO_BYTES,
+    payload: payload.length ? payload.slice() : NO_BYTES,
+    events: events.length ? events.slice() : NO_EVENTS,
     receiveId, receiveCapacity, state, error,
   };
 }
@@ -458,8 +462,11 @@ fn queue_from(value: Option<f64>) -> Result<ActionQueue, JsValue> {
 #[wasm_bindgen(js_name = WebSocketHandle)]
 pub struct WebSocketHandle {
     handle: Handle,
-    /// Reused by `drain`: the packed bytes of the actions it hands out.
+    /// Reused by `drain` (no allocation per call): the packed bytes of the actions it hands out,
+    /// the indications' payloads, and the event numbers.
     batch: Vec<u8>,
+    payload: Vec<u8>,
+    events: Vec<f64>,
 }
 
 fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketHandle, JsValue> {
@@ -469,7 +476,7 @@ fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketH
         None => Box::new(CryptoRandom::new()),
     };
     let handle = Handle::with_random(role, &properties, random).map_err(|e| engine_error(&e))?;
-    Ok(WebSocketHandle { handle, batch: Vec::new() })
+    Ok(WebSocketHandle { handle, batch: Vec::new(), payload: Vec::new(), events: Vec::new() })
 }
 
 /// The most bytes one `send` takes (the engine copies the payload into its frame; a larger
@@ -594,8 +601,27 @@ impl WebSocketHandle {
     /// WebSocketSend. `data`: a Uint8Array for data, ping and pong types; `{status, reason}` for
     /// CLOSE (reason a string or UTF-8 bytes, at most 123 bytes); null/undefined for none.
     pub fn send(&mut self, buffer_type: f64, data: JsValue, context: JsValue) -> Result<(), JsValue> {
+        self.send_checked(buffer_type, &data, &context)
+    }
+
+    /// `send` then `drain` in one call (the fast path for hosts that write at once): one
+    /// boundary crossing per message instead of two. Returns drain's result.
+    #[wasm_bindgen(js_name = sendAndDrain)]
+    pub fn send_and_drain(
+        &mut self,
+        buffer_type: f64,
+        data: JsValue,
+        keep_receiving: bool,
+    ) -> Result<JsValue, JsValue> {
+        self.send_checked(buffer_type, &data, &JsValue::UNDEFINED)?;
+        self.drain(keep_receiving, None)
+    }
+}
+
+impl WebSocketHandle {
+    fn send_checked(&mut self, buffer_type: f64, data: &JsValue, context: &JsValue) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
-        let context = context_value(&context)?;
+        let context = context_value(context)?;
         if data.is_undefined() || data.is_null() {
             return self.handle.send(buffer_type, None, context).map_err(|e| engine_error(&e));
         }
@@ -615,11 +641,11 @@ impl WebSocketHandle {
         if buffer_type != BufferType::Close || !data.is_object() {
             return Err(type_error(format!(
                 "data must be a Uint8Array (or {{status, reason}} for CLOSE, or null), got {}",
-                describe(&data)
+                describe(data)
             )));
         }
-        let status = integer_value("status", &get(&data, "status")?, u16::MAX as f64)? as u16;
-        let reason = get(&data, "reason")?;
+        let status = integer_value("status", &get(data, "status")?, u16::MAX as f64)? as u16;
+        let reason = get(data, "reason")?;
         let reason: Vec<u8> = if reason.is_undefined() || reason.is_null() {
             Vec::new()
         } else if let Some(text) = reason.as_string() {
@@ -639,7 +665,10 @@ impl WebSocketHandle {
             .send(buffer_type, Some(Buffer::CloseStatus { status, reason: &reason }), context)
             .map_err(|e| engine_error(&e))
     }
+}
 
+#[wasm_bindgen(js_class = WebSocketHandle)]
+impl WebSocketHandle {
     /// WebSocketReceive.
     pub fn receive(&mut self, context: JsValue) -> Result<(), JsValue> {
         let context = context_value(&context)?;
@@ -744,9 +773,11 @@ impl WebSocketHandle {
             None => usize::MAX,
         };
         let mut out = std::mem::take(&mut self.batch);
+        let mut payload = std::mem::take(&mut self.payload);
+        let mut events = std::mem::take(&mut self.events);
         out.clear();
-        let mut payload: Vec<u8> = Vec::new();
-        let mut events: Vec<f64> = Vec::new();
+        payload.clear();
+        events.clear();
         let mut receive = (0u32, 0u32);
         let mut failure = JsValue::NULL;
         loop {
@@ -794,7 +825,15 @@ impl WebSocketHandle {
             }
         }
         let result = make_drain(&out, &payload, &events, receive.0, receive.1, self.handle.state() as u32, failure);
-        self.batch = out;
+        // Keep the buffers for the next call, unless one message made them large.
+        const KEEP: usize = 1 << 20;
+        if out.capacity() <= KEEP {
+            self.batch = out;
+        }
+        if payload.capacity() <= KEEP {
+            self.payload = payload;
+        }
+        self.events = events;
         Ok(result)
     }
 }

@@ -319,14 +319,15 @@ export class Connection extends Emitter {
         // Start queued sends while the transport takes bytes.
         while (this.#sendQueue.length > 0 && !this.#blocked) {
           const entry = this.#sendQueue.shift();
+          let result;
           try {
-            handle.send(entry.type, entry.data);
+            result = handle.sendAndDrain(entry.type, entry.data, true);
           } catch (err) {
             entry.reject(err);
             continue;
           }
           this.#inFlight.push(entry);
-          this.#drain();
+          this.#take(result);
         }
       } while (this.#repump && !this.#finished);
     } catch (err) {
@@ -340,15 +341,35 @@ export class Connection extends Emitter {
     } finally {
       this.#pumping = false;
     }
+    this.#flush();
     if (!this.#finished) this.#afterPump();
   }
 
   #inFlight = [];
 
+  // Outgoing bytes of one pump are written together: many small frames become one write.
+  #pending = [];
+  #pendingBytes = 0;
+
+  #flush() {
+    const parts = this.#pending;
+    if (parts.length === 0 || this.#finished) return;
+    const bytes = parts.length === 1 ? parts[0] : concat(parts, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#transport.write(bytes) === false) this.#blocked = true;
+  }
+
   #drain() {
-    const r = this.#handle.drain(true);
+    this.#take(this.#handle.drain(true));
+  }
+
+  #take(r) {
     if (r.out.length > 0) {
-      if (this.#transport.write(r.out) === false) this.#blocked = true;
+      this.#pending.push(r.out);
+      this.#pendingBytes += r.out.length;
+      // Large output goes at once, so backpressure (write() returning false) stops further sends.
+      if (this.#pendingBytes >= 256 * 1024) this.#flush();
     }
     if (r.receiveId !== 0) {
       this.#receiveId = r.receiveId;
@@ -451,6 +472,7 @@ export class Connection extends Emitter {
   }
 
   #endTransport(force) {
+    if (!force) this.#flush();
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;
