@@ -293,7 +293,6 @@ fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
     }
     let object: &Object = value.unchecked_ref();
     for key in Object::keys(object).iter() {
-        let key: JsValue = key.into();
         let key = key.as_string().unwrap_or_default();
         if !PROPERTY_NAMES.contains(&key.as_str()) {
             return Err(type_error(format!(
