@@ -214,12 +214,21 @@ pub struct Handle {
     send_op: Option<SendOp>,
     /// The data message being sent: (is text, UTF-8 state across its fragments).
     sending_message: Option<(bool, Utf8Validator)>,
-    internal_sends: VecDeque<InternalFrame>,
+    /// The engine's own frames on the receive queue: pong replies and the close that fails a
+    /// connection (websocket.h puts "reply to a ping frame" there).
+    replies: VecDeque<InternalFrame>,
+    /// The engine's own frames on the send queue: keep-alive frames and the keep-alive timeout's
+    /// close. Timers fire while the host may hold a ReceiveFromNetwork for a long time, so these
+    /// must not wait behind the receive queue.
+    timer_frames: VecDeque<InternalFrame>,
     send_slot: Option<Outstanding>,
 
     // Receive side.
     receive_op: Option<Option<u64>>,
     receive_slot: Option<Outstanding>,
+    /// A ReceiveFromNetwork the host still holds after the engine gave up (abort, failure,
+    /// timeout): completing it later is accepted and ignored.
+    abandoned_read: Option<u32>,
     inbound: Box<[u8]>,
     in_start: usize,
     in_end: usize,
@@ -236,7 +245,6 @@ pub struct Handle {
     handshake_started_at: Option<u64>,
     close_sent_at: Option<u64>,
     idle_since: Option<u64>,
-    received_since_tick: bool,
     keepalive_ping_at: Option<u64>,
 }
 
@@ -274,10 +282,12 @@ impl Handle {
             next_id: 1,
             send_op: None,
             sending_message: None,
-            internal_sends: VecDeque::new(),
+            replies: VecDeque::new(),
+            timer_frames: VecDeque::new(),
             send_slot: None,
             receive_op: None,
             receive_slot: None,
+            abandoned_read: None,
             inbound: vec![0u8; receive_size].into_boxed_slice(),
             in_start: 0,
             in_end: 0,
@@ -291,7 +301,6 @@ impl Handle {
             handshake_started_at: None,
             close_sent_at: None,
             idle_since: None,
-            received_since_tick: false,
             keepalive_ping_at: None,
         })
     }
@@ -706,6 +715,13 @@ impl Handle {
         if self.send_slot.is_some() {
             return None;
         }
+        if let Some(frame) = self.timer_frames.front() {
+            if !self.wire_busy() {
+                let len = frame.frame.len();
+                let id = self.take_id();
+                return Some(Outstanding::InternalSend { id, len });
+            }
+        }
         let op = self.send_op.as_ref()?;
         if op.finished {
             let id = self.take_id();
@@ -730,7 +746,7 @@ impl Handle {
             return Ok(None);
         }
         loop {
-            if let Some(internal) = self.internal_sends.front() {
+            if let Some(internal) = self.replies.front() {
                 if !self.wire_busy() {
                     let len = internal.frame.len();
                     let id = self.take_id();
@@ -776,7 +792,8 @@ impl Handle {
                 action.bytes = &op.frame[op.handed_out - len..op.handed_out];
             }
             Outstanding::InternalSend { id, .. } => {
-                let internal = self.internal_sends.front().expect("an internal send is queued");
+                let frames = if queue == ActionQueue::Send { &self.timer_frames } else { &self.replies };
+                let internal = frames.front().expect("an internal send is queued");
                 action.kind = ActionKind::SendToNetwork;
                 action.id = id;
                 action.buffer_type = Some(internal.buffer_type);
@@ -832,11 +849,16 @@ impl Handle {
         if id == 0 {
             return Ok(());
         }
-        let outstanding = self.take_outstanding(id)?;
+        if self.abandoned_read == Some(id) {
+            self.abandoned_read = None;
+            return Ok(());
+        }
+        let (queue, outstanding) = self.take_outstanding(id)?;
         match outstanding {
             Outstanding::SendChunk { len, .. } => self.complete_send_chunk(len, bytes_transferred),
             Outstanding::InternalSend { len, .. } => {
-                let sent = self.internal_sends.pop_front();
+                let frames = if queue == ActionQueue::Send { &mut self.timer_frames } else { &mut self.replies };
+                let sent = frames.pop_front();
                 if bytes_transferred != len && bytes_transferred != 0 {
                     // Part of a frame went out: nothing sent after it can be parsed by the peer.
                     self.break_outbound();
@@ -868,6 +890,10 @@ impl Handle {
     /// `receive_capacity`; empty means the peer ended the stream). The usual way for hosts that
     /// read into their own buffers (JS, WIT); `receive_buffer` + `complete_action` avoids the copy.
     pub fn complete_receive(&mut self, id: u32, data: &[u8]) -> Result<(), Error> {
+        if self.abandoned_read == Some(id) {
+            self.abandoned_read = None;
+            return Ok(());
+        }
         let space = self.receive_buffer(id)?;
         if data.len() > space.len() {
             return Err(Error::InvalidArgument {
@@ -886,16 +912,18 @@ impl Handle {
             Some(Outstanding::ReceiveFromNetwork { id: held, capacity }) if held == id && id != 0 => {
                 Ok(&mut self.inbound[self.in_end..self.in_end + capacity])
             }
+            // The engine gave up on this read: nothing more is taken.
+            _ if self.abandoned_read == Some(id) && id != 0 => Ok(&mut []),
             _ => Err(Error::UnknownAction { id }),
         }
     }
 
-    fn take_outstanding(&mut self, id: u32) -> Result<Outstanding, Error> {
+    fn take_outstanding(&mut self, id: u32) -> Result<(ActionQueue, Outstanding), Error> {
         if self.send_slot.is_some_and(|o| o.id() == id) {
-            return Ok(self.send_slot.take().expect("checked"));
+            return Ok((ActionQueue::Send, self.send_slot.take().expect("checked")));
         }
         if self.receive_slot.is_some_and(|o| o.id() == id) {
-            return Ok(self.receive_slot.take().expect("checked"));
+            return Ok((ActionQueue::Receive, self.receive_slot.take().expect("checked")));
         }
         Err(Error::UnknownAction { id })
     }
@@ -919,7 +947,8 @@ impl Handle {
 
     /// A frame went out in part: the byte stream to the peer is beyond repair.
     fn break_outbound(&mut self) {
-        self.internal_sends.clear();
+        self.replies.clear();
+        self.timer_frames.clear();
         if !matches!(self.state, State::Closed | State::Aborted) {
             self.state = State::Aborted;
         }
@@ -937,7 +966,11 @@ impl Handle {
             return;
         }
         self.in_end += count;
-        self.received_since_tick = true;
+        // Activity is stamped with the last tick's time: a host that ticks only at deadlines makes
+        // the idle interval start a little early, never late.
+        if self.now.is_some() {
+            self.idle_since = self.now;
+        }
         self.keepalive_ping_at = None;
     }
 
@@ -978,7 +1011,7 @@ impl Handle {
             if self.ready.is_some() {
                 return Ok(Progress::Ready);
             }
-            if !self.internal_sends.is_empty() {
+            if !self.replies.is_empty() {
                 return Ok(Progress::Blocked);
             }
             if self.receive_finished {
@@ -1123,7 +1156,7 @@ impl Handle {
                 // in response ... [with] identical Application data". websocket.h: the engine answers,
                 // on the receive queue, without an application context.
                 let payload = std::mem::take(&mut self.control);
-                self.queue_internal(BufferType::PingPong, frame::OPCODE_PONG, &payload);
+                self.queue_internal(ActionQueue::Receive, BufferType::PingPong, frame::OPCODE_PONG, &payload);
                 self.control = payload;
                 self.control.clear();
             }
@@ -1143,10 +1176,14 @@ impl Handle {
         Ok(())
     }
 
-    /// Queues a frame the engine sends on its own (pong reply, keep-alive, failing close).
-    fn queue_internal(&mut self, buffer_type: BufferType, opcode: u8, payload: &[u8]) {
+    /// Queues a frame the engine sends on its own: on the receive queue (pong reply, failing
+    /// close) or the send queue (keep-alive frames, the keep-alive timeout's close).
+    fn queue_internal(&mut self, queue: ActionQueue, buffer_type: BufferType, opcode: u8, payload: &[u8]) {
         match self.build_frame(opcode, true, payload) {
-            Ok(frame) => self.internal_sends.push_back(InternalFrame { buffer_type, frame }),
+            Ok(frame) => {
+                let frames = if queue == ActionQueue::Send { &mut self.timer_frames } else { &mut self.replies };
+                frames.push_back(InternalFrame { buffer_type, frame })
+            }
             // No mask key to be had: the frame cannot be sent safely, so it is not sent at all.
             Err(error) => {
                 self.failure.get_or_insert(error);
@@ -1164,9 +1201,12 @@ impl Handle {
         if may_send_close {
             let mut payload = code.to_be_bytes().to_vec();
             payload.extend_from_slice(violation.code().as_bytes());
-            self.internal_sends.retain(|f| f.buffer_type != BufferType::PingPong);
-            self.queue_internal(BufferType::Close, frame::OPCODE_CLOSE, &payload);
+            self.replies.clear();
+            self.timer_frames.clear();
+            self.queue_internal(ActionQueue::Receive, BufferType::Close, frame::OPCODE_CLOSE, &payload);
         }
+        // The error is this receive's completion: no close indication follows it.
+        self.receive_op = None;
         if self.state != State::Aborted {
             self.state = State::Closed;
         }
@@ -1183,6 +1223,10 @@ impl Handle {
 
     /// Stops receiving; a queued receive gets a 1006 close indication and a queued send completes.
     fn cancel_pending_work(&mut self) {
+        if let Some(Outstanding::ReceiveFromNetwork { id, .. }) = self.receive_slot {
+            self.receive_slot = None;
+            self.abandoned_read = Some(id);
+        }
         self.receive_finished = true;
         self.frame = None;
         self.message = None;
@@ -1211,7 +1255,8 @@ impl Handle {
     /// `get_action` (a queued send completes unsent, a queued receive gets a 1006 close).
     pub fn abort(&mut self) {
         self.state = State::Aborted;
-        self.internal_sends.clear();
+        self.replies.clear();
+        self.timer_frames.clear();
         self.cancel_pending_work();
     }
 
@@ -1228,10 +1273,7 @@ impl Handle {
         if self.state == State::CloseSent {
             self.close_sent_at.get_or_insert(now);
         }
-        if self.received_since_tick || self.idle_since.is_none() {
-            self.idle_since = Some(now);
-            self.received_since_tick = false;
-        }
+        self.idle_since.get_or_insert(now);
         match self.state {
             State::Connecting => {
                 let timeout = self.config.handshake_timeout_ms as u64;
@@ -1266,7 +1308,9 @@ impl Handle {
                 if !self.send_op.as_ref().is_some_and(|op| !op.finished && op.written > 0) {
                     let mut payload = close_status::SERVER_ERROR.to_be_bytes().to_vec();
                     payload.extend_from_slice(b"keep-alive timeout");
-                    self.queue_internal(BufferType::Close, frame::OPCODE_CLOSE, &payload);
+                    self.replies.clear();
+                    self.timer_frames.clear();
+                    self.queue_internal(ActionQueue::Send, BufferType::Close, frame::OPCODE_CLOSE, &payload);
                 }
                 self.state = State::Closed;
                 self.failure = Some(error);
@@ -1277,17 +1321,17 @@ impl Handle {
         let idle_since = self.idle_since.unwrap_or(now);
         if now >= idle_since + interval {
             let already_queued = self
-                .internal_sends
+                .timer_frames
                 .iter()
                 .any(|f| matches!(f.buffer_type, BufferType::PingPong | BufferType::UnsolicitedPong));
             if !already_queued {
                 match self.config.keepalive_mode {
                     crate::config::KeepAliveMode::Ping => {
-                        self.queue_internal(BufferType::PingPong, frame::OPCODE_PING, &[]);
+                        self.queue_internal(ActionQueue::Send, BufferType::PingPong, frame::OPCODE_PING, &[]);
                         self.keepalive_ping_at = Some(now);
                     }
                     crate::config::KeepAliveMode::UnsolicitedPong => {
-                        self.queue_internal(BufferType::UnsolicitedPong, frame::OPCODE_PONG, &[]);
+                        self.queue_internal(ActionQueue::Send, BufferType::UnsolicitedPong, frame::OPCODE_PONG, &[]);
                     }
                 }
             }
