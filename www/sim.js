@@ -1,8 +1,16 @@
 // The simulation: a wsaction client handle and a wsaction server handle in the page, wired
 // through a simulated network, driven by a host loop that follows the drain contract one action
-// at a time. Everything that happens is a recorded operation, so a session replays byte for byte
-// (seeded mask keys, virtual time, a deterministic scheduler). No DOM here: the page renders it,
-// and tests can run it anywhere a module runs.
+// at a time. A session is a scenario (tests/scenarios/README.md): seeds, properties, handshake,
+// steps; everything the person does is recorded, so a session exports as a scenario file and
+// replays byte for byte (seeded mask keys, virtual time, a deterministic scheduler).
+//
+// The scheduler is the scenario runner's: after each step, `run` repeats drain(client),
+// drain(server) until neither makes progress, so the events each side records are the ones every
+// other host records for the same file. The simulator adds what a runner has no need for: the
+// HTTP upgrade on the wire, chunked and delayed delivery, a paused link released step by step,
+// corrupted bytes, single steps (one action at a time), and closing the transport.
+//
+// No DOM here: the page renders it, and tests can run it anywhere an ES module runs.
 
 import { decodeStream } from './frames.js';
 
@@ -16,23 +24,84 @@ export const BUFFER_TYPE = {
   UNSOLICITED_PONG: 0x80000006,
 };
 export const BUFFER_TYPE_NAME = Object.fromEntries(Object.entries(BUFFER_TYPE).map(([k, v]) => [v, k]));
-export const ACTION_NAME = ['NO_ACTION', 'SEND_TO_NETWORK', 'INDICATE_SEND_COMPLETE', 'RECEIVE_FROM_NETWORK', 'INDICATE_RECEIVE_COMPLETE'];
 export const ACTION = { NO_ACTION: 0, SEND_TO_NETWORK: 1, INDICATE_SEND_COMPLETE: 2, RECEIVE_FROM_NETWORK: 3, INDICATE_RECEIVE_COMPLETE: 4 };
+export const ACTION_NAME = Object.keys(ACTION);
 export const QUEUE_ALL = 3;
-export const QUEUE_NAME = { 1: 'send', 2: 'receive', 3: 'all' };
-
-const encoder = new TextEncoder();
+const QUEUE_NAME = { 1: 'send', 2: 'receive', 3: 'all' };
+/** Steps of the scenario format; every other operation is the simulator's own. */
+export const SCENARIO_OPS = new Set(['send', 'close', 'ping', 'pong', 'abort', 'tick', 'inject']);
 export const SIDES = ['client', 'server'];
 export const peerOf = (side) => (side === 'client' ? 'server' : 'client');
+export const HOST_HEADER = 'wsaction.test';
 
-/** The default session: what "reset" starts from and what a scenario file may override. */
-export function defaultConfig() {
-  return {
-    client: { seed: 1, properties: {}, echo: false },
-    server: { seed: 2, properties: {}, echo: true },
-    subprotocols: ['chat'],
-    network: { chunk: 0, latency: 0, paused: false },
-  };
+const encoder = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const looseUtf8 = new TextDecoder('utf-8');
+
+export function toHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function hexBytes(text) {
+  const cleaned = String(text).replace(/0x/gi, '').replace(/[\s,]+/g, '');
+  if (cleaned.length % 2 !== 0 || /[^0-9a-f]/i.test(cleaned)) throw new Error(`not hex bytes: ${JSON.stringify(text)}`);
+  const out = new Uint8Array(cleaned.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(cleaned.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export function fnv1a(bytes) {
+  let hash = 0x811c9dc5;
+  for (const b of bytes) {
+    hash ^= b;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
+/** A step's payload: `text`, `hex` or `fill`, as the scenario format writes them. */
+export function stepPayload(step) {
+  if (typeof step.text === 'string') return encoder.encode(step.text);
+  if (typeof step.hex === 'string') return hexBytes(step.hex);
+  if (step.fill) return new Uint8Array(step.fill.length).fill(step.fill.byte);
+  return new Uint8Array(0);
+}
+
+/** The shortest way the format writes `bytes`: text if it is UTF-8, fill if one byte repeats, else hex. */
+export function payloadFields(bytes, preferText) {
+  if (bytes.length >= 16 && bytes.every((b) => b === bytes[0])) return { fill: { byte: bytes[0], length: bytes.length } };
+  if (preferText) {
+    try {
+      return { text: strictUtf8.decode(bytes) };
+    } catch {
+      // not UTF-8 on its own (a piece cut inside a code point, or meant to be invalid)
+    }
+  }
+  return { hex: toHex(bytes) };
+}
+
+/** The event a scenario runner records for an IndicateReceiveComplete. */
+export function receivedEvent(action) {
+  const type = BUFFER_TYPE_NAME[action.bufferType];
+  const event = { received: type };
+  if (action.bufferType === BUFFER_TYPE.CLOSE) {
+    event.status = action.closeStatus;
+    event.reason = looseUtf8.decode(action.bytes);
+  } else if (action.bytes.length <= 64) {
+    if (type.startsWith('UTF8')) event.text = looseUtf8.decode(action.bytes);
+    else event.hex = toHex(action.bytes);
+  } else {
+    event.length = action.bytes.length;
+    event.fnv1a = fnv1a(action.bytes);
+  }
+  return event;
+}
+
+/** The engine's property object for scenario properties (the format spells one mode differently). */
+export function engineProperties(properties = {}) {
+  const out = { ...properties };
+  if (out.keepAliveMode === 'unsolicited-pong') out.keepAliveMode = 'unsolicitedPong';
+  return out;
 }
 
 /** One direction of the TCP connection: every byte that entered, who wrote it, what was delivered. */
@@ -44,11 +113,10 @@ class Link {
     this.segments = []; // { start, end, at, due, origin, seq }
     this.deliveries = []; // { start, end, at, seq }
     this.delivered = 0;
-    this.gate = Infinity; // with the link paused: deliver up to here
-    this.pendingCorruptions = []; // { offset, xor }
+    this.gate = Infinity; // with the network paused: deliver up to here
+    this.pendingCorruptions = []; // { offset, xor } for bytes not written yet
     this.corrupted = new Map(); // offset -> { xor, original }
-    this.ended = false; // the writer closed its side of the connection
-    this.endedAt = null;
+    this.ended = false; // the writer closed the connection
     this.dropped = false; // the reader closed: what is left is never delivered
   }
 
@@ -67,7 +135,7 @@ class Link {
     this.pendingCorruptions = this.pendingCorruptions.filter((c) => !this.corrupt(c.offset, c.xor));
   }
 
-  /** XORs one byte not yet delivered; false if the byte has not been written yet. */
+  /** XORs one byte not yet delivered; false when that byte has not been written yet. */
   corrupt(offset, xor) {
     if (offset >= this.length) return false;
     if (!this.corrupted.has(offset)) this.corrupted.set(offset, { xor: 0, original: this.bytes[offset] });
@@ -76,8 +144,9 @@ class Link {
     return true;
   }
 
-  /** Bytes that have arrived (due) and may pass the gate. */
+  /** How many bytes have arrived (are due) and may pass the gate. */
   deliverable(now) {
+    if (this.dropped) return 0;
     let end = this.delivered;
     for (const s of this.segments) {
       if (s.end <= this.delivered) continue;
@@ -87,8 +156,9 @@ class Link {
     return Math.max(0, Math.min(end, this.gate) - this.delivered);
   }
 
-  /** The earliest time a byte not yet delivered becomes due, if later than now. */
+  /** When the next byte not yet delivered arrives, if that is later than now. */
   nextDue(now) {
+    if (this.dropped) return null;
     for (const s of this.segments) {
       if (s.end <= this.delivered) continue;
       return s.due > now ? s.due : null;
@@ -111,84 +181,92 @@ class Link {
 
 /** One endpoint: a handle and the host around it (its application and its action loop). */
 class Endpoint {
-  constructor(sim, name, config) {
+  constructor(sim, name, spec) {
     this.sim = sim;
     this.name = name;
-    this.config = config;
-    this.role = name;
-    this.handle = sim.engine.createHandle(name, config.properties, config.seed);
-    this.phase = name === 'client' ? 'idle' : 'awaiting-request'; // then 'handshake', 'open', 'rejected'
+    this.spec = spec;
+    const properties = engineProperties(spec.properties);
+    const seed = spec.seed ?? (name === 'client' ? 1 : 2);
+    this.handle = name === 'client'
+      ? sim.engine.WebSocketHandle.createClient(properties, seed)
+      : sim.engine.WebSocketHandle.createServer(properties, seed);
+    // 'idle' (client before connect), 'handshake', 'open' (frames flow), 'rejected'
+    this.phase = name === 'client' ? 'idle' : 'handshake';
     this.head = new Uint8Array(0);
     this.inbox = new Uint8Array(0); // bytes read with the HTTP head that belong to the frames
     this.held = null; // a ReceiveFromNetwork not yet completed: { id, capacity }
-    this.pending = null; // in step mode: an action got but not yet performed
-    this.sendQueue = []; // app sends not yet given to the handle (one may be outstanding)
-    this.sendOutstanding = false;
-    this.receiveOutstanding = false;
-    this.nextContext = 1;
+    this.pending = null; // step mode: an action got and shown, performed on the next step
+    this.sendQueue = []; // step mode: sends waiting for the outstanding one to complete
+    this.receiveQueued = false;
     this.transportClosed = false;
-    this.log = []; // { seq, at, text, kind }
-    this.indications = []; // { seq, at, bufferType, bytes, closeStatus, context }
-    this.failure = null;
-    this.closeReceived = null;
-    this.handshakeHeaders = { request: null, response: null };
+    this.log = []; // the action log: { seq, at, text, kind }
+    this.events = []; // scenario events: { sendComplete } / { received, ... } / { error, closeCode }
+    this.indications = []; // every IndicateReceiveComplete, with its bytes
+    this.handshake = { request: null, response: null, status: null };
+    this.nextContext = 1;
   }
 
   get state() {
-    return this.handle.state();
+    return this.handle.stateName;
   }
 
   note(text, kind = 'info') {
-    const entry = { seq: this.sim.nextSeq(), at: this.sim.now, text, kind, side: this.name };
-    this.log.push(entry);
-    return entry;
+    this.log.push({ seq: this.sim.nextSeq(), at: this.sim.now, text, kind });
   }
 
-  /** The link this endpoint reads from and the one it writes to. */
+  record(event) {
+    this.events.push(event);
+  }
+
+  recordError(e, what) {
+    const event = { error: e.code ?? e.name ?? 'Error' };
+    if (e.closeCode) event.closeCode = e.closeCode;
+    this.record(event);
+    this.note(`${what} → ${describeError(e)}`, 'error');
+  }
+
   get inLink() {
     return this.sim.links[this.name];
-  }
-
-  get outLink() {
-    return this.sim.links[peerOf(this.name)];
   }
 
   write(bytes) {
     this.sim.writeLink(peerOf(this.name), bytes, this.name);
   }
 
-  /** How many bytes one read may take now (0: nothing to read). */
+  /** How many bytes one read takes now (0: nothing to read). */
   readable(capacity) {
     if (this.transportClosed) return 0;
-    const link = this.inLink;
-    const avail = link.deliverable(this.sim.now);
+    const avail = this.inLink.deliverable(this.sim.now);
     const chunk = this.sim.network.chunk > 0 ? this.sim.network.chunk : Infinity;
     return Math.min(avail, chunk, capacity);
   }
 
-  read(count) {
+  read(count, capacity) {
+    if (this.inbox.length > 0) {
+      const n = Math.min(this.inbox.length, capacity, this.sim.network.chunk || Infinity);
+      const bytes = this.inbox.slice(0, n);
+      this.inbox = this.inbox.slice(n);
+      return bytes;
+    }
     return this.inLink.take(count, this.sim.now, this.sim.nextSeq());
   }
 
-  /** Does one unit of work; returns false when there is nothing to do now. */
+  waiting(capacity) {
+    if (this.inbox.length > 0) return Math.min(this.inbox.length, capacity);
+    return this.readable(capacity);
+  }
+
+  /** Does one unit of work (one action got, performed or completed); false when there is none. */
   step() {
     if (this.transportClosed) return false;
-    if (this.phase === 'awaiting-request' || this.phase === 'handshake') return this.handshakeStep();
+    if (this.phase === 'handshake') return this.handshakeStep();
     if (this.phase !== 'open') return false;
     if (this.pending) return this.perform();
     if (this.held) {
-      const fromInbox = Math.min(this.inbox.length, this.held.capacity, this.sim.network.chunk || Infinity);
-      if (fromInbox > 0) {
-        const bytes = this.inbox.slice(0, fromInbox);
-        this.inbox = this.inbox.slice(fromInbox);
-        return this.completeReceive(bytes, 'bytes read with the HTTP head');
-      }
-      const n = this.readable(this.held.capacity);
-      if (n > 0) return this.completeReceive(this.read(n));
+      const n = this.waiting(this.held.capacity);
+      if (n > 0) return this.completeReceive(this.read(n, this.held.capacity));
       const link = this.inLink;
-      if (link.ended && link.delivered >= link.length && this.inbox.length === 0) {
-        return this.completeReceive(new Uint8Array(0), 'the peer closed the connection');
-      }
+      if (link.ended && link.delivered >= link.length) return this.completeReceive(new Uint8Array(0), 'the peer closed the connection');
     }
     if (this.appStep()) return true;
     return this.getAction();
@@ -197,46 +275,53 @@ class Endpoint {
   completeReceive(bytes, why) {
     const { id } = this.held;
     this.held = null;
-    const label = bytes.length === 0 ? 'end of stream' : `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
+    const what = bytes.length === 0 ? 'end of stream' : `${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
     try {
       this.handle.completeReceive(id, bytes);
-      this.note(`complete_action(#${id}, ${label})${why ? ` (${why})` : ''}`, 'complete');
+      this.note(`complete_action(#${id}, ${what} read)${why ? ` (${why})` : ''}`, 'complete');
     } catch (e) {
-      this.note(`complete_action(#${id}) failed: ${describeError(e)}`, 'error');
+      this.recordError(e, `complete_action(#${id})`);
     }
     return true;
   }
 
-  /** The application's part: queue a receive, hand the next send piece to the handle. */
+  /** The application's part in step mode and after indications: queue a receive, a waiting send. */
   appStep() {
-    const state = this.state;
-    if (!this.sendOutstanding && this.sendQueue.length > 0) {
-      const piece = this.sendQueue.shift();
-      const context = this.nextContext++;
-      try {
-        this.handle.send(piece.bufferType, piece.buffer, context);
-        this.sendOutstanding = true;
-        this.note(`send(${BUFFER_TYPE_NAME[piece.bufferType]}, ${piece.label}, context ${context})`, 'app');
-      } catch (e) {
-        this.note(`send(${BUFFER_TYPE_NAME[piece.bufferType]}, ${piece.label}) refused: ${describeError(e)}`, 'error');
-        // The rest of a message that could not start is dropped with it.
-        if (piece.dropRest) this.sendQueue = this.sendQueue.filter((p) => p.message !== piece.message);
+    if (this.receiveQueued) {
+      this.receiveQueued = false;
+      const state = this.state;
+      if (state === 'open' || state === 'close-sent') {
+        try {
+          this.handle.receive(this.nextContext++);
+          this.note('receive()', 'app');
+        } catch (e) {
+          this.recordError(e, 'receive()');
+        }
+        return true;
       }
-      return true;
     }
-    if (!this.receiveOutstanding && (state === 'open' || state === 'close-sent')) {
-      const context = this.nextContext++;
-      try {
-        this.handle.receive(context);
-        this.receiveOutstanding = true;
-        this.note(`receive(context ${context})`, 'app');
-      } catch (e) {
-        this.note(`receive refused: ${describeError(e)}`, 'error');
-        this.receiveOutstanding = true; // do not retry every step
-      }
+    if (this.sendQueue.length > 0 && !this.sendBusy()) {
+      this.sendNow(this.sendQueue.shift());
       return true;
     }
     return false;
+  }
+
+  /** A send of ours is with the engine and has not been indicated complete yet. */
+  sendBusy() {
+    return this.outstandingSend > 0;
+  }
+
+  sendNow(step) {
+    const type = BUFFER_TYPE[step.bufferTypeName];
+    const label = `${BUFFER_TYPE_NAME[type]}, ${step.label}`;
+    try {
+      this.handle.send(type, step.buffer, this.nextContext++);
+      this.outstandingSend = (this.outstandingSend ?? 0) + 1;
+      this.note(`send(${label})`, 'app');
+    } catch (e) {
+      this.recordError(e, `send(${label})`);
+    }
   }
 
   getAction() {
@@ -244,58 +329,58 @@ class Endpoint {
     try {
       action = this.handle.getAction(QUEUE_ALL);
     } catch (e) {
-      this.failure = e;
-      this.note(`get_action → ${describeError(e)}`, 'error');
-      this.sim.timelineNote(this.name, `${this.name} failed: ${e.code ?? 'error'}${e.closeCode ? ` → close ${e.closeCode}` : ''}`, 'error');
+      this.recordError(e, 'get_action');
+      if (e.closeCode) this.sim.timelineNote(this.name, `${this.name}: ${e.violation ?? e.code} → fails the connection with ${e.closeCode}`, 'error');
       return true;
     }
-    if (action.kind === ACTION.NO_ACTION) {
-      const state = this.state;
-      if ((state === 'closed' || state === 'aborted') && !this.transportClosed) {
-        this.sim.closeTransport(this.name);
-        return true;
-      }
-      return false;
-    }
+    if (action.kind === ACTION.NO_ACTION) return false;
     this.pending = action;
-    const type = action.bufferType != null ? ` ${BUFFER_TYPE_NAME[action.bufferType]}` : '';
-    const detail =
-      action.kind === ACTION.SEND_TO_NETWORK ? `, ${action.bytes.length} bytes`
-        : action.kind === ACTION.RECEIVE_FROM_NETWORK ? `, up to ${action.receiveCapacity} bytes`
-          : action.kind === ACTION.INDICATE_RECEIVE_COMPLETE ? `, ${action.bytes.length} bytes${action.closeStatus != null ? `, status ${action.closeStatus}` : ''}` : '';
-    const ctx = action.context != null ? `, context ${action.context}` : '';
-    this.note(`get_action → #${action.id} ${ACTION_NAME[action.kind]} (${QUEUE_NAME[action.queue] ?? action.queue} queue${type}${detail}${ctx})`, 'action');
-    if (this.sim.granularity === 'step' && this.sim.stepping) return true; // perform on the next step
+    const parts = [`#${action.id} ${ACTION_NAME[action.kind]}`, `${QUEUE_NAME[action.queue] ?? action.queue} queue`];
+    if (action.bufferType != null) parts.push(BUFFER_TYPE_NAME[action.bufferType]);
+    if (action.kind === ACTION.SEND_TO_NETWORK) parts.push(`${action.bytes.length} bytes`);
+    if (action.kind === ACTION.RECEIVE_FROM_NETWORK) parts.push(`up to ${action.receiveCapacity} bytes`);
+    if (action.kind === ACTION.INDICATE_RECEIVE_COMPLETE) parts.push(`${action.bytes.length} bytes`);
+    if (action.closeStatus != null) parts.push(`status ${action.closeStatus}`);
+    if (action.context == null && action.kind !== ACTION.RECEIVE_FROM_NETWORK) parts.push("engine's own");
+    this.note(`get_action → ${parts.join(', ')}`, 'action');
+    if (this.sim.stepping && this.sim.granularity === 'step') return true; // performed on the next step
     return this.perform();
   }
 
-  /** Performs the action got from get_action and completes it (or holds a ReceiveFromNetwork). */
+  /** Performs the action from get_action and completes it (a ReceiveFromNetwork waits for bytes). */
   perform() {
     const action = this.pending;
     this.pending = null;
-    const done = (n, text) => {
+    const complete = (n, text) => {
       try {
         this.handle.completeAction(action.id, n);
         this.note(`complete_action(#${action.id}, ${n})${text ? ` ${text}` : ''}`, 'complete');
       } catch (e) {
-        this.note(`complete_action(#${action.id}) failed: ${describeError(e)}`, 'error');
+        this.recordError(e, `complete_action(#${action.id})`);
       }
     };
     switch (action.kind) {
       case ACTION.SEND_TO_NETWORK:
         this.write(action.bytes);
-        done(action.bytes.length, '(written)');
+        complete(action.bytes.length, '(written)');
         break;
-      case ACTION.RECEIVE_FROM_NETWORK:
+      case ACTION.RECEIVE_FROM_NETWORK: {
         this.held = { id: action.id, capacity: action.receiveCapacity };
+        const n = this.waiting(action.receiveCapacity);
+        if (n > 0) return this.completeReceive(this.read(n, action.receiveCapacity));
+        this.note(`holding #${action.id} until bytes arrive`, 'host');
         break;
+      }
       case ACTION.INDICATE_SEND_COMPLETE:
-        if (action.context != null) this.sendOutstanding = false;
-        done(0);
+        this.record({ sendComplete: BUFFER_TYPE_NAME[action.bufferType] });
+        this.outstandingSend = Math.max(0, (this.outstandingSend ?? 0) - 1);
+        complete(0);
         break;
       case ACTION.INDICATE_RECEIVE_COMPLETE:
-        this.indicate(action);
-        done(0);
+        this.record(receivedEvent(action));
+        this.indications.push({ seq: this.sim.nextSeq(), at: this.sim.now, ...action });
+        complete(0);
+        this.receiveQueued = true;
         break;
       default:
         break;
@@ -303,118 +388,96 @@ class Endpoint {
     return true;
   }
 
-  indicate(action) {
-    const entry = {
-      seq: this.sim.nextSeq(), at: this.sim.now, bufferType: action.bufferType, bytes: action.bytes,
-      closeStatus: action.closeStatus ?? null, context: action.context ?? null,
-    };
-    this.indications.push(entry);
-    if (action.context != null) this.receiveOutstanding = false;
-    const bt = action.bufferType;
-    if (bt === BUFFER_TYPE.CLOSE) {
-      this.closeReceived = { status: entry.closeStatus, reason: entry.bytes };
-      if (this.state === 'close-received') {
-        // Answer the close with the status it carried (RFC 6455 5.5.1), as the app would.
-        const status = entry.closeStatus;
-        const buffer = status == null || status === 1005 || status === 1006 ? null : { status, reason: new Uint8Array(0) };
-        this.sendQueue.unshift({ bufferType: BUFFER_TYPE.CLOSE, buffer, label: buffer ? `status ${status}` : 'no status' });
-      }
-    } else if (this.config.echo && bt >= BUFFER_TYPE.UTF8_MESSAGE && bt <= BUFFER_TYPE.BINARY_FRAGMENT) {
-      this.sendQueue.push({ bufferType: bt, buffer: action.bytes.slice(), label: `${action.bytes.length} bytes (echo)` });
-    }
-  }
-
   /** The HTTP upgrade, run by the host before the handle sees frames. */
   handshakeStep() {
-    const engine = this.sim.engine;
-    const capacity = 4096;
-    const n = this.readable(capacity);
+    const n = this.readable(16384);
     if (n === 0) return false;
-    const chunk = this.read(n);
+    const chunk = this.read(n, 16384);
     const head = new Uint8Array(this.head.length + chunk.length);
     head.set(this.head);
     head.set(chunk, this.head.length);
     this.head = head;
-    this.note(`host read ${n} byte${n === 1 ? '' : 's'} of HTTP head`, 'host');
-    if (this.name === 'server') return this.serverHead(engine);
-    return this.clientHead(engine);
+    this.note(`host read ${n} byte${n === 1 ? '' : 's'} of the HTTP head`, 'host');
+    return this.name === 'server' ? this.serverHead() : this.clientHead();
   }
 
-  serverHead(engine) {
+  serverHead() {
+    const engine = this.sim.engine;
     let parsed;
     try {
-      parsed = engine.parseRequestHead(this.head, this.config.properties);
+      parsed = this.handle.parseRequestHead(this.head);
     } catch (e) {
       return this.reject(e);
     }
     if (!parsed) return true;
-    this.phase = 'handshake';
-    this.handshakeHeaders.request = parsed.headers;
-    const offered = engine.offeredSubprotocols(parsed.headers);
-    const selected = this.sim.subprotocols.find((p) => offered.includes(p)) ?? null;
+    this.handshake.request = parsed.headers;
+    const selects = this.sim.handshake.serverSelects ?? null;
     try {
       engine.checkRequestLine(parsed.method, parsed.minorVersion);
-      const headers = engine.beginServerHandshake(this.handle, selected, [], parsed.headers);
-      this.note(`begin_server_handshake(${selected ? JSON.stringify(selected) : 'no subprotocol'}) → ${headers.length} headers`, 'app');
-      this.handshakeHeaders.response = headers;
+      const headers = this.handle.beginServerHandshake(selects, [], parsed.headers);
+      this.note(`begin_server_handshake(${selects ? JSON.stringify(selects) : 'no subprotocol'}) → ${headers.length} headers`, 'app');
+      this.handshake.response = headers;
+      this.handshake.status = 101;
       this.write(engine.serializeResponseHead(101, 'Switching Protocols', headers));
       this.note('host wrote 101 Switching Protocols', 'host');
-      this.phase = 'open';
-      this.inbox = this.head.slice(parsed.consumed);
-      this.head = new Uint8Array(0);
     } catch (e) {
       return this.reject(e);
     }
+    this.open(parsed.consumed);
     return true;
   }
 
+  open(consumed) {
+    this.phase = 'open';
+    this.inbox = this.head.slice(consumed);
+    this.head = new Uint8Array(0);
+    this.receiveQueued = true;
+  }
+
   reject(e) {
-    this.failure = e;
+    const engine = this.sim.engine;
     const status = e.httpStatus ?? 400;
-    this.note(`handshake rejected: ${describeError(e)}`, 'error');
+    this.recordError(e, 'handshake');
     const headers = [...(e.httpHeaders ?? []), ['Content-Length', '0'], ['Connection', 'close']];
-    this.write(this.sim.engine.serializeResponseHead(status, this.sim.engine.reasonPhrase(status), headers));
-    this.note(`host wrote ${status} and closes`, 'host');
+    this.handshake.status = status;
+    this.handshake.response = headers;
+    this.write(engine.serializeResponseHead(status, engine.reasonPhrase(status), headers));
+    this.note(`host wrote ${status} ${engine.reasonPhrase(status)}`, 'host');
     this.phase = 'rejected';
-    this.sim.timelineNote(this.name, `server rejected the handshake: ${status}`, 'error');
+    this.sim.timelineNote(this.name, `server rejected the handshake with ${status}`, 'error');
     this.sim.closeTransport(this.name);
     return true;
   }
 
-  clientHead(engine) {
+  clientHead() {
     let parsed;
     try {
-      parsed = engine.parseResponseHead(this.head, this.config.properties);
+      parsed = this.handle.parseResponseHead(this.head);
     } catch (e) {
-      this.failure = e;
-      this.note(`response head: ${describeError(e)}`, 'error');
-      this.phase = 'rejected';
-      this.sim.closeTransport(this.name);
-      return true;
+      return this.refuse(e, 'the response head');
     }
     if (!parsed) return true;
-    this.handshakeHeaders.response = parsed.headers;
+    this.handshake.response = parsed.headers;
+    this.handshake.status = parsed.status;
     if (parsed.status !== 101) {
-      this.note(`the server answered ${parsed.status} ${parsed.reason}: no WebSocket`, 'error');
-      this.phase = 'rejected';
-      this.sim.timelineNote(this.name, `handshake refused: ${parsed.status}`, 'error');
-      this.sim.closeTransport(this.name);
-      return true;
+      return this.refuse({ code: 'HANDSHAKE_REFUSED', message: `the server answered ${parsed.status} ${parsed.reason}` }, 'the response');
     }
     try {
       const result = this.handle.endClientHandshake(parsed.headers);
-      const chosen = result.selectedSubprotocol != null ? this.sim.subprotocols[result.selectedSubprotocol] : null;
-      this.note(`end_client_handshake → ok${chosen ? `, subprotocol ${JSON.stringify(chosen)}` : ''}`, 'app');
-      this.phase = 'open';
-      this.inbox = this.head.slice(parsed.consumed);
-      this.head = new Uint8Array(0);
+      const chosen = result.selectedSubprotocol != null ? this.sim.handshake.subprotocols[result.selectedSubprotocol] : null;
+      this.note(`end_client_handshake → accepted${chosen ? `, subprotocol ${JSON.stringify(chosen)}` : ''}`, 'app');
     } catch (e) {
-      this.failure = e;
-      this.note(`end_client_handshake → ${describeError(e)}`, 'error');
-      this.phase = 'rejected';
-      this.sim.timelineNote(this.name, `client refused the handshake: ${e.code ?? e.message}`, 'error');
-      this.sim.closeTransport(this.name);
+      return this.refuse(e, 'end_client_handshake');
     }
+    this.open(parsed.consumed);
+    return true;
+  }
+
+  refuse(e, what) {
+    this.recordError(e, what);
+    this.phase = 'rejected';
+    this.sim.timelineNote(this.name, `client refused the handshake: ${e.code}`, 'error');
+    this.sim.closeTransport(this.name);
     return true;
   }
 }
@@ -427,54 +490,62 @@ export function describeError(e) {
   return `${parts.join(', ')}: ${e.message}`;
 }
 
-/** Splits `bytes` into send pieces of `size` (0: whole), each *_FRAGMENT but the last *_MESSAGE. */
-export function pieces(bytes, size, text) {
-  const last = text ? BUFFER_TYPE.UTF8_MESSAGE : BUFFER_TYPE.BINARY_MESSAGE;
-  const more = text ? BUFFER_TYPE.UTF8_FRAGMENT : BUFFER_TYPE.BINARY_FRAGMENT;
-  if (!size || size >= bytes.length) return [{ bufferType: last, bytes }];
-  const out = [];
+/**
+ * The send steps for a message of `bytes` sent in pieces of `size` bytes (0: whole): each piece
+ * a *_FRAGMENT send, the last a *_MESSAGE send, each payload written as the format writes it.
+ */
+export function sendSteps(side, bytes, { text, size = 0 }) {
+  const last = text ? 'UTF8_MESSAGE' : 'BINARY_MESSAGE';
+  const more = text ? 'UTF8_FRAGMENT' : 'BINARY_FRAGMENT';
+  if (!size || size >= bytes.length) return [{ side, op: 'send', type: last, ...payloadFields(bytes, text) }];
+  const steps = [];
   for (let at = 0; at < bytes.length; at += size) {
     const end = Math.min(bytes.length, at + size);
-    out.push({ bufferType: end === bytes.length ? last : more, bytes: bytes.slice(at, end) });
+    steps.push({ side, op: 'send', type: end === bytes.length ? last : more, ...payloadFields(bytes.slice(at, end), text) });
   }
-  return out;
+  return steps;
 }
+
+const clone = (v) => JSON.parse(JSON.stringify(v ?? null));
 
 export class Simulation {
   /**
-   * `engine` is the adapter over the JS class (engine.js); `config` a session config
-   * (defaultConfig() with overrides).
+   * `engine` is the module namespace of the JS class's web build; `scenario` a scenario object
+   * (its steps are not applied here: see `Simulation.replay`). `options.chunk` picks the delivery
+   * chunk (default: the scenario's first `chunks` value).
    */
-  constructor(engine, config = defaultConfig()) {
+  constructor(engine, scenario = {}, options = {}) {
     this.engine = engine;
-    this.config = structuredClone(config);
-    this.subprotocols = this.config.subprotocols ?? [];
-    this.network = { chunk: 0, latency: 0, paused: false, ...(this.config.network ?? {}) };
+    this.scenario = clone(scenario) ?? {};
+    const chunks = this.scenario.chunks ?? [0, 1, 7];
+    this.network = { chunk: options.chunk ?? chunks[0] ?? 0, latency: 0, paused: false };
+    this.handshake = { subprotocols: [], serverSelects: null, ...(this.scenario.handshake ?? {}) };
+    this.granularity = options.granularity ?? 'run'; // 'run': each operation runs until quiet; 'step': one action per step
+    this.startGranularity = this.granularity;
+    this.initialChunk = this.network.chunk;
     this.now = 0;
     this.seq = 0;
-    this.ops = [];
+    this.log = []; // every operation applied, in order (scenario steps and the simulator's own)
     this.notes = []; // timeline notes: { seq, at, side, text, kind }
-    this.granularity = 'run'; // 'run': a command runs until quiet; 'step': one action per step
     this.stepping = false;
     this.links = { server: new Link('server'), client: new Link('client') };
-    if (this.network.paused) for (const l of Object.values(this.links)) l.gate = 0;
     this.sides = {};
-    for (const name of SIDES) this.sides[name] = new Endpoint(this, name, this.config[name]);
+    for (const name of SIDES) this.sides[name] = new Endpoint(this, name, this.scenario[name] ?? {});
     for (const name of SIDES) this.sides[name].handle.tick(0);
-    this.listeners = new Set();
+    this.connect();
+    if (this.granularity === 'run') this.run();
+  }
+
+  /** A simulation of `scenario` with its recorded operations (or its steps) applied. */
+  static replay(engine, scenario, options = {}) {
+    const log = scenario.simulator?.log;
+    const sim = new Simulation(engine, scenario, { granularity: scenario.simulator?.granularity ?? 'run', ...options });
+    for (const op of log ?? scenario.steps ?? []) sim.apply(op);
+    return sim;
   }
 
   nextSeq() {
     return ++this.seq;
-  }
-
-  onChange(fn) {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  changed() {
-    for (const fn of this.listeners) fn(this);
   }
 
   timelineNote(side, text, kind = 'info') {
@@ -483,9 +554,19 @@ export class Simulation {
 
   writeLink(toward, bytes, origin) {
     const link = this.links[toward];
-    if (link.ended) return;
-    const due = this.now + (this.network.latency || 0);
-    link.write(bytes, origin, this.now, due, this.nextSeq());
+    link.write(bytes, origin, this.now, this.now + (this.network.latency || 0), this.nextSeq());
+  }
+
+  /** Step 2 of the runner, on the wire: the client writes its upgrade request. */
+  connect() {
+    const client = this.sides.client;
+    const headers = client.handle.beginClientHandshake(this.handshake.subprotocols, [], []);
+    client.note(`begin_client_handshake(${JSON.stringify(this.handshake.subprotocols)}) → ${headers.length} headers`, 'app');
+    const request = [...headers, ['Host', HOST_HEADER]];
+    client.handshake.request = request;
+    client.write(this.engine.serializeRequestHead('GET', '/', request));
+    client.note('host wrote GET / (upgrade request)', 'host');
+    client.phase = 'handshake';
   }
 
   closeTransport(name) {
@@ -494,83 +575,83 @@ export class Simulation {
     side.transportClosed = true;
     side.held = null;
     side.note('host closed the TCP connection', 'host');
-    const out = this.links[peerOf(name)];
-    out.ended = true;
-    out.endedAt = this.nextSeq();
+    this.links[peerOf(name)].ended = true;
     this.links[name].dropped = true;
     this.timelineNote(name, `${name} closed the TCP connection`, 'transport');
   }
 
   // ------------------------------------------------------------------ operations (recorded)
 
-  /** Applies one recorded operation; returns nothing, throws for an operation it does not know. */
+  /** Applies one operation (a scenario step or a simulator operation) and records it. */
   apply(op) {
-    this.ops.push(op);
+    this.log.push(clone(op));
+    const s = op.side && this.sides[op.side];
+    if (op.side && !s) throw new Error(`unknown side ${JSON.stringify(op.side)}`);
     switch (op.op) {
-      case 'connect': return this.connect();
-      case 'send': return this.queueSend(op);
-      case 'ping': return this.queueControl(op.side, BUFFER_TYPE.PING_PONG, op.data ?? '');
-      case 'pong': return this.queueControl(op.side, BUFFER_TYPE.UNSOLICITED_PONG, op.data ?? '');
-      case 'close': return this.queueClose(op);
-      case 'abort': return this.abort(op.side);
-      case 'inject': return this.inject(op);
-      case 'network': return this.setNetwork(op);
-      case 'release': return this.release(op.toward);
-      case 'corrupt': return this.corrupt(op);
-      case 'advance': return this.advance(op.ms);
-      case 'step': return this.step(op.side);
-      case 'run': return this.run();
-      case 'granularity': this.granularity = op.value; return undefined;
-      default: throw new Error(`unknown operation ${JSON.stringify(op.op)}`);
+      case 'send': {
+        if (!(op.type in BUFFER_TYPE) || !op.type.match(/MESSAGE|FRAGMENT/)) throw new Error(`send type ${op.type}`);
+        const bytes = stepPayload(op);
+        this.appSend(s, { bufferTypeName: op.type, buffer: bytes, label: `${bytes.length} bytes` });
+        break;
+      }
+      case 'ping':
+      case 'pong': {
+        const bytes = stepPayload(op);
+        this.appSend(s, { bufferTypeName: op.op === 'ping' ? 'PING_PONG' : 'UNSOLICITED_PONG', buffer: bytes, label: `${bytes.length} bytes` });
+        break;
+      }
+      case 'close': {
+        const buffer = op.status == null ? null : { status: op.status, reason: op.reason ?? '' };
+        this.appSend(s, { bufferTypeName: 'CLOSE', buffer, label: op.status == null ? 'no status' : `status ${op.status}${op.reason ? ` ${JSON.stringify(op.reason)}` : ''}` });
+        break;
+      }
+      case 'abort':
+        s.handle.abort();
+        s.note('abort()', 'app');
+        this.timelineNote(op.side, `${op.side} aborted its handle`, 'error');
+        break;
+      case 'tick':
+        if (!(op.now >= this.now)) throw new Error(`tick to ${op.now}: the clock is at ${this.now} and never goes back`);
+        this.setTime(op.now);
+        this.timelineNote('clock', `clock → ${op.now} ms`, 'clock');
+        break;
+      case 'inject': {
+        const bytes = hexBytes(op.hex);
+        if (!SIDES.includes(op.toward)) throw new Error(`inject toward ${op.toward}`);
+        this.writeLink(op.toward, bytes, 'inject');
+        break;
+      }
+      case 'network':
+        this.setNetwork(op);
+        break;
+      case 'release':
+        this.release(op.toward);
+        break;
+      case 'corrupt':
+        this.corrupt(op);
+        break;
+      case 'closeTransport':
+        this.closeTransport(op.side);
+        break;
+      case 'granularity':
+        this.granularity = op.value === 'step' ? 'step' : 'run';
+        break;
+      case 'step':
+        this.step(op.side);
+        return;
+      case 'run':
+        this.run();
+        return;
+      default:
+        throw new Error(`unknown operation ${JSON.stringify(op.op)}`);
     }
+    if (this.granularity === 'run') this.run();
   }
 
-  connect() {
-    const client = this.sides.client;
-    if (client.phase !== 'idle') throw new Error('already connected');
-    const headers = client.handle.beginClientHandshake(this.subprotocols, [], []);
-    client.note(`begin_client_handshake(${JSON.stringify(this.subprotocols)}) → ${headers.length} headers`, 'app');
-    const request = [['Host', 'sim.wsaction.invalid'], ...headers];
-    client.handshakeHeaders.request = request;
-    client.write(this.engine.serializeRequestHead('GET', '/chat', request));
-    client.note('host wrote GET /chat', 'host');
-    client.phase = 'handshake';
-  }
-
-  queueSend({ side, type = 'text', data = '', hex: isHex = false, fragment = 0 }) {
-    const text = type === 'text';
-    const bytes = isHex ? hexBytes(data) : encoder.encode(data);
-    const message = {};
-    const parts = pieces(bytes, fragment, text);
-    for (const p of parts) {
-      this.sides[side].sendQueue.push({
-        bufferType: p.bufferType, buffer: p.bytes, message, dropRest: true,
-        label: parts.length > 1 ? `${p.bytes.length}-byte piece` : `${p.bytes.length} bytes`,
-      });
-    }
-  }
-
-  queueControl(side, bufferType, data) {
-    const bytes = typeof data === 'string' ? encoder.encode(data) : data;
-    this.sides[side].sendQueue.push({ bufferType, buffer: bytes, label: `${bytes.length} bytes` });
-  }
-
-  queueClose({ side, code = 1000, reason = '' }) {
-    const buffer = code == null ? null : { status: code, reason: encoder.encode(reason) };
-    this.sides[side].sendQueue.push({ bufferType: BUFFER_TYPE.CLOSE, buffer, label: code == null ? 'no status' : `status ${code}` });
-  }
-
-  abort(side) {
-    const s = this.sides[side];
-    s.handle.abort();
-    s.note('abort()', 'app');
-    this.timelineNote(side, `${side} aborted its handle`, 'error');
-  }
-
-  inject({ toward, hex: text }) {
-    const bytes = hexBytes(text);
-    this.writeLink(toward, bytes, 'inject');
-    this.timelineNote(peerOf(toward), `${bytes.length} hand-made bytes injected toward the ${toward}`, 'inject');
+  /** A send step: straight to the handle (as the runner does), or queued while one is outstanding in step mode. */
+  appSend(side, piece) {
+    if (this.granularity === 'step' && (side.sendBusy() || side.sendQueue.length > 0)) side.sendQueue.push(piece);
+    else side.sendNow(piece);
   }
 
   setNetwork({ chunk, latency, paused }) {
@@ -582,7 +663,7 @@ export class Simulation {
     }
   }
 
-  /** With the link paused: lets one more chunk through toward `toward`. */
+  /** With the network paused: lets one more chunk through toward `toward`. */
   release(toward) {
     const link = this.links[toward];
     const step = this.network.chunk > 0 ? this.network.chunk : Infinity;
@@ -591,49 +672,23 @@ export class Simulation {
 
   corrupt({ toward, offset, xor = 0x01 }) {
     const link = this.links[toward];
-    if (offset < link.delivered) throw new Error(`byte ${offset} was already delivered`);
-    if (!link.corrupt(offset, xor)) link.pendingCorruptions.push({ offset, xor });
-  }
-
-  /** Moves the virtual clock on by `ms`, ticking both handles at each deadline on the way. */
-  advance(ms) {
-    const target = this.now + ms;
-    for (let guard = 0; guard < 10000; guard++) {
-      const next = this.nextEventTime();
-      if (next == null || next > target || next <= this.now) break;
-      this.setTime(next);
-      if (this.granularity === 'run') this.run();
-    }
-    this.setTime(target);
+    if (!(offset >= 0)) throw new Error('corrupt: offset must be a byte offset in the stream');
+    if (offset < link.delivered) throw new Error(`byte ${offset} toward the ${toward} was already delivered`);
+    if (!link.corrupt(offset, xor & 0xff)) link.pendingCorruptions.push({ offset, xor: xor & 0xff });
   }
 
   setTime(t) {
     this.now = t;
-    for (const name of SIDES) {
-      const side = this.sides[name];
-      if (!side.transportClosed) side.handle.tick(t);
-    }
+    for (const name of SIDES) this.sides[name].handle.tick(t);
   }
 
+  /** The earliest engine deadline of either handle. */
   nextDeadline() {
-    let best = null;
-    for (const name of SIDES) {
-      const side = this.sides[name];
-      if (side.transportClosed) continue;
-      const d = side.handle.nextDeadline();
-      if (d != null && (best == null || d < best)) best = d;
-    }
-    return best;
+    const all = SIDES.map((n) => this.sides[n].handle.nextDeadline()).filter((d) => d != null);
+    return all.length ? Math.min(...all) : null;
   }
 
-  nextEventTime() {
-    const times = [this.nextDeadline()];
-    for (const link of Object.values(this.links)) times.push(link.nextDue(this.now));
-    const valid = times.filter((t) => t != null);
-    return valid.length ? Math.min(...valid) : null;
-  }
-
-  /** One unit of work on `side` (or on whichever side has work, client first). */
+  /** One unit of work on `side`, or on whichever side has work (client first). */
   step(side) {
     this.stepping = true;
     try {
@@ -644,39 +699,49 @@ export class Simulation {
     }
   }
 
-  /** Works both sides until neither has anything to do, moving the clock on to bytes in flight. */
-  run(limit = 200000) {
-    for (let i = 0; i < limit; i++) {
-      if (this.sides.client.step() || this.sides.server.step()) continue;
-      const due = [this.links.client.nextDue(this.now), this.links.server.nextDue(this.now)].filter((t) => t != null);
+  /** The runner's run: drain(client), drain(server) until neither moves; then bytes in flight (latency). */
+  run(limit = 1_000_000) {
+    let budget = limit;
+    const drain = (side) => {
+      let progressed = false;
+      while (budget-- > 0 && side.step()) progressed = true;
+      return progressed;
+    };
+    for (;;) {
+      const a = drain(this.sides.client);
+      const b = drain(this.sides.server);
+      if (budget <= 0) {
+        this.timelineNote('clock', `run stopped after ${limit} steps`, 'error');
+        return;
+      }
+      if (a || b) continue;
+      const due = SIDES.map((n) => this.links[n].nextDue(this.now)).filter((t) => t != null);
       if (due.length === 0) return;
       this.setTime(Math.min(...due));
     }
-    this.timelineNote('client', `run stopped after ${limit} steps`, 'error');
   }
 
-  // ------------------------------------------------------------------ views
+  // ------------------------------------------------------------------ views and export
 
-  /** The timeline: decoded frames of both directions and notes, in the order they happened. */
+  /** The timeline: decoded items of both directions and notes, in the order they happened. */
   timeline() {
     const rows = [];
     for (const toward of SIDES) {
       const link = this.links[toward];
       const from = peerOf(toward);
-      const items = decodeStream(link.view(), true);
-      for (const item of items) {
+      for (const item of decodeStream(link.view(), true)) {
         const seg = link.segments.find((s) => s.start <= item.start && item.start < s.end) ?? link.segments[link.segments.length - 1];
         if (!seg) continue;
         const size = item.end - item.start;
         const delivered = Math.max(0, Math.min(link.delivered, item.end) - item.start);
         const chunks = link.deliveries.filter((d) => d.end > item.start && d.start < item.end);
-        const lastChunk = delivered === size && chunks.length ? chunks[chunks.length - 1] : null;
         const corrupted = [];
         for (const [offset, c] of link.corrupted) if (offset >= item.start && offset < item.end) corrupted.push({ offset, ...c });
         rows.push({
           type: 'item', item, from, toward, origin: seg.origin, seq: seg.seq, at: seg.at,
-          size, delivered, chunks: chunks.length, deliveredAt: lastChunk ? lastChunk.at : null,
-          dropped: link.dropped && delivered < size, corrupted,
+          size, delivered, chunks: chunks.length,
+          deliveredAt: delivered === size && chunks.length ? chunks[chunks.length - 1].at : null,
+          lost: link.dropped && delivered < size, corrupted,
           bytes: link.bytes.slice(item.start, item.end),
         });
       }
@@ -686,23 +751,78 @@ export class Simulation {
     return rows;
   }
 
-  /** A signature of the session's observable result, for replay checks. */
+  /** True when the session used something the scenario format cannot say (see `exportScenario`). */
+  usesSimulatorOps() {
+    return this.startGranularity !== 'run' || this.log.some((op) => !SCENARIO_OPS.has(op.op));
+  }
+
+  /**
+   * The session as a scenario file: the format's fields, the steps taken, and what each side
+   * observed as `expect`, so any host can check it. A session that used the simulator's own
+   * operations (network settings, single steps, corruption) also carries them under `simulator`,
+   * which the simulator replays byte for byte; other runners read only the format's fields.
+   */
+  exportScenario(name = this.scenario.name ?? 'session', description = this.scenario.description) {
+    const out = { name };
+    if (description) out.description = description;
+    for (const side of SIDES) {
+      const spec = this.scenario[side];
+      if (spec && (spec.seed != null || Object.keys(spec.properties ?? {}).length)) out[side] = clone(spec);
+    }
+    if (this.scenario.handshake) out.handshake = clone(this.scenario.handshake);
+    const networkChanged = this.log.some((op) => op.op === 'network');
+    out.chunks = this.scenario.chunks && !networkChanged ? clone(this.scenario.chunks) : [this.initialChunk];
+    out.steps = this.log.filter((op) => SCENARIO_OPS.has(op.op)).map(clone);
+    out.expect = {};
+    const subprotocol = this.sides.client.handle.subprotocol;
+    if (subprotocol) out.expect.subprotocol = subprotocol;
+    for (const side of SIDES) out.expect[side] = { events: clone(this.sides[side].events), state: this.sides[side].state };
+    if (this.usesSimulatorOps()) {
+      out.simulator = { granularity: this.startGranularity, log: this.log.map(clone) };
+    }
+    return out;
+  }
+
+  /** Each side's observed events and state against a scenario's `expect`: { side: { pass, why } }. */
+  check(expect = this.scenario.expect) {
+    const result = {};
+    if (!expect) return result;
+    for (const side of SIDES) {
+      const want = expect[side];
+      if (!want) continue;
+      const got = this.sides[side];
+      let why = null;
+      if (want.events && canonical(want.events) !== canonical(got.events)) {
+        why = `events differ: expected ${canonical(want.events)}, got ${canonical(got.events)}`;
+      } else if (want.state && want.state !== got.state) {
+        why = `state ${got.state}, expected ${want.state}`;
+      }
+      result[side] = { pass: !why, why };
+    }
+    if (expect.subprotocol !== undefined) {
+      const got = this.sides.client.handle.subprotocol ?? null;
+      result.subprotocol = { pass: got === expect.subprotocol, why: got === expect.subprotocol ? null : `subprotocol ${got}` };
+    }
+    return result;
+  }
+
+  /** A digest of everything observable, for replay checks: both wires, states, events, clock. */
   fingerprint() {
-    const hexOf = (link) => Array.from(link.view(), (b) => b.toString(16).padStart(2, '0')).join('');
     return JSON.stringify({
       now: this.now,
-      toServer: hexOf(this.links.server),
-      toClient: hexOf(this.links.client),
+      toServer: toHex(this.links.server.view()),
+      toClient: toHex(this.links.client.view()),
       states: SIDES.map((s) => this.sides[s].state),
-      indications: SIDES.map((s) => this.sides[s].indications.map((i) => [i.bufferType, Array.from(i.bytes), i.closeStatus])),
+      events: SIDES.map((s) => this.sides[s].events),
     });
   }
 }
 
-export function hexBytes(text) {
-  const cleaned = String(text).replace(/0x/gi, '').replace(/[\s,]+/g, '');
-  if (cleaned.length % 2 !== 0 || /[^0-9a-f]/i.test(cleaned)) throw new Error(`not hex bytes: ${text}`);
-  const out = new Uint8Array(cleaned.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(cleaned.slice(2 * i, 2 * i + 2), 16);
-  return out;
+/** JSON with sorted keys, for comparing events whatever order their fields were written in. */
+export function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
