@@ -105,7 +105,7 @@ export function engineProperties(properties = {}) {
 }
 
 /** One direction of the TCP connection: every byte that entered, who wrote it, what was delivered. */
-class Link {
+export class Link {
   constructor(toward) {
     this.toward = toward;
     this.bytes = new Uint8Array(256);
@@ -177,6 +177,28 @@ class Link {
   view() {
     return this.bytes.subarray(0, this.length);
   }
+}
+
+/** The decoded items of one link as timeline rows. */
+export function linkRows(link, from, toward) {
+  const rows = [];
+  for (const item of decodeStream(link.view(), true)) {
+    const seg = link.segments.find((s) => s.start <= item.start && item.start < s.end) ?? link.segments[link.segments.length - 1];
+    if (!seg) continue;
+    const size = item.end - item.start;
+    const delivered = Math.max(0, Math.min(link.delivered, item.end) - item.start);
+    const chunks = link.deliveries.filter((d) => d.end > item.start && d.start < item.end);
+    const corrupted = [];
+    for (const [offset, c] of link.corrupted) if (offset >= item.start && offset < item.end) corrupted.push({ offset, ...c });
+    rows.push({
+      type: 'item', item, from, toward, origin: seg.origin, seq: seg.seq, at: seg.at,
+      size, delivered, chunks: chunks.length,
+      deliveredAt: delivered === size && chunks.length ? chunks[chunks.length - 1].at : null,
+      lost: link.dropped && delivered < size, corrupted,
+      bytes: link.bytes.slice(item.start, item.end),
+    });
+  }
+  return rows;
 }
 
 /** One endpoint: a handle and the host around it (its application and its action loop). */
@@ -725,27 +747,7 @@ export class Simulation {
 
   /** The timeline: decoded items of both directions and notes, in the order they happened. */
   timeline() {
-    const rows = [];
-    for (const toward of SIDES) {
-      const link = this.links[toward];
-      const from = peerOf(toward);
-      for (const item of decodeStream(link.view(), true)) {
-        const seg = link.segments.find((s) => s.start <= item.start && item.start < s.end) ?? link.segments[link.segments.length - 1];
-        if (!seg) continue;
-        const size = item.end - item.start;
-        const delivered = Math.max(0, Math.min(link.delivered, item.end) - item.start);
-        const chunks = link.deliveries.filter((d) => d.end > item.start && d.start < item.end);
-        const corrupted = [];
-        for (const [offset, c] of link.corrupted) if (offset >= item.start && offset < item.end) corrupted.push({ offset, ...c });
-        rows.push({
-          type: 'item', item, from, toward, origin: seg.origin, seq: seg.seq, at: seg.at,
-          size, delivered, chunks: chunks.length,
-          deliveredAt: delivered === size && chunks.length ? chunks[chunks.length - 1].at : null,
-          lost: link.dropped && delivered < size, corrupted,
-          bytes: link.bytes.slice(item.start, item.end),
-        });
-      }
-    }
+    const rows = SIDES.flatMap((toward) => linkRows(this.links[toward], peerOf(toward), toward));
     for (const note of this.notes) rows.push({ type: 'note', ...note });
     rows.sort((a, b) => a.seq - b.seq);
     return rows;
