@@ -1,11 +1,9 @@
-// Loads the web build of the JS class (pkg/, built by `make pkg`). The page is served from the
-// repository root, so the build sits at ../pkg/dist/ beside www/.
-import init, * as wsaction from '../pkg/dist/wsaction.js';
-
+// Loads the browser build of the JS class (pkg/browser.js over pkg/dist, built by `make pkg`).
+// The page is served from the repository root, so pkg/ sits beside www/.
 let loaded = null;
 
-/** The class's module namespace, once its wasm is instantiated. */
+/** The class's module (WebSocketHandle and the HTTP head helpers), once its wasm is instantiated. */
 export function loadEngine() {
-  loaded ??= init().then(() => wsaction);
+  loaded ??= import('../pkg/browser.js');
   return loaded;
 }
