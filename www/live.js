@@ -121,6 +121,7 @@ export async function startLive() {
   if (live.started) return;
   live.started = true;
   setSocketState('not connected');
+  $('#live-connect').disabled = true; // until the side channel is open
   $('#live-connect').addEventListener('click', connect);
   $('#live-send-text').addEventListener('click', () => {
     live.socket.send($('#live-text').value);
@@ -149,6 +150,10 @@ export async function startLive() {
     $('#live-url').value = config.echoUrl;
     live.events = new EventSource(config.events ?? '/demo/events');
     live.events.onmessage = onServerEvent;
+    live.events.onopen = () => {
+      document.body.dataset.live = 'ready';
+      if (!live.socket || live.socket.readyState === WebSocket.CLOSED) $('#live-connect').disabled = false;
+    };
     live.events.onerror = () => browserLog('side channel: reconnecting…', 'host');
   } catch (e) {
     $('#live-url').value = 'ws://127.0.0.1:8081/';

@@ -55,9 +55,8 @@ export function renderRow(row, { selected, onSelect, names = { client: 'client',
   if (item.kind === 'frame' && item.opcode === 0x8 && item.closeCode != null && item.closeCode !== 1000 && item.closeCode !== 1001) classes.push('close-error');
   const key = rowKey(row);
   const who = row.origin === 'inject' ? 'injected' : names[row.from];
-  const arrow = row.from === 'client' ? '→' : '←';
   const title = summarize(item);
-  const label = `${who} ${arrow} ${names[row.toward]}: ${title}. ${itemLabel(row)}. ${deliveryText(row)}`;
+  const label = `${who} → ${names[row.toward]}: ${title}. ${itemLabel(row)}. ${deliveryText(row)}`;
   const button = el('button', {
     type: 'button', class: 'frame', 'aria-pressed': selected === key ? 'true' : 'false', 'aria-label': label,
     onclick: () => onSelect(row),
@@ -124,7 +123,7 @@ export function renderDetail(container, row, { names = { client: 'client', serve
     if (item.opcode === 0x8 && item.complete) {
       rows.push(field('close status', item.closeCode == null ? 'none' : String(item.closeCode), item.closeReason ? `reason ${JSON.stringify(item.closeReason.text)}${item.closeReason.valid ? '' : ' (not UTF-8)'}` : ''));
     }
-    if (item.payload.length) {
+    if (item.payload.length && item.opcode !== 0x8) {
       const { text, valid } = utf8Preview(item.payload.subarray(0, 256));
       rows.push(field('payload (unmasked)', item.opcode === 0x2 ? hex(item.payload.subarray(0, 64)) + (item.payload.length > 64 ? ' …' : '') : text.slice(0, 200), valid || item.opcode === 0x2 ? '' : '(not valid UTF-8)'));
     }
