@@ -94,7 +94,8 @@ wrap('receive', () => 'receive()');
 wrap('completeReceive', ([id, data]) => `complete_action(#${id}, ${data.length} bytes read)`);
 wrap('completeAction', ([id, n]) => `complete_action(#${id}, ${n})`);
 wrap('getAction', (args, a) => (a.kind ? `get_action → #${a.id} kind ${a.kind}` : null));
-wrap('drain', (args, r) => `drain() → ${describeDrain(r)}`);
+// A drain that found nothing to do is the host polling; leave it out of the story.
+wrap('drain', (args, r) => (r.out.length || r.events.length || r.receiveId || r.error ? `drain() → ${describeDrain(r)}` : null));
 wrap('abort', () => 'abort()');
 
 // ------------------------------------------------------------------ the echo server

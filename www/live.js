@@ -143,7 +143,7 @@ export async function startLive() {
   });
   keyboardNavigation($('#live-timeline'));
   const detailPanel = el('section', { class: 'panel live-detail', 'aria-label': 'Selected frame' }, el('h2', { text: 'Frame' }), el('div', { id: 'live-detail' }));
-  $('#live-timeline').closest('section').after(detailPanel);
+  $('#live-timeline').closest('.live-grid').append(detailPanel);
   resetConnectionView();
   try {
     const config = await (await fetch('/demo/config.json')).json();
