@@ -6,17 +6,28 @@ SHELL := /bin/bash
 CARGO_TARGET_DIR ?= $(HOME)/.cache/wsaction/target
 export CARGO_TARGET_DIR
 
-.PHONY: test demo bench setup-rust test-rust check-wasm
+.PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix
 
 # ---------------------------------------------------------------- the two commands
-test: test-rust check-wasm
+# Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
+# and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
+test: fresh-results test-rust check-wasm test-js
+	node tests/scenarios/matrix.mjs
 	@echo "make test: all suites passed"
+
+fresh-results:
+	rm -rf tests/artifacts/scenario-results
+
+readme-matrix:
+	node tests/scenarios/matrix.mjs --readme
 
 demo: setup-rust
 	cargo run --quiet --example pair_demo
 
+# The engine's codec benchmark: MB/s, messages/s and the ratio to memcpy, from criterion's estimates.
 bench:
 	cargo bench --bench codec
+	python3 benches/summary.py
 
 # ---------------------------------------------------------------- engine (Rust)
 setup-rust:
@@ -30,3 +41,61 @@ test-rust: setup-rust
 # The core must keep compiling to wasm with no OS randomness (bindings bring their own source).
 check-wasm: setup-rust
 	cargo build --lib --target wasm32-unknown-unknown --no-default-features
+
+# ---------------------------------------------------------------- JS class and npm package (pkg/)
+# `make pkg` builds the wasm (feature js) and generates pkg/dist with wasm-bindgen --target web;
+# one build serves Node (pkg/node.js), Deno (pkg/deno.js) and browsers (pkg/browser.js).
+.PHONY: pkg setup-wasm-bindgen setup-js test-js test-js-unit test-js-interop test-js-deno \
+	test-js-browser test-js-python test-js-scenarios bench-js
+
+WASM_BINDGEN_VERSION := 0.2.130
+JS_WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/wsaction.wasm
+JS_TESTS := tests/js
+DENO := $(JS_TESTS)/node_modules/.bin/deno
+VENV := $(HOME)/.cache/wsaction/venv
+
+setup-wasm-bindgen:
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+pkg: setup-rust setup-wasm-bindgen
+	cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features js
+	wasm-bindgen --target web --out-dir pkg/dist --out-name wsaction $(JS_WASM)
+	@printf 'pkg/dist/wsaction_bg.wasm: %s bytes, %s gzipped\n' \
+		"$$(wc -c < pkg/dist/wsaction_bg.wasm)" "$$(gzip -9c pkg/dist/wsaction_bg.wasm | wc -c)"
+
+# Test dependencies (ws, playwright-core, deno) live in tests/js/node_modules, installed from the
+# lock file; the stamp makes a second run instant.
+$(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
+	cd $(JS_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+setup-js: pkg $(JS_TESTS)/node_modules/.installed
+
+test-js: test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python
+
+test-js-unit: setup-js
+	node --test $(JS_TESTS)/handle.test.mjs
+
+# The shared scenario files through the JS class, on Node and on Deno (results for the matrix).
+test-js-scenarios: setup-js
+	node --test $(JS_TESTS)/scenarios.test.mjs
+	$(DENO) test --allow-read --allow-write $(JS_TESTS)/scenarios.deno.test.ts
+
+test-js-interop: setup-js
+	node --test $(JS_TESTS)/interop-ws.test.mjs
+
+test-js-deno: setup-js
+	$(DENO) test --allow-net --allow-read --allow-run --allow-env $(JS_TESTS)/deno.test.ts
+
+test-js-browser: setup-js
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	node --test $(JS_TESTS)/browser.test.mjs
+
+test-js-python: setup-js
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import websockets' 2>/dev/null || $(VENV)/bin/pip install -q websockets
+	WSACTION_PYTHON=$(VENV)/bin/python node --test $(JS_TESTS)/python.test.mjs
+
+bench-js: setup-js
+	node $(JS_TESTS)/bench.mjs

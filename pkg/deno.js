@@ -1,3 +1,4 @@
+/* @ts-self-types="./types/deno.d.ts" */
 // wsaction for Deno: the engine class, and the adapter (connect over Deno.connect/connectTls,
 // serve over Deno.listen with the engine's HTTP head helpers).
 import { initSync } from './dist/wsaction.js';

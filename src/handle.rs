@@ -11,6 +11,7 @@ use crate::frame::{self, FrameHeader, HeaderParse};
 use crate::handshake::{self, ClientHandshakeResult, Header};
 use crate::random::RandomSource;
 use crate::utf8::Utf8Validator;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Where a handle is in its life (beyond websocket.h, which has no state query).
@@ -431,11 +432,18 @@ impl Handle {
         Ok(headers)
     }
 
-    /// WebSocketEndServerHandshake: optional, as in websocket.h.
+    /// WebSocketEndServerHandshake: optional, as in websocket.h (the first session call ends the
+    /// handshake too). Allowed once after a successful `begin_server_handshake`.
     pub fn end_server_handshake(&mut self) -> Result<(), Error> {
-        self.require_phase("end_server_handshake", Role::Server, |p| {
-            matches!(p, HandshakePhase::ServerBegun)
-        })?;
+        if self.config.role != Role::Server {
+            return Err(Error::InvalidArgument {
+                argument: "handle",
+                problem: "end_server_handshake needs a Server handle, this is a Client handle".into(),
+            });
+        }
+        if !matches!(self.handshake, HandshakePhase::ServerBegun) {
+            return Err(self.invalid_state("end_server_handshake"));
+        }
         self.handshake = HandshakePhase::Done;
         Ok(())
     }
@@ -504,7 +512,8 @@ impl Handle {
             return Err(Error::OperationPending { operation: "send" });
         }
         let verify_utf8 = !self.config.disable_utf8_verification;
-        let (opcode, fin, payload): (u8, bool, Vec<u8>) = match buffer_type {
+        // Data is framed straight from the caller's slice: one copy, into the frame.
+        let (opcode, fin, payload): (u8, bool, Cow<'_, [u8]>) = match buffer_type {
             BufferType::Utf8Message
             | BufferType::Utf8Fragment
             | BufferType::BinaryMessage
@@ -555,7 +564,7 @@ impl Handle {
                     None => frame::OPCODE_BINARY,
                 };
                 self.sending_message = if last { None } else { Some((text, utf8)) };
-                (opcode, last, data.to_vec())
+                (opcode, last, Cow::Borrowed(data))
             }
             BufferType::Close => {
                 if matches!(self.state, State::CloseSent) {
@@ -573,7 +582,7 @@ impl Handle {
                         })
                     }
                 };
-                (frame::OPCODE_CLOSE, true, payload)
+                (frame::OPCODE_CLOSE, true, Cow::Owned(payload))
             }
             BufferType::PingPong | BufferType::UnsolicitedPong => {
                 let data = match buffer {
@@ -600,7 +609,7 @@ impl Handle {
                 } else {
                     frame::OPCODE_PONG
                 };
-                (opcode, true, data.to_vec())
+                (opcode, true, Cow::Borrowed(data))
             }
         };
         let masked = self.masks_frames();
@@ -660,10 +669,9 @@ impl Handle {
         let mut out = Vec::with_capacity(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
         frame::write_header(&mut out, &header);
         let start = out.len();
-        out.extend_from_slice(payload);
-        if let Some(key) = mask {
-            frame::apply_mask(&mut out[start..], key, 0);
-        }
+        // The fused word loop, even with a zero key: the header shifts the payload's alignment.
+        out.resize(start + payload.len(), 0);
+        frame::copy_masked(&mut out[start..], payload, mask.unwrap_or([0; 4]), 0);
         Ok(out)
     }
 
@@ -979,6 +987,8 @@ impl Handle {
         self.receive_op = None;
         match ready {
             Ready::Data { len, .. } => {
+                // `pending` may have been emptied meanwhile (abort, failure): nothing to keep then.
+                let len = len.min(self.pending.len());
                 self.pending.copy_within(len.., 0);
                 let keep = self.pending.len() - len;
                 self.pending.truncate(keep);
@@ -1088,10 +1098,13 @@ impl Handle {
     fn copy_payload(&mut self, inbound: &mut InboundFrame, take: usize, control: bool) {
         let src = &self.inbound[self.in_start..self.in_start + take];
         let target = if control { &mut self.control } else { &mut self.pending };
-        let from = target.len();
-        target.extend_from_slice(src);
-        if let Some(key) = inbound.header.mask {
-            frame::apply_mask(&mut target[from..], key, (inbound.consumed % 4) as usize);
+        match inbound.header.mask {
+            Some(key) => {
+                let from = target.len();
+                target.resize(from + take, 0);
+                frame::copy_masked(&mut target[from..], src, key, (inbound.consumed % 4) as usize);
+            }
+            None => target.extend_from_slice(src),
         }
         inbound.consumed += take as u64;
         self.in_start += take;

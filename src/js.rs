@@ -333,8 +333,10 @@ fn keepalive_mode(value: &JsValue) -> Result<KeepAliveMode, JsValue> {
     if let Some(text) = value.as_string() {
         return match text.as_str() {
             "ping" => Ok(KeepAliveMode::Ping),
-            "unsolicitedPong" => Ok(KeepAliveMode::UnsolicitedPong),
-            other => Err(range_error(format!("keepAliveMode must be 'ping' or 'unsolicitedPong', got {other:?}"))),
+            "unsolicitedPong" | "unsolicited-pong" => Ok(KeepAliveMode::UnsolicitedPong),
+            other => Err(range_error(format!(
+                "keepAliveMode must be 'ping' or 'unsolicited-pong' (or 'unsolicitedPong'), got {other:?}"
+            ))),
         };
     }
     match integer_value("keepAliveMode", value, 1.0)? as u32 {

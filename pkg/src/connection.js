@@ -404,9 +404,10 @@ export class Connection extends Emitter {
         this.#closeReason = textDecoder.decode(bytes);
         const abnormal = closeStatus === k().CloseStatus.ABORTED;
         if (!this.#closeSent && !abnormal) {
-          // Answer the peer's close with its own status (RFC 6455 5.5.1), ahead of queued data.
+          // Answer the peer's close with its own status and reason (RFC 6455 5.5.1, as ws does),
+          // ahead of queued data.
           this.#closeSent = true;
-          const echo = closeStatus === k().CloseStatus.EMPTY ? null : { status: closeStatus, reason: '' };
+          const echo = closeStatus === k().CloseStatus.EMPTY ? null : { status: closeStatus, reason: bytes };
           this.#queue(t.CLOSE, echo, true);
         }
         break;
