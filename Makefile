@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR
 # ---------------------------------------------------------------- the two commands
 # Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
 # and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
-test: fresh-results test-rust check-wasm test-js
+test: fresh-results test-rust check-wasm test-js test-www
 	node tests/scenarios/matrix.mjs
 	@echo "make test: all suites passed"
 
@@ -21,8 +21,10 @@ fresh-results:
 readme-matrix:
 	node tests/scenarios/matrix.mjs --readme
 
-demo: setup-rust
-	cargo run --quiet --example pair_demo
+# Builds pkg/, then serves the simulator (www/) and the wsaction echo server on 127.0.0.1 and
+# prints both URLs (see the www/ section for the ports).
+demo: pkg
+	node www/demo-server.mjs --port $(DEMO_PORT) --echo-port $(DEMO_ECHO_PORT)
 
 # The engine's codec benchmark: MB/s, messages/s and the ratio to memcpy, from criterion's estimates.
 bench:
@@ -99,3 +101,26 @@ test-js-python: setup-js
 
 bench-js: setup-js
 	node $(JS_TESTS)/bench.mjs
+
+# ---------------------------------------------------------------- www/: the simulator and `make demo`
+# The page imports pkg/browser.js (the web build from `make pkg`) and is served from the repository
+# root by www/demo-server.mjs, which also runs the wsaction echo server for the page's live mode.
+# Browser tests: playwright-core (tests/www, from its lock file) driving Debian's chromium.
+.PHONY: setup-www test-www
+
+WWW_TESTS := tests/www
+DEMO_PORT ?= 8080
+DEMO_ECHO_PORT ?= 8081
+
+$(WWW_TESTS)/node_modules/.installed: $(WWW_TESTS)/package.json $(WWW_TESTS)/package-lock.json
+	cd $(WWW_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+setup-www: pkg $(WWW_TESTS)/node_modules/.installed
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Loads the page, runs every example, drives the controls, exports and re-imports a session, runs
+# every tests/scenarios file in the browser (results for the matrix: browser.json), and checks live
+# mode against the demo server it starts; screenshots land in tests/artifacts/www/.
+test-www: setup-www
+	node --test $(WWW_TESTS)/www.test.mjs
