@@ -89,8 +89,10 @@ const frames = (rows) => rows.filter((r) => r.summary && !r.summary.startsWith('
 const sideText = (page, side, sel) => page.$eval(`#side-${side} ${sel}`, (n) => n.textContent);
 
 async function loadExample(page, name) {
+  const { description } = JSON.parse(readFileSync(join(ROOT, 'tests/scenarios', `${name}.json`), 'utf8'));
   await page.selectOption('#example', name);
-  await page.waitForFunction((n) => document.querySelector('#status').textContent.length > 0 && document.querySelector('#example').value === n, name);
+  // The page shows the scenario's description once it has loaded and run it.
+  await page.waitForFunction((d) => document.querySelector('#status').textContent === d, description);
   await page.waitForFunction(() => document.querySelectorAll('#timeline li.row').length > 2);
 }
 
