@@ -47,7 +47,7 @@ function setStatus(text, kind = 'info') {
 function act(op) {
   try {
     state.sim.apply(op);
-    setStatus('');
+    setStatus(state.scenario.description ?? '');
   } catch (e) {
     state.sim.log.pop();
     setStatus(`${op.op}: ${describeError(e)}`, 'error');
@@ -253,7 +253,8 @@ function renderHandshake() {
   const lines = (headers) => (headers ?? []).map(([n, v]) => `${n}: ${v}`).join('\n');
   $('#hs-request').textContent = c.handshake.request ? `GET / HTTP/1.1\n${lines(c.handshake.request)}` : '(not sent yet)';
   const status = s.handshake.status ?? c.handshake.status;
-  $('#hs-response').textContent = s.handshake.response ? `HTTP/1.1 ${status}\n${lines(s.handshake.response)}` : '(no response yet)';
+  const reason = status === 101 ? 'Switching Protocols' : state.engine.reasonPhrase(status ?? 400);
+  $('#hs-response').textContent = s.handshake.response ? `HTTP/1.1 ${status} ${reason}\n${lines(s.handshake.response)}` : '(no response yet)';
   const clientOk = c.log.find((l) => l.text.startsWith('end_client_handshake'));
   $('#hs-summary').textContent = clientOk ? `· ${clientOk.text}` : c.phase === 'rejected' ? '· refused' : '· in progress';
 }
@@ -281,7 +282,8 @@ function render() {
 function select(row) {
   state.selected = rowKey(row);
   render();
-  if (window.matchMedia('(max-width: 1100px)').matches) $('#detail-panel').scrollIntoView({ block: 'nearest' });
+  const panel = $('#detail-panel');
+  if (panel.getBoundingClientRect().top > window.innerHeight - 120) panel.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
 }
 
 function pickByte(toward, offset) {

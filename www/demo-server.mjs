@@ -149,8 +149,15 @@ export function startEcho(port) {
 // ------------------------------------------------------------------ the page
 
 async function serveFile(req, res, pathname) {
-  const path = normalize(join(ROOT, decodeURIComponent(pathname)));
-  if (!path.startsWith(ROOT) || path.includes(`${sep}node_modules${sep}`)) {
+  let path;
+  try {
+    path = normalize(join(ROOT, decodeURIComponent(pathname)));
+  } catch {
+    res.writeHead(400).end();
+    return;
+  }
+  // Checked after decoding: an encoded "../" must not step out of the served folders.
+  if (!SERVED.some((prefix) => path.startsWith(join(ROOT, prefix))) || path.includes(`${sep}node_modules${sep}`)) {
     res.writeHead(403).end();
     return;
   }

@@ -121,7 +121,22 @@ test('each example scenario runs in the page and renders its frames, states and 
   assert.equal(await sideText(page, 'client', '.badge'), 'closed');
   assert.equal(await sideText(page, 'server', '.badge'), 'closed');
   await expectChecksPass(page);
+  // The handshake view: the request the client produced and the response the server checked.
+  await page.click('#handshake-details summary');
+  const request = await page.textContent('#hs-request');
+  assert.match(request, /^GET \/ HTTP\/1\.1\nUpgrade: websocket\n|Sec-WebSocket-Key: [A-Za-z0-9+/]{22}==/);
+  assert.match(request, /Sec-WebSocket-Protocol: chat, superchat/);
+  const response = await page.textContent('#hs-response');
+  assert.match(response, /^HTTP\/1\.1 101 Switching Protocols\n/);
+  assert.match(response, /Sec-WebSocket-Accept: [A-Za-z0-9+/]{27}=/);
+  assert.match(response, /Sec-WebSocket-Protocol: superchat/);
+  assert.match(await page.textContent('#hs-summary'), /end_client_handshake → accepted, subprotocol "superchat"/);
+  await page.click('#timeline li.row.from-client.op-text button');
   await page.screenshot({ path: join(ARTIFACTS, 'echo-laptop.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: join(ARTIFACTS, 'echo-1280.png'), fullPage: true });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.click('#handshake-details summary');
 
   await loadExample(page, 'fragmented-message');
   rows = frames(await timeline(page));
