@@ -514,10 +514,12 @@ impl Handle {
             State::Open | State::CloseSent | State::CloseReceived => {}
             _ => return Err(self.invalid_state("send")),
         }
-        if self.send_op.is_some() || matches!(self.send_slot, Some(Outstanding::SendComplete { .. })) {
+        if self.send_op.is_some() {
             return Err(Error::OperationPending { operation: "send" });
         }
         let verify_utf8 = !self.config.disable_utf8_verification;
+        // What the message being sent becomes once this send is queued (control frames keep it).
+        let mut next_message = self.sending_message;
         // Data is framed straight from the caller's slice: one copy, into the frame.
         let (opcode, fin, payload): (u8, bool, Cow<'_, [u8]>) = match buffer_type {
             BufferType::Utf8Message
@@ -569,7 +571,7 @@ impl Handle {
                     None if text => frame::OPCODE_TEXT,
                     None => frame::OPCODE_BINARY,
                 };
-                self.sending_message = if last { None } else { Some((text, utf8)) };
+                next_message = if last { None } else { Some((text, utf8)) };
                 (opcode, last, Cow::Borrowed(data))
             }
             BufferType::Close => {
@@ -621,6 +623,8 @@ impl Handle {
         let masked = self.masks_frames();
         let spare = std::mem::take(&mut self.spare_frame);
         let frame_bytes = self.build_frame_into(spare, opcode, fin, &payload)?;
+        // Nothing changes until the frame exists: a failed send leaves the handle as it was.
+        self.sending_message = next_message;
         if buffer_type == BufferType::Close {
             self.state = match self.state {
                 State::CloseReceived => State::Closed,
@@ -1043,7 +1047,9 @@ impl Handle {
                 return Ok(Progress::Blocked);
             }
             if self.receive_finished {
-                return Ok(Progress::NeedBytes);
+                // Nothing more will be read: a queued receive completes as an abnormal close.
+                self.ready = Some(Ready::Abnormal);
+                return Ok(Progress::Ready);
             }
             let Some(mut inbound) = self.frame else {
                 match frame::parse_header(&self.inbound[self.in_start..self.in_end])? {
