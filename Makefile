@@ -6,12 +6,15 @@ SHELL := /bin/bash
 CARGO_TARGET_DIR ?= $(HOME)/.cache/wsaction/target
 export CARGO_TARGET_DIR
 
-.PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix
+.PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix setup-fuzz fuzz fuzz-smoke
+FUZZ_TARGETS := receive_frames handshake_heads operation_sequences
+FUZZ_SECONDS ?= 20
+FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 
 # ---------------------------------------------------------------- the two commands
 # Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
 # and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
-test: fresh-results test-rust check-wasm test-js
+test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke
 	node tests/scenarios/matrix.mjs
 	@echo "make test: all suites passed"
 
@@ -21,8 +24,10 @@ fresh-results:
 readme-matrix:
 	node tests/scenarios/matrix.mjs --readme
 
-demo: setup-rust
-	cargo run --quiet --example pair_demo
+# Builds pkg/, then serves the simulator (www/) and the wsaction echo server on 127.0.0.1 and
+# prints both URLs (see the www/ section for the ports).
+demo: pkg
+	node www/demo-server.mjs --port $(DEMO_PORT) --echo-port $(DEMO_ECHO_PORT)
 
 # The engine's codec benchmark: MB/s, messages/s and the ratio to memcpy, from criterion's estimates.
 bench:
@@ -97,3 +102,39 @@ test-js-python: setup-js
 
 bench-js: setup-js
 	node $(JS_TESTS)/bench.mjs
+
+# ---------------------------------------------------------------- www/: the simulator and `make demo`
+# The page imports pkg/browser.js (the web build from `make pkg`) and is served from the repository
+# root by www/demo-server.mjs, which also runs the wsaction echo server for the page's live mode.
+# Browser tests: playwright-core (tests/www, from its lock file) driving Debian's chromium.
+.PHONY: setup-www test-www
+
+WWW_TESTS := tests/www
+DEMO_PORT ?= 8080
+DEMO_ECHO_PORT ?= 8081
+
+$(WWW_TESTS)/node_modules/.installed: $(WWW_TESTS)/package.json $(WWW_TESTS)/package-lock.json
+	cd $(WWW_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+setup-www: pkg $(WWW_TESTS)/node_modules/.installed
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Loads the page, runs every example, drives the controls, exports and re-imports a session, runs
+# every tests/scenarios file in the browser (results for the matrix: browser.json), and checks live
+# mode against the demo server it starts; screenshots land in tests/artifacts/www/.
+test-www: setup-www
+	node --test $(WWW_TESTS)/www.test.mjs
+
+# ---------------------------------------------------------------- fuzzing
+# Fuzzing with cargo-fuzz (libFuzzer) on the stable toolchain: `-s none` needs no nightly
+# sanitizer; overflow and bounds checks stay on. `make fuzz FUZZ_SECONDS=600` for a longer run.
+setup-fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+
+fuzz-smoke fuzz: setup-fuzz
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+	  CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) cargo fuzz run -s none $$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 -print_final_stats=0 2>&1 | grep -E "Done|ERROR|panicked" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
