@@ -89,7 +89,10 @@ WebSocketHandle.createServer = function tracedCreate(...args) {
   return handle;
 };
 wrap('beginServerHandshake', ([selected], headers) => `begin_server_handshake(${selected ? JSON.stringify(selected) : 'no subprotocol'}) → ${headers.map(([n, v]) => `${n}: ${v}`).join(', ')}`);
-wrap('send', ([type, data]) => `send(${bufferTypeName(type)}, ${data?.length ?? (data ? `status ${data.status}` : 'no data')}${data?.length != null ? ' bytes' : ''})`);
+const describeSend = ([type, data]) => `send(${bufferTypeName(type)}, ${data?.length ?? (data ? `status ${data.status}` : 'no data')}${data?.length != null ? ' bytes' : ''})`;
+wrap('send', describeSend);
+// The adapter sends through the one-crossing fast path: a send and the drain after it.
+wrap('sendAndDrain', (args, r) => `${describeSend(args)} + drain() → ${describeDrain(r)}`);
 wrap('receive', () => 'receive()');
 wrap('completeReceive', ([id, data]) => `complete_action(#${id}, ${data.length} bytes read)`);
 wrap('completeAction', ([id, n]) => `complete_action(#${id}, ${n})`);
