@@ -1,0 +1,57 @@
+//! `wsaction-wasmtime`: the wsaction component under wasmtime.
+//!
+//! ```text
+//! wsaction-wasmtime [--component PATH] echo-server --port N    # N = 0 picks a free port
+//! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/
+//! wsaction-wasmtime [--component PATH] pair
+//! wsaction-wasmtime [--component PATH] fuzz [--seed S] [--steps N]
+//! ```
+//! The component path defaults to $WSACTION_COMPONENT.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wsaction_wasmtime_host::guest::Runtime;
+use wsaction_wasmtime_host::net;
+
+fn usage() -> &'static str {
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N | client URL)\n\
+     The component path defaults to $WSACTION_COMPONENT (make component prints it)."
+}
+
+fn run() -> Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut component = std::env::var_os("WSACTION_COMPONENT").map(PathBuf::from);
+    if args.first().map(String::as_str) == Some("--component") {
+        if args.len() < 2 {
+            bail!("{}", usage());
+        }
+        component = Some(PathBuf::from(args.remove(1)));
+        args.remove(0);
+    }
+    let component = component.ok_or_else(|| anyhow!("no component: pass --component PATH or set WSACTION_COMPONENT\n{}", usage()))?;
+    let runtime = Runtime::load(&component)?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["echo-server", "--port", port] => net::serve(runtime, port.parse().context("--port")?),
+        ["client", url] => {
+            let report = net::run_client(&runtime, url)?;
+            for line in report.lines {
+                println!("{line}");
+            }
+            println!("client: all echoes matched");
+            Ok(())
+        }
+        _ => bail!("{}", usage()),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wsaction-wasmtime: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
