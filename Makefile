@@ -6,17 +6,28 @@ SHELL := /bin/bash
 CARGO_TARGET_DIR ?= $(HOME)/.cache/wsaction/target
 export CARGO_TARGET_DIR
 
-.PHONY: test demo bench setup-rust test-rust check-wasm
+.PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix
 
 # ---------------------------------------------------------------- the two commands
-test: test-rust check-wasm
+# Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
+# and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
+test: fresh-results test-rust check-wasm
+	node tests/scenarios/matrix.mjs
 	@echo "make test: all suites passed"
+
+fresh-results:
+	rm -rf tests/artifacts/scenario-results
+
+readme-matrix:
+	node tests/scenarios/matrix.mjs --readme
 
 demo: setup-rust
 	cargo run --quiet --example pair_demo
 
+# The engine's codec benchmark: MB/s, messages/s and the ratio to memcpy, from criterion's estimates.
 bench:
 	cargo bench --bench codec
+	python3 benches/summary.py
 
 # ---------------------------------------------------------------- engine (Rust)
 setup-rust:

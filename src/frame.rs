@@ -155,11 +155,24 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
-/// Copies `src` into `dst` (same length) XOR-ing with the mask key from payload `offset`: one pass
-/// instead of a copy then a mask.
+/// Copies `src` into `dst` (same length) XOR-ing with the mask key from payload `offset`, in one
+/// pass of eight-byte words. One fused pass beats a memcpy then a mask, and avoids `rep movsb`
+/// on source and destination of different alignment, which is slow on some CPUs.
 pub fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4], offset: usize) {
-    dst.copy_from_slice(src);
-    apply_mask(dst, key, offset);
+    let mut rotated = [0u8; 8];
+    for (i, byte) in rotated.iter_mut().enumerate() {
+        *byte = key[(offset + i) % 4];
+    }
+    let key64 = u64::from_ne_bytes(rotated);
+    let mut dst_words = dst.chunks_exact_mut(8);
+    let mut src_words = src.chunks_exact(8);
+    for (d, s) in (&mut dst_words).zip(&mut src_words) {
+        let word = u64::from_ne_bytes(s.try_into().unwrap_or([0; 8])) ^ key64;
+        d.copy_from_slice(&word.to_ne_bytes());
+    }
+    for (i, (d, s)) in dst_words.into_remainder().iter_mut().zip(src_words.remainder()).enumerate() {
+        *d = s ^ rotated[i % 4];
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +222,21 @@ mod tests {
         );
         // RSV bits are reported, not judged, here: whether they are allowed depends on extensions.
         assert!(matches!(parse_header(&[0xC1, 0x00]), Ok(HeaderParse::Complete(FrameHeader { rsv: 4, .. }, 2))));
+    }
+
+    #[test]
+    fn copy_masked_matches_copy_then_mask() {
+        let key = [9, 8, 7, 6];
+        let data: Vec<u8> = (0..77u8).collect();
+        for offset in 0..4 {
+            for len in 0..data.len() {
+                let mut fused = vec![0u8; len];
+                copy_masked(&mut fused, &data[..len], key, offset);
+                let mut slow = data[..len].to_vec();
+                apply_mask(&mut slow, key, offset);
+                assert_eq!(fused, slow);
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::frame::{self, FrameHeader, HeaderParse};
 use crate::handshake::{self, ClientHandshakeResult, Header};
 use crate::random::RandomSource;
 use crate::utf8::Utf8Validator;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Where a handle is in its life (beyond websocket.h, which has no state query).
@@ -214,12 +215,21 @@ pub struct Handle {
     send_op: Option<SendOp>,
     /// The data message being sent: (is text, UTF-8 state across its fragments).
     sending_message: Option<(bool, Utf8Validator)>,
-    internal_sends: VecDeque<InternalFrame>,
+    /// The engine's own frames on the receive queue: pong replies and the close that fails a
+    /// connection (websocket.h puts "reply to a ping frame" there).
+    replies: VecDeque<InternalFrame>,
+    /// The engine's own frames on the send queue: keep-alive frames and the keep-alive timeout's
+    /// close. Timers fire while the host may hold a ReceiveFromNetwork for a long time, so these
+    /// must not wait behind the receive queue.
+    timer_frames: VecDeque<InternalFrame>,
     send_slot: Option<Outstanding>,
 
     // Receive side.
     receive_op: Option<Option<u64>>,
     receive_slot: Option<Outstanding>,
+    /// A ReceiveFromNetwork the host still holds after the engine gave up (abort, failure,
+    /// timeout): completing it later is accepted and ignored.
+    abandoned_read: Option<u32>,
     inbound: Box<[u8]>,
     in_start: usize,
     in_end: usize,
@@ -236,7 +246,6 @@ pub struct Handle {
     handshake_started_at: Option<u64>,
     close_sent_at: Option<u64>,
     idle_since: Option<u64>,
-    received_since_tick: bool,
     keepalive_ping_at: Option<u64>,
 }
 
@@ -274,10 +283,12 @@ impl Handle {
             next_id: 1,
             send_op: None,
             sending_message: None,
-            internal_sends: VecDeque::new(),
+            replies: VecDeque::new(),
+            timer_frames: VecDeque::new(),
             send_slot: None,
             receive_op: None,
             receive_slot: None,
+            abandoned_read: None,
             inbound: vec![0u8; receive_size].into_boxed_slice(),
             in_start: 0,
             in_end: 0,
@@ -291,7 +302,6 @@ impl Handle {
             handshake_started_at: None,
             close_sent_at: None,
             idle_since: None,
-            received_since_tick: false,
             keepalive_ping_at: None,
         })
     }
@@ -422,11 +432,18 @@ impl Handle {
         Ok(headers)
     }
 
-    /// WebSocketEndServerHandshake: optional, as in websocket.h.
+    /// WebSocketEndServerHandshake: optional, as in websocket.h (the first session call ends the
+    /// handshake too). Allowed once after a successful `begin_server_handshake`.
     pub fn end_server_handshake(&mut self) -> Result<(), Error> {
-        self.require_phase("end_server_handshake", Role::Server, |p| {
-            matches!(p, HandshakePhase::ServerBegun)
-        })?;
+        if self.config.role != Role::Server {
+            return Err(Error::InvalidArgument {
+                argument: "handle",
+                problem: "end_server_handshake needs a Server handle, this is a Client handle".into(),
+            });
+        }
+        if !matches!(self.handshake, HandshakePhase::ServerBegun) {
+            return Err(self.invalid_state("end_server_handshake"));
+        }
         self.handshake = HandshakePhase::Done;
         Ok(())
     }
@@ -495,7 +512,8 @@ impl Handle {
             return Err(Error::OperationPending { operation: "send" });
         }
         let verify_utf8 = !self.config.disable_utf8_verification;
-        let (opcode, fin, payload): (u8, bool, Vec<u8>) = match buffer_type {
+        // Data is framed straight from the caller's slice: one copy, into the frame.
+        let (opcode, fin, payload): (u8, bool, Cow<'_, [u8]>) = match buffer_type {
             BufferType::Utf8Message
             | BufferType::Utf8Fragment
             | BufferType::BinaryMessage
@@ -546,7 +564,7 @@ impl Handle {
                     None => frame::OPCODE_BINARY,
                 };
                 self.sending_message = if last { None } else { Some((text, utf8)) };
-                (opcode, last, data.to_vec())
+                (opcode, last, Cow::Borrowed(data))
             }
             BufferType::Close => {
                 if matches!(self.state, State::CloseSent) {
@@ -564,7 +582,7 @@ impl Handle {
                         })
                     }
                 };
-                (frame::OPCODE_CLOSE, true, payload)
+                (frame::OPCODE_CLOSE, true, Cow::Owned(payload))
             }
             BufferType::PingPong | BufferType::UnsolicitedPong => {
                 let data = match buffer {
@@ -591,7 +609,7 @@ impl Handle {
                 } else {
                     frame::OPCODE_PONG
                 };
-                (opcode, true, data.to_vec())
+                (opcode, true, Cow::Borrowed(data))
             }
         };
         let masked = self.masks_frames();
@@ -651,10 +669,9 @@ impl Handle {
         let mut out = Vec::with_capacity(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
         frame::write_header(&mut out, &header);
         let start = out.len();
-        out.extend_from_slice(payload);
-        if let Some(key) = mask {
-            frame::apply_mask(&mut out[start..], key, 0);
-        }
+        // The fused word loop, even with a zero key: the header shifts the payload's alignment.
+        out.resize(start + payload.len(), 0);
+        frame::copy_masked(&mut out[start..], payload, mask.unwrap_or([0; 4]), 0);
         Ok(out)
     }
 
@@ -706,6 +723,13 @@ impl Handle {
         if self.send_slot.is_some() {
             return None;
         }
+        if let Some(frame) = self.timer_frames.front() {
+            if !self.wire_busy() {
+                let len = frame.frame.len();
+                let id = self.take_id();
+                return Some(Outstanding::InternalSend { id, len });
+            }
+        }
         let op = self.send_op.as_ref()?;
         if op.finished {
             let id = self.take_id();
@@ -730,7 +754,7 @@ impl Handle {
             return Ok(None);
         }
         loop {
-            if let Some(internal) = self.internal_sends.front() {
+            if let Some(internal) = self.replies.front() {
                 if !self.wire_busy() {
                     let len = internal.frame.len();
                     let id = self.take_id();
@@ -776,7 +800,8 @@ impl Handle {
                 action.bytes = &op.frame[op.handed_out - len..op.handed_out];
             }
             Outstanding::InternalSend { id, .. } => {
-                let internal = self.internal_sends.front().expect("an internal send is queued");
+                let frames = if queue == ActionQueue::Send { &self.timer_frames } else { &self.replies };
+                let internal = frames.front().expect("an internal send is queued");
                 action.kind = ActionKind::SendToNetwork;
                 action.id = id;
                 action.buffer_type = Some(internal.buffer_type);
@@ -832,11 +857,16 @@ impl Handle {
         if id == 0 {
             return Ok(());
         }
-        let outstanding = self.take_outstanding(id)?;
+        if self.abandoned_read == Some(id) {
+            self.abandoned_read = None;
+            return Ok(());
+        }
+        let (queue, outstanding) = self.take_outstanding(id)?;
         match outstanding {
             Outstanding::SendChunk { len, .. } => self.complete_send_chunk(len, bytes_transferred),
             Outstanding::InternalSend { len, .. } => {
-                let sent = self.internal_sends.pop_front();
+                let frames = if queue == ActionQueue::Send { &mut self.timer_frames } else { &mut self.replies };
+                let sent = frames.pop_front();
                 if bytes_transferred != len && bytes_transferred != 0 {
                     // Part of a frame went out: nothing sent after it can be parsed by the peer.
                     self.break_outbound();
@@ -868,6 +898,10 @@ impl Handle {
     /// `receive_capacity`; empty means the peer ended the stream). The usual way for hosts that
     /// read into their own buffers (JS, WIT); `receive_buffer` + `complete_action` avoids the copy.
     pub fn complete_receive(&mut self, id: u32, data: &[u8]) -> Result<(), Error> {
+        if self.abandoned_read == Some(id) {
+            self.abandoned_read = None;
+            return Ok(());
+        }
         let space = self.receive_buffer(id)?;
         if data.len() > space.len() {
             return Err(Error::InvalidArgument {
@@ -886,16 +920,18 @@ impl Handle {
             Some(Outstanding::ReceiveFromNetwork { id: held, capacity }) if held == id && id != 0 => {
                 Ok(&mut self.inbound[self.in_end..self.in_end + capacity])
             }
+            // The engine gave up on this read: nothing more is taken.
+            _ if self.abandoned_read == Some(id) && id != 0 => Ok(&mut []),
             _ => Err(Error::UnknownAction { id }),
         }
     }
 
-    fn take_outstanding(&mut self, id: u32) -> Result<Outstanding, Error> {
+    fn take_outstanding(&mut self, id: u32) -> Result<(ActionQueue, Outstanding), Error> {
         if self.send_slot.is_some_and(|o| o.id() == id) {
-            return Ok(self.send_slot.take().expect("checked"));
+            return Ok((ActionQueue::Send, self.send_slot.take().expect("checked")));
         }
         if self.receive_slot.is_some_and(|o| o.id() == id) {
-            return Ok(self.receive_slot.take().expect("checked"));
+            return Ok((ActionQueue::Receive, self.receive_slot.take().expect("checked")));
         }
         Err(Error::UnknownAction { id })
     }
@@ -919,7 +955,8 @@ impl Handle {
 
     /// A frame went out in part: the byte stream to the peer is beyond repair.
     fn break_outbound(&mut self) {
-        self.internal_sends.clear();
+        self.replies.clear();
+        self.timer_frames.clear();
         if !matches!(self.state, State::Closed | State::Aborted) {
             self.state = State::Aborted;
         }
@@ -937,7 +974,11 @@ impl Handle {
             return;
         }
         self.in_end += count;
-        self.received_since_tick = true;
+        // Activity is stamped with the last tick's time: a host that ticks only at deadlines makes
+        // the idle interval start a little early, never late.
+        if self.now.is_some() {
+            self.idle_since = self.now;
+        }
         self.keepalive_ping_at = None;
     }
 
@@ -946,6 +987,8 @@ impl Handle {
         self.receive_op = None;
         match ready {
             Ready::Data { len, .. } => {
+                // `pending` may have been emptied meanwhile (abort, failure): nothing to keep then.
+                let len = len.min(self.pending.len());
                 self.pending.copy_within(len.., 0);
                 let keep = self.pending.len() - len;
                 self.pending.truncate(keep);
@@ -978,7 +1021,7 @@ impl Handle {
             if self.ready.is_some() {
                 return Ok(Progress::Ready);
             }
-            if !self.internal_sends.is_empty() {
+            if !self.replies.is_empty() {
                 return Ok(Progress::Blocked);
             }
             if self.receive_finished {
@@ -1055,10 +1098,13 @@ impl Handle {
     fn copy_payload(&mut self, inbound: &mut InboundFrame, take: usize, control: bool) {
         let src = &self.inbound[self.in_start..self.in_start + take];
         let target = if control { &mut self.control } else { &mut self.pending };
-        let from = target.len();
-        target.extend_from_slice(src);
-        if let Some(key) = inbound.header.mask {
-            frame::apply_mask(&mut target[from..], key, (inbound.consumed % 4) as usize);
+        match inbound.header.mask {
+            Some(key) => {
+                let from = target.len();
+                target.resize(from + take, 0);
+                frame::copy_masked(&mut target[from..], src, key, (inbound.consumed % 4) as usize);
+            }
+            None => target.extend_from_slice(src),
         }
         inbound.consumed += take as u64;
         self.in_start += take;
@@ -1123,7 +1169,7 @@ impl Handle {
                 // in response ... [with] identical Application data". websocket.h: the engine answers,
                 // on the receive queue, without an application context.
                 let payload = std::mem::take(&mut self.control);
-                self.queue_internal(BufferType::PingPong, frame::OPCODE_PONG, &payload);
+                self.queue_internal(ActionQueue::Receive, BufferType::PingPong, frame::OPCODE_PONG, &payload);
                 self.control = payload;
                 self.control.clear();
             }
@@ -1143,10 +1189,14 @@ impl Handle {
         Ok(())
     }
 
-    /// Queues a frame the engine sends on its own (pong reply, keep-alive, failing close).
-    fn queue_internal(&mut self, buffer_type: BufferType, opcode: u8, payload: &[u8]) {
+    /// Queues a frame the engine sends on its own: on the receive queue (pong reply, failing
+    /// close) or the send queue (keep-alive frames, the keep-alive timeout's close).
+    fn queue_internal(&mut self, queue: ActionQueue, buffer_type: BufferType, opcode: u8, payload: &[u8]) {
         match self.build_frame(opcode, true, payload) {
-            Ok(frame) => self.internal_sends.push_back(InternalFrame { buffer_type, frame }),
+            Ok(frame) => {
+                let frames = if queue == ActionQueue::Send { &mut self.timer_frames } else { &mut self.replies };
+                frames.push_back(InternalFrame { buffer_type, frame })
+            }
             // No mask key to be had: the frame cannot be sent safely, so it is not sent at all.
             Err(error) => {
                 self.failure.get_or_insert(error);
@@ -1164,9 +1214,12 @@ impl Handle {
         if may_send_close {
             let mut payload = code.to_be_bytes().to_vec();
             payload.extend_from_slice(violation.code().as_bytes());
-            self.internal_sends.retain(|f| f.buffer_type != BufferType::PingPong);
-            self.queue_internal(BufferType::Close, frame::OPCODE_CLOSE, &payload);
+            self.replies.clear();
+            self.timer_frames.clear();
+            self.queue_internal(ActionQueue::Receive, BufferType::Close, frame::OPCODE_CLOSE, &payload);
         }
+        // The error is this receive's completion: no close indication follows it.
+        self.receive_op = None;
         if self.state != State::Aborted {
             self.state = State::Closed;
         }
@@ -1183,6 +1236,10 @@ impl Handle {
 
     /// Stops receiving; a queued receive gets a 1006 close indication and a queued send completes.
     fn cancel_pending_work(&mut self) {
+        if let Some(Outstanding::ReceiveFromNetwork { id, .. }) = self.receive_slot {
+            self.receive_slot = None;
+            self.abandoned_read = Some(id);
+        }
         self.receive_finished = true;
         self.frame = None;
         self.message = None;
@@ -1211,7 +1268,8 @@ impl Handle {
     /// `get_action` (a queued send completes unsent, a queued receive gets a 1006 close).
     pub fn abort(&mut self) {
         self.state = State::Aborted;
-        self.internal_sends.clear();
+        self.replies.clear();
+        self.timer_frames.clear();
         self.cancel_pending_work();
     }
 
@@ -1228,10 +1286,7 @@ impl Handle {
         if self.state == State::CloseSent {
             self.close_sent_at.get_or_insert(now);
         }
-        if self.received_since_tick || self.idle_since.is_none() {
-            self.idle_since = Some(now);
-            self.received_since_tick = false;
-        }
+        self.idle_since.get_or_insert(now);
         match self.state {
             State::Connecting => {
                 let timeout = self.config.handshake_timeout_ms as u64;
@@ -1266,7 +1321,9 @@ impl Handle {
                 if !self.send_op.as_ref().is_some_and(|op| !op.finished && op.written > 0) {
                     let mut payload = close_status::SERVER_ERROR.to_be_bytes().to_vec();
                     payload.extend_from_slice(b"keep-alive timeout");
-                    self.queue_internal(BufferType::Close, frame::OPCODE_CLOSE, &payload);
+                    self.replies.clear();
+                    self.timer_frames.clear();
+                    self.queue_internal(ActionQueue::Send, BufferType::Close, frame::OPCODE_CLOSE, &payload);
                 }
                 self.state = State::Closed;
                 self.failure = Some(error);
@@ -1277,17 +1334,17 @@ impl Handle {
         let idle_since = self.idle_since.unwrap_or(now);
         if now >= idle_since + interval {
             let already_queued = self
-                .internal_sends
+                .timer_frames
                 .iter()
                 .any(|f| matches!(f.buffer_type, BufferType::PingPong | BufferType::UnsolicitedPong));
             if !already_queued {
                 match self.config.keepalive_mode {
                     crate::config::KeepAliveMode::Ping => {
-                        self.queue_internal(BufferType::PingPong, frame::OPCODE_PING, &[]);
+                        self.queue_internal(ActionQueue::Send, BufferType::PingPong, frame::OPCODE_PING, &[]);
                         self.keepalive_ping_at = Some(now);
                     }
                     crate::config::KeepAliveMode::UnsolicitedPong => {
-                        self.queue_internal(BufferType::UnsolicitedPong, frame::OPCODE_PONG, &[]);
+                        self.queue_internal(ActionQueue::Send, BufferType::UnsolicitedPong, frame::OPCODE_PONG, &[]);
                     }
                 }
             }
