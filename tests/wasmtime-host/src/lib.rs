@@ -6,3 +6,5 @@
 pub mod guest;
 pub mod drive;
 pub mod net;
+pub mod pair;
+pub mod scenarios;

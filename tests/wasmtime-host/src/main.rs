@@ -3,8 +3,8 @@
 //! ```text
 //! wsaction-wasmtime [--component PATH] echo-server --port N    # N = 0 picks a free port
 //! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/
-//! wsaction-wasmtime [--component PATH] pair
-//! wsaction-wasmtime [--component PATH] fuzz [--seed S] [--steps N]
+//! wsaction-wasmtime [--component PATH] pair [SEED]
+//! wsaction-wasmtime [--component PATH] scenarios DIR RESULTS.json
 //! ```
 //! The component path defaults to $WSACTION_COMPONENT.
 
@@ -12,10 +12,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wsaction_wasmtime_host::guest::Runtime;
-use wsaction_wasmtime_host::net;
+use wsaction_wasmtime_host::{net, pair, scenarios};
 
 fn usage() -> &'static str {
-    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N | client URL)\n\
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N | client URL | pair [SEED] | scenarios DIR RESULTS.json)\n\
      The component path defaults to $WSACTION_COMPONENT (make component prints it)."
 }
 
@@ -40,6 +40,30 @@ fn run() -> Result<()> {
                 println!("{line}");
             }
             println!("client: all echoes matched");
+            Ok(())
+        }
+        ["pair", rest @ ..] => {
+            let seed = rest.first().map(|s| s.parse()).transpose().context("seed")?.unwrap_or(1);
+            for max_split in [1, 7, 4096, u64::MAX / 2] {
+                let lines = pair::run_pair(&runtime, seed, max_split)?;
+                println!("pair (seed {seed}, reads of at most {max_split} bytes):");
+                for line in lines {
+                    println!("  {line}");
+                }
+            }
+            Ok(())
+        }
+        ["scenarios", dir, out] => {
+            let results = scenarios::run_all(&runtime, std::path::Path::new(dir))?;
+            scenarios::write_results(std::path::Path::new(out), "wasmtime", &results)?;
+            let failed: Vec<_> = results.iter().filter(|(_, r)| r.as_str() != "pass").collect();
+            for (name, outcome) in &results {
+                println!("{name}: {outcome}");
+            }
+            println!("wasmtime: {} of {} scenarios passed; results in {out}", results.len() - failed.len(), results.len());
+            if !failed.is_empty() {
+                bail!("{} scenario(s) failed", failed.len());
+            }
             Ok(())
         }
         _ => bail!("{}", usage()),
