@@ -8,3 +8,4 @@ pub mod drive;
 pub mod net;
 pub mod pair;
 pub mod scenarios;
+pub mod fuzz;

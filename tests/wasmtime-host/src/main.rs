@@ -5,6 +5,7 @@
 //! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/
 //! wsaction-wasmtime [--component PATH] pair [SEED]
 //! wsaction-wasmtime [--component PATH] scenarios DIR RESULTS.json
+//! wsaction-wasmtime [--component PATH] fuzz [SEEDS] [STEPS]     # bad input never traps
 //! ```
 //! The component path defaults to $WSACTION_COMPONENT.
 
@@ -12,10 +13,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wsaction_wasmtime_host::guest::Runtime;
-use wsaction_wasmtime_host::{net, pair, scenarios};
+use wsaction_wasmtime_host::{fuzz, net, pair, scenarios};
 
 fn usage() -> &'static str {
-    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N | client URL | pair [SEED] | scenarios DIR RESULTS.json)\n\
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
      The component path defaults to $WSACTION_COMPONENT (make component prints it)."
 }
 
@@ -49,6 +50,29 @@ fn run() -> Result<()> {
                 println!("pair (seed {seed}, reads of at most {max_split} bytes):");
                 for line in lines {
                     println!("  {line}");
+                }
+            }
+            Ok(())
+        }
+        ["fuzz", rest @ ..] => {
+            let seeds: u64 = rest.first().map(|s| s.parse()).transpose().context("seeds")?.unwrap_or(20);
+            let steps: u64 = rest.get(1).map(|s| s.parse()).transpose().context("steps")?.unwrap_or(5000);
+            let mut total = fuzz::FuzzReport::default();
+            for seed in 1..=seeds {
+                let report = fuzz::run(&runtime, seed, steps)?;
+                total.calls += report.calls;
+                for (case, n) in report.errors {
+                    *total.errors.entry(case).or_default() += n;
+                }
+            }
+            println!("fuzz: {seeds} seeds x {steps} steps, {} calls, no trap; errors returned as values:", total.calls);
+            for (case, n) in &total.errors {
+                println!("  {case}: {n}");
+            }
+            // The run must have reached the bad-input paths the issue names.
+            for wanted in ["unknown-action", "invalid-state", "property-out-of-range", "invalid-argument", "protocol-violation", "handshake-failed", "malformed-http"] {
+                if !total.errors.contains_key(wanted) {
+                    bail!("the fuzz run never produced {wanted}: widen it");
                 }
             }
             Ok(())
