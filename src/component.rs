@@ -8,7 +8,7 @@ use crate::constants::{ActionKind, ActionQueue, BufferType};
 use crate::error::{Error, Timer};
 use crate::handle::{Buffer, Handle, State};
 use crate::random::{RandomSource, SeededRandom};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 wit_bindgen::generate!({
     path: "wit",
@@ -225,6 +225,10 @@ fn len_u32(n: usize) -> u32 {
 /// concurrent, so a RefCell is enough.
 pub struct ComponentHandle {
     inner: RefCell<Handle>,
+    /// The id of the receive-from-network last handed out: WIT hosts cannot write into the
+    /// engine's receive buffer, so that action is completed with complete-receive (bytes), and
+    /// complete-action only takes 0 (end of stream) for it.
+    receive_id: Cell<Option<u32>>,
 }
 
 impl ComponentHandle {
@@ -234,7 +238,7 @@ impl ComponentHandle {
             None => Box::new(WasiRandom),
         };
         let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
-        Ok(wit_engine::Handle::new(ComponentHandle { inner: RefCell::new(handle) }))
+        Ok(wit_engine::Handle::new(ComponentHandle { inner: RefCell::new(handle), receive_id: Cell::new(None) }))
     }
 }
 
@@ -355,12 +359,15 @@ impl wit_engine::GuestHandle for ComponentHandle {
                 buffer_type,
                 context: action.context,
             }),
-            ActionKind::ReceiveFromNetwork => wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
+            ActionKind::ReceiveFromNetwork => {
+                self.receive_id.set(Some(action.id));
+                wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
                 id: action.id,
                 queue,
-                capacity: len_u32(action.receive_capacity),
-                context: action.context,
-            }),
+                    capacity: len_u32(action.receive_capacity),
+                    context: action.context,
+                })
+            }
             ActionKind::IndicateReceiveComplete => wit::Action::IndicateReceiveComplete(wit::ReceiveCompletion {
                 id: action.id,
                 queue,
@@ -373,6 +380,14 @@ impl wit_engine::GuestHandle for ComponentHandle {
     }
 
     fn complete_action(&self, id: u32, bytes_transferred: u32) -> Result<(), wit::Error> {
+        if bytes_transferred > 0 && id != 0 && self.receive_id.get() == Some(id) {
+            return Err(err(Error::InvalidArgument {
+                argument: "bytes transferred",
+                problem: format!(
+                    "action {id} is a receive-from-network: complete it with complete-receive(id, bytes); complete-action takes only 0 (the peer ended the stream) for it"
+                ),
+            }));
+        }
         self.inner.borrow_mut().complete_action(id, bytes_transferred as usize).map_err(err)
     }
 

@@ -112,6 +112,18 @@ const cases = [
   ['garbage HTTP head', () => engine.parseRequestHead(utf8.encode('\x00\x01 garbage\r\n\r\n'), {}), 'malformed-http'],
   ['bad response', () => { h.beginClientHandshake([], [], []); return h.endClientHandshake([{ name: 'Upgrade', value: 'websocket' }]); }, 'handshake-failed'],
 ];
+// A receive-from-network takes bytes through complete-receive; complete-action only takes 0 for it.
+const open = engine.Handle.createClient({}, 8n);
+const server2 = engine.Handle.createServer({}, 9n);
+const req = open.beginClientHandshake([], [], []);
+req.push({ name: 'Host', value: 'x' });
+open.endClientHandshake(server2.beginServerHandshake(undefined, [], req));
+open.receive(undefined);
+const held = open.getAction('all');
+assert.equal(held.tag, 'receive-from-network');
+cases.push(['complete-action(n > 0) on a receive-from-network', () => open.completeAction(held.val.id, 5), 'invalid-argument']);
+cases.push(['complete-receive over the capacity', () => open.completeReceive(held.val.id, new Uint8Array(held.val.capacity + 1)), 'invalid-argument']);
+cases.push(['hostile frame (reserved opcode)', () => { open.completeReceive(held.val.id, Uint8Array.from([0x83, 0x00])); return open.getAction('all'); }, 'protocol-violation']);
 for (const [what, fn, tag] of cases) {
   const r = attempt(fn);
   assert.ok('error' in r, `${what}: expected an error`);
