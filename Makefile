@@ -6,12 +6,15 @@ SHELL := /bin/bash
 CARGO_TARGET_DIR ?= $(HOME)/.cache/wsaction/target
 export CARGO_TARGET_DIR
 
-.PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix
+.PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix setup-fuzz fuzz fuzz-smoke
+FUZZ_TARGETS := receive_frames handshake_heads operation_sequences
+FUZZ_SECONDS ?= 20
+FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 
 # ---------------------------------------------------------------- the two commands
 # Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
 # and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
-test: fresh-results test-rust check-wasm test-component
+test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke test-component
 	node tests/scenarios/matrix.mjs
 	@echo "make test: all suites passed"
 
@@ -21,8 +24,10 @@ fresh-results:
 readme-matrix:
 	node tests/scenarios/matrix.mjs --readme
 
-demo: setup-rust
-	cargo run --quiet --example pair_demo
+# Builds pkg/, then serves the simulator (www/) and the wsaction echo server on 127.0.0.1 and
+# prints both URLs (see the www/ section for the ports).
+demo: pkg
+	node www/demo-server.mjs --port $(DEMO_PORT) --echo-port $(DEMO_ECHO_PORT)
 
 # The engine's codec benchmark: MB/s, messages/s and the ratio to memcpy, from criterion's estimates.
 bench:
@@ -41,6 +46,100 @@ test-rust: setup-rust
 # The core must keep compiling to wasm with no OS randomness (bindings bring their own source).
 check-wasm: setup-rust
 	cargo build --lib --target wasm32-unknown-unknown --no-default-features
+
+# ---------------------------------------------------------------- JS class and npm package (pkg/)
+# `make pkg` builds the wasm (feature js) and generates pkg/dist with wasm-bindgen --target web;
+# one build serves Node (pkg/node.js), Deno (pkg/deno.js) and browsers (pkg/browser.js).
+.PHONY: pkg setup-wasm-bindgen setup-js test-js test-js-unit test-js-interop test-js-deno \
+	test-js-browser test-js-python test-js-scenarios bench-js
+
+WASM_BINDGEN_VERSION := 0.2.130
+JS_WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/wsaction.wasm
+JS_TESTS := tests/js
+DENO := $(JS_TESTS)/node_modules/.bin/deno
+VENV := $(HOME)/.cache/wsaction/venv
+
+setup-wasm-bindgen:
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+pkg: setup-rust setup-wasm-bindgen
+	cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features js
+	wasm-bindgen --target web --out-dir pkg/dist --out-name wsaction $(JS_WASM)
+	@printf 'pkg/dist/wsaction_bg.wasm: %s bytes, %s gzipped\n' \
+		"$$(wc -c < pkg/dist/wsaction_bg.wasm)" "$$(gzip -9c pkg/dist/wsaction_bg.wasm | wc -c)"
+
+# Test dependencies (ws, playwright-core, deno) live in tests/js/node_modules, installed from the
+# lock file; the stamp makes a second run instant.
+$(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package.json $(JS_TESTS)/package-lock.json
+	cd $(JS_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+setup-js: pkg $(JS_TESTS)/node_modules/.installed
+
+test-js: test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python
+
+test-js-unit: setup-js
+	node --test $(JS_TESTS)/handle.test.mjs
+
+# The shared scenario files through the JS class, on Node and on Deno (results for the matrix).
+test-js-scenarios: setup-js
+	node --test $(JS_TESTS)/scenarios.test.mjs
+	$(DENO) test --allow-read --allow-write $(JS_TESTS)/scenarios.deno.test.ts
+
+test-js-interop: setup-js
+	node --test $(JS_TESTS)/interop-ws.test.mjs
+
+test-js-deno: setup-js
+	$(DENO) test --allow-net --allow-read --allow-run --allow-env $(JS_TESTS)/deno.test.ts
+
+test-js-browser: setup-js
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	node --test $(JS_TESTS)/browser.test.mjs
+
+test-js-python: setup-js
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import websockets' 2>/dev/null || $(VENV)/bin/pip install -q websockets
+	WSACTION_PYTHON=$(VENV)/bin/python node --test $(JS_TESTS)/python.test.mjs
+
+bench-js: setup-js
+	node $(JS_TESTS)/bench.mjs
+
+# ---------------------------------------------------------------- www/: the simulator and `make demo`
+# The page imports pkg/browser.js (the web build from `make pkg`) and is served from the repository
+# root by www/demo-server.mjs, which also runs the wsaction echo server for the page's live mode.
+# Browser tests: playwright-core (tests/www, from its lock file) driving Debian's chromium.
+.PHONY: setup-www test-www
+
+WWW_TESTS := tests/www
+DEMO_PORT ?= 8080
+DEMO_ECHO_PORT ?= 8081
+
+$(WWW_TESTS)/node_modules/.installed: $(WWW_TESTS)/package.json $(WWW_TESTS)/package-lock.json
+	cd $(WWW_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+setup-www: pkg $(WWW_TESTS)/node_modules/.installed
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+# Loads the page, runs every example, drives the controls, exports and re-imports a session, runs
+# every tests/scenarios file in the browser (results for the matrix: browser.json), and checks live
+# mode against the demo server it starts; screenshots land in tests/artifacts/www/.
+test-www: setup-www
+	node --test $(WWW_TESTS)/www.test.mjs
+
+# ---------------------------------------------------------------- fuzzing
+# Fuzzing with cargo-fuzz (libFuzzer) on the stable toolchain: `-s none` needs no nightly
+# sanitizer; overflow and bounds checks stay on. `make fuzz FUZZ_SECONDS=600` for a longer run.
+setup-fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+
+fuzz-smoke fuzz: setup-fuzz
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+	  CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) cargo fuzz run -s none $$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 -print_final_stats=0 2>&1 | grep -E "Done|ERROR|panicked" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 # ---------------------------------------------------------------- WIT component (wasmtime, jco)
 # The component is this crate built for wasm32-unknown-unknown with feature `component`
@@ -68,12 +167,17 @@ wit-tool:
 wasmtime-host:
 	CARGO_TARGET_DIR=$(HOST_TARGET_DIR) nice cargo build --release --locked --manifest-path tests/wasmtime-host/Cargo.toml
 
-component-js-deps:
-	@test -x tests/jco/node_modules/.bin/jco -a -d tests/jco/node_modules/ws || npm install --prefix tests/jco --no-audit --no-fund
+# jco, the preview2 shim and ws live in tests/jco/node_modules, installed from the lock file.
+tests/jco/node_modules/.installed: tests/jco/package.json tests/jco/package-lock.json
+	cd tests/jco && npm ci --no-audit --no-fund
+	touch $@
 
+component-js-deps: tests/jco/node_modules/.installed
+
+# The same venv as the JS section's (Python websockets).
 component-venv:
-	@(test -x .venv/bin/python && .venv/bin/python -c 'import websockets') 2>/dev/null || \
-		(python3 -m venv .venv && .venv/bin/pip install --quiet websockets)
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import websockets' 2>/dev/null || $(VENV)/bin/pip install -q websockets
 
 test-component: test-component-wit test-component-wasmtime test-component-net test-component-jco
 
@@ -91,7 +195,7 @@ test-component-wasmtime: component wasmtime-host
 # Real peers on 127.0.0.1: Node ws and Python websockets against the component's echo server,
 # the component's client against a Node ws echo server.
 test-component-net: component wasmtime-host component-js-deps component-venv
-	tests/wasmtime-host/net-tests.sh $(WASMTIME_HOST) $(COMPONENT) .venv/bin/python
+	tests/wasmtime-host/net-tests.sh $(WASMTIME_HOST) $(COMPONENT) $(VENV)/bin/python
 
 # The component transpiled by jco, in Node: the pair, bad input, the scenario suite.
 test-component-jco: component component-js-deps

@@ -14,6 +14,9 @@ use crate::utf8::Utf8Validator;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
+/// Frame buffers up to this capacity are kept for reuse between sends.
+const SPARE_FRAME_LIMIT: usize = 64 * 1024;
+
 /// Where a handle is in its life (beyond websocket.h, which has no state query).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
@@ -213,6 +216,8 @@ pub struct Handle {
 
     // Send side.
     send_op: Option<SendOp>,
+    /// The last completed send's frame buffer, reused by the next send (no allocation per message).
+    spare_frame: Vec<u8>,
     /// The data message being sent: (is text, UTF-8 state across its fragments).
     sending_message: Option<(bool, Utf8Validator)>,
     /// The engine's own frames on the receive queue: pong replies and the close that fails a
@@ -282,6 +287,7 @@ impl Handle {
             failure: None,
             next_id: 1,
             send_op: None,
+            spare_frame: Vec::new(),
             sending_message: None,
             replies: VecDeque::new(),
             timer_frames: VecDeque::new(),
@@ -508,10 +514,12 @@ impl Handle {
             State::Open | State::CloseSent | State::CloseReceived => {}
             _ => return Err(self.invalid_state("send")),
         }
-        if self.send_op.is_some() || matches!(self.send_slot, Some(Outstanding::SendComplete { .. })) {
+        if self.send_op.is_some() {
             return Err(Error::OperationPending { operation: "send" });
         }
         let verify_utf8 = !self.config.disable_utf8_verification;
+        // What the message being sent becomes once this send is queued (control frames keep it).
+        let mut next_message = self.sending_message;
         // Data is framed straight from the caller's slice: one copy, into the frame.
         let (opcode, fin, payload): (u8, bool, Cow<'_, [u8]>) = match buffer_type {
             BufferType::Utf8Message
@@ -563,7 +571,7 @@ impl Handle {
                     None if text => frame::OPCODE_TEXT,
                     None => frame::OPCODE_BINARY,
                 };
-                self.sending_message = if last { None } else { Some((text, utf8)) };
+                next_message = if last { None } else { Some((text, utf8)) };
                 (opcode, last, Cow::Borrowed(data))
             }
             BufferType::Close => {
@@ -613,7 +621,10 @@ impl Handle {
             }
         };
         let masked = self.masks_frames();
-        let frame_bytes = self.build_frame(opcode, fin, &payload)?;
+        let spare = std::mem::take(&mut self.spare_frame);
+        let frame_bytes = self.build_frame_into(spare, opcode, fin, &payload)?;
+        // Nothing changes until the frame exists: a failed send leaves the handle as it was.
+        self.sending_message = next_message;
         if buffer_type == BufferType::Close {
             self.state = match self.state {
                 State::CloseReceived => State::Closed,
@@ -656,6 +667,11 @@ impl Handle {
     /// Frames a payload: header, then the payload masked in place (RFC 6455 5.2, 5.3). Client frames
     /// carry the mask bit; the key is fresh from the random source, or 0 with masking disabled.
     fn build_frame(&mut self, opcode: u8, fin: bool, payload: &[u8]) -> Result<Vec<u8>, Error> {
+        self.build_frame_into(Vec::new(), opcode, fin, payload)
+    }
+
+    /// `build_frame` writing into `out` (cleared first), so a send can reuse the last one's memory.
+    fn build_frame_into(&mut self, mut out: Vec<u8>, opcode: u8, fin: bool, payload: &[u8]) -> Result<Vec<u8>, Error> {
         let mask = match self.config.role {
             Role::Server => None,
             Role::Client if self.config.disable_masking => Some([0u8; 4]),
@@ -666,7 +682,8 @@ impl Handle {
             }
         };
         let header = FrameHeader { fin, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };
-        let mut out = Vec::with_capacity(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
+        out.clear();
+        out.reserve(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
         frame::write_header(&mut out, &header);
         let start = out.len();
         // The fused word loop, even with a zero key: the header shifts the payload's alignment.
@@ -876,7 +893,12 @@ impl Handle {
                 }
             }
             Outstanding::SendComplete { .. } => {
-                self.send_op = None;
+                if let Some(op) = self.send_op.take() {
+                    // Keep a modest frame buffer for the next send; let big ones go.
+                    if op.frame.capacity() <= SPARE_FRAME_LIMIT {
+                        self.spare_frame = op.frame;
+                    }
+                }
             }
             Outstanding::ReceiveFromNetwork { capacity, .. } => {
                 if bytes_transferred > capacity {
@@ -1025,7 +1047,9 @@ impl Handle {
                 return Ok(Progress::Blocked);
             }
             if self.receive_finished {
-                return Ok(Progress::NeedBytes);
+                // Nothing more will be read: a queued receive completes as an abnormal close.
+                self.ready = Some(Ready::Abnormal);
+                return Ok(Progress::Ready);
             }
             let Some(mut inbound) = self.frame else {
                 match frame::parse_header(&self.inbound[self.in_start..self.in_end])? {

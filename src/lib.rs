@@ -112,6 +112,9 @@ pub mod http;
 pub mod random;
 pub mod utf8;
 
+#[cfg(feature = "js")]
+pub mod js;
+
 pub use config::{global_property, Config, GlobalProperty, KeepAliveMode, Limits, Property, Role};
 pub use constants::{close_status, hresult, property_type, ActionKind, ActionQueue, BufferType};
 pub use error::{Error, HandshakeRejection, Timer, Violation};

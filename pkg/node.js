@@ -1,0 +1,11 @@
+// wsaction for Node.js (ESM): the engine class, and the adapter (connect, handleUpgrade, createServer).
+import { readFileSync } from 'node:fs';
+import { initSync } from './dist/wsaction.js';
+import { engineApi } from './src/values.js';
+
+initSync({ module: readFileSync(new URL('./dist/wsaction_bg.wasm', import.meta.url)) });
+
+export const { constants, WsActionError } = engineApi();
+export * from './src/api.js';
+export { Connection } from './src/connection.js';
+export { connect, handleUpgrade, createServer, WebSocketServer } from './src/node-adapter.js';

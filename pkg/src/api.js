@@ -1,0 +1,30 @@
+// The engine's JS surface, shared by every entry point (node.js, deno.js, browser.js). Each entry
+// initialises the wasm module first and then calls `engineApi()`.
+
+import {
+  WebSocketHandle,
+  acceptKey,
+  checkRequestLine,
+  globalProperty,
+  offeredExtensions,
+  offeredSubprotocols,
+  parseRequestHead,
+  parseResponseHead,
+  reasonPhrase,
+  serializeRequestHead,
+  serializeResponseHead,
+} from '../dist/wsaction.js';
+
+export {
+  WebSocketHandle,
+  acceptKey,
+  checkRequestLine,
+  globalProperty,
+  offeredExtensions,
+  offeredSubprotocols,
+  parseRequestHead,
+  parseResponseHead,
+  reasonPhrase,
+  serializeRequestHead,
+  serializeResponseHead,
+};

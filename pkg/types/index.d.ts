@@ -1,0 +1,2 @@
+export * from './core.d.ts';
+export * from './connection.d.ts';

@@ -1,0 +1,1068 @@
+//! The JS class (wasm-bindgen, cargo feature `js`): `WebSocketHandle`, a thin shell over
+//! [`Handle`] that checks every JS argument before it reaches the engine, turns engine errors into
+//! `WsActionError` (an `Error` subclass with a stable `code`), and hands actions out as plain
+//! objects. No protocol logic lives here; the module only translates values.
+//!
+//! Argument checks: a value of the wrong JS type is a `TypeError`, a number outside its range (or
+//! not an integer) a `RangeError`, and everything the engine refuses a `WsActionError`. Nothing in
+//! this module panics, so no JS input can reach a wasm trap.
+//!
+//! Bytes: data passed in is copied once into wasm memory. `bytes` of an action from `getAction`
+//! is a copy the caller owns; `drain` (the batched fast path) packs many actions into one copy.
+
+use crate::config::{KeepAliveMode, Limits, Property, Role};
+use crate::constants::{
+    close_status, hresult, property_type, ActionKind, ActionQueue, BufferType, MAX_CLOSE_REASON_LENGTH,
+    SUPPORTED_VERSION,
+};
+use crate::error::Error;
+use crate::handle::{Buffer, Handle, State};
+use crate::handshake::Header;
+use crate::random::{RandomSource, SeededRandom};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen(inline_js = r#"
+export class WsActionError extends Error {
+  constructor(code, message, hresult, closeCode, httpStatus, httpHeaders, local, violation) {
+    super(message);
+    this.name = 'WsActionError';
+    this.code = code;
+    this.hresult = hresult;
+    this.closeCode = closeCode ?? null;
+    this.httpStatus = httpStatus ?? null;
+    this.httpHeaders = httpHeaders;
+    this.local = local;
+    this.violation = violation ?? null;
+  }
+}
+export function errorClass() { return WsActionError; }
+export function makeError(code, message, hresult, closeCode, httpStatus, httpHeaders, local, violation) {
+  return new WsActionError(code, message, hresult, closeCode, httpStatus, httpHeaders, local, violation);
+}
+export function makeAction(kind, id, queue, bufferType, context, bytes, closeStatus, receiveCapacity) {
+  return {
+    kind, id, queue,
+    bufferType: bufferType ?? null,
+    context: context ?? null,
+    bytes: bytes.slice(),
+    closeStatus: closeStatus ?? null,
+    receiveCapacity,
+  };
+}
+export function copyBytes(view) { return view.slice(); }
+export function makeDrain(out, payload, events, receiveId, receiveCapacity, state, error) {
+  return {
+    out: out.slice(), payload: payload.slice(), events: events.slice(),
+    receiveId, receiveCapacity, state, error,
+  };
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = errorClass)]
+    fn error_class() -> JsValue;
+
+    #[wasm_bindgen(js_name = makeError)]
+    #[allow(clippy::too_many_arguments)]
+    fn make_error(
+        code: &str,
+        message: &str,
+        hresult: u32,
+        close_code: Option<u16>,
+        http_status: Option<u16>,
+        http_headers: Array,
+        local: bool,
+        violation: Option<String>,
+    ) -> JsValue;
+
+    #[wasm_bindgen(js_name = makeAction)]
+    #[allow(clippy::too_many_arguments)]
+    fn make_action(
+        kind: u32,
+        id: u32,
+        queue: u32,
+        buffer_type: Option<u32>,
+        context: Option<f64>,
+        bytes: &[u8],
+        close_status: Option<u16>,
+        receive_capacity: u32,
+    ) -> JsValue;
+
+    #[wasm_bindgen(js_name = makeDrain)]
+    fn make_drain(
+        out: &[u8],
+        payload: &[u8],
+        events: &[f64],
+        receive_id: u32,
+        receive_capacity: u32,
+        state: u32,
+        error: JsValue,
+    ) -> JsValue;
+
+    /// A `Uint8Array` the caller owns, copied from a view over wasm memory.
+    #[wasm_bindgen(js_name = copyBytes)]
+    fn copy_bytes(view: &[u8]) -> Uint8Array;
+}
+
+/// The `WsActionError` constructor, for `instanceof` checks in JS (`pkg/` re-exports it).
+#[wasm_bindgen(js_name = wsActionErrorClass)]
+pub fn ws_action_error_class() -> JsValue {
+    error_class()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and argument checks
+// ---------------------------------------------------------------------------------------------
+
+fn headers_to_js(headers: &[Header]) -> Array {
+    headers
+        .iter()
+        .map(|(n, v)| Array::of2(&JsValue::from_str(n), &JsValue::from_str(v)))
+        .collect()
+}
+
+/// An engine error as a `WsActionError`.
+fn engine_error(error: &Error) -> JsValue {
+    make_error(
+        error.code(),
+        &error.to_string(),
+        error.hresult(),
+        error.close_code(),
+        error.http_status(),
+        headers_to_js(error.http_headers()),
+        error.is_local(),
+        error.violation().map(|v| v.code().to_string()),
+    )
+}
+
+fn type_error(message: String) -> JsValue {
+    js_sys::TypeError::new(&message).into()
+}
+
+fn range_error(message: String) -> JsValue {
+    js_sys::RangeError::new(&message).into()
+}
+
+fn describe(value: &JsValue) -> String {
+    if value.is_null() {
+        "null".into()
+    } else if value.is_undefined() {
+        "undefined".into()
+    } else {
+        value.js_typeof().as_string().unwrap_or_else(|| "a value".into())
+    }
+}
+
+/// An integer in `0..=max` from a JS number argument (already converted by the glue: a
+/// non-number arrives as NaN).
+fn integer(name: &str, value: f64, max: f64) -> Result<f64, JsValue> {
+    if value.is_nan() {
+        return Err(type_error(format!("{name} must be a number")));
+    }
+    if value.fract() != 0.0 || !(0.0..=max).contains(&value) {
+        return Err(range_error(format!("{name} must be an integer in 0..={max}, got {value}")));
+    }
+    Ok(value)
+}
+
+/// An integer in `0..=max` from a JS value that must be a number.
+fn integer_value(name: &str, value: &JsValue, max: f64) -> Result<f64, JsValue> {
+    match value.as_f64() {
+        Some(number) => integer(name, number, max),
+        None => Err(type_error(format!("{name} must be a number, got {}", describe(value)))),
+    }
+}
+
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// An application context: a safe non-negative integer, or none (undefined/null).
+fn context_value(value: &JsValue) -> Result<Option<u64>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(integer_value("context", value, MAX_SAFE_INTEGER)? as u64))
+}
+
+fn string_value(name: &str, value: &JsValue) -> Result<String, JsValue> {
+    value
+        .as_string()
+        .ok_or_else(|| type_error(format!("{name} must be a string, got {}", describe(value))))
+}
+
+/// An array of strings, or an empty list for undefined/null.
+fn string_list(name: &str, value: &JsValue) -> Result<Vec<String>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !Array::is_array(value) {
+        return Err(type_error(format!("{name} must be an array of strings, got {}", describe(value))));
+    }
+    let array: &Array = value.unchecked_ref();
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for item in array.iter() {
+        out.push(string_value(&format!("each of {name}"), &item)?);
+    }
+    Ok(out)
+}
+
+/// Header fields as `[name, value]` pairs (undefined/null: none).
+fn header_list(name: &str, value: &JsValue) -> Result<Vec<Header>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !Array::is_array(value) {
+        return Err(type_error(format!("{name} must be an array of [name, value] pairs, got {}", describe(value))));
+    }
+    let array: &Array = value.unchecked_ref();
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for item in array.iter() {
+        if !Array::is_array(&item) {
+            return Err(type_error(format!("each of {name} must be a [name, value] pair, got {}", describe(&item))));
+        }
+        let pair: &Array = item.unchecked_ref();
+        if pair.length() != 2 {
+            return Err(type_error(format!("each of {name} must be a [name, value] pair of two strings")));
+        }
+        out.push((string_value("a header name", &pair.get(0))?, string_value("a header value", &pair.get(1))?));
+    }
+    Ok(out)
+}
+
+fn bytes_value(name: &str, value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    match value.dyn_ref::<Uint8Array>() {
+        Some(array) => Ok(array.to_vec()),
+        None => Err(type_error(format!("{name} must be a Uint8Array, got {}", describe(value)))),
+    }
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    // Reflect.set on a fresh plain object cannot fail (no setters, not frozen).
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+fn get(object: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+    Reflect::get(object, &JsValue::from_str(key))
+}
+
+fn opt_number(value: Option<u64>) -> JsValue {
+    value.map(|v| JsValue::from_f64(v as f64)).unwrap_or(JsValue::NULL)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------------
+
+/// The property names a properties object may carry, and the JS type each takes.
+const PROPERTY_NAMES: &[&str] = &[
+    "receiveBufferSize",
+    "sendBufferSize",
+    "disableMasking",
+    "allocatedBuffer",
+    "disableUtf8Verification",
+    "keepAliveInterval",
+    "keepAliveMode",
+    "keepAliveTimeout",
+    "closeTimeout",
+    "handshakeTimeout",
+    "maxFrameSize",
+    "maxMessageSize",
+    "maxFragments",
+    "maxHandshakeHeaderBytes",
+    "maxHandshakeHeaders",
+];
+
+fn boolean_value(name: &str, value: &JsValue) -> Result<bool, JsValue> {
+    value
+        .as_bool()
+        .ok_or_else(|| type_error(format!("{name} must be a boolean, got {}", describe(value))))
+}
+
+/// A properties object as engine properties, in websocket.h order. Unknown keys are a TypeError
+/// (a misspelt limit would otherwise silently keep its default).
+fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    if !value.is_object() || Array::is_array(value) {
+        return Err(type_error(format!("properties must be an object, got {}", describe(value))));
+    }
+    let object: &Object = value.unchecked_ref();
+    for key in Object::keys(object).iter() {
+        let key: JsValue = key.into();
+        let key = key.as_string().unwrap_or_default();
+        if !PROPERTY_NAMES.contains(&key.as_str()) {
+            return Err(type_error(format!(
+                "unknown property {key:?} (known: {})",
+                PROPERTY_NAMES.join(", ")
+            )));
+        }
+    }
+    let u32_max = u32::MAX as f64;
+    let mut properties = Vec::new();
+    for &name in PROPERTY_NAMES {
+        let item = get(value, name)?;
+        if item.is_undefined() {
+            continue;
+        }
+        let property = match name {
+            "receiveBufferSize" => Property::ReceiveBufferSize(integer_value(name, &item, u32_max)? as u32),
+            "sendBufferSize" => Property::SendBufferSize(integer_value(name, &item, u32_max)? as u32),
+            "disableMasking" => Property::DisableMasking(boolean_value(name, &item)?),
+            "allocatedBuffer" => Property::AllocatedBuffer,
+            "disableUtf8Verification" => Property::DisableUtf8Verification(boolean_value(name, &item)?),
+            "keepAliveInterval" => Property::KeepAliveInterval(integer_value(name, &item, u32_max)? as u32),
+            "keepAliveMode" => Property::KeepAliveMode(keepalive_mode(&item)?),
+            "keepAliveTimeout" => Property::KeepAliveTimeout(integer_value(name, &item, u32_max)? as u32),
+            "closeTimeout" => Property::CloseTimeout(integer_value(name, &item, u32_max)? as u32),
+            "handshakeTimeout" => Property::HandshakeTimeout(integer_value(name, &item, u32_max)? as u32),
+            "maxFrameSize" => Property::MaxFrameSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
+            "maxMessageSize" => Property::MaxMessageSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
+            "maxFragments" => Property::MaxFragments(integer_value(name, &item, u32_max)? as u32),
+            "maxHandshakeHeaderBytes" => {
+                Property::MaxHandshakeHeaderBytes(integer_value(name, &item, u32_max)? as u32)
+            }
+            _ => Property::MaxHandshakeHeaders(integer_value(name, &item, u32_max)? as u32),
+        };
+        properties.push(property);
+    }
+    Ok(properties)
+}
+
+fn keepalive_mode(value: &JsValue) -> Result<KeepAliveMode, JsValue> {
+    if let Some(text) = value.as_string() {
+        return match text.as_str() {
+            "ping" => Ok(KeepAliveMode::Ping),
+            "unsolicitedPong" | "unsolicited-pong" => Ok(KeepAliveMode::UnsolicitedPong),
+            other => Err(range_error(format!(
+                "keepAliveMode must be 'ping' or 'unsolicited-pong' (or 'unsolicitedPong'), got {other:?}"
+            ))),
+        };
+    }
+    match integer_value("keepAliveMode", value, 1.0)? as u32 {
+        0 => Ok(KeepAliveMode::Ping),
+        _ => Ok(KeepAliveMode::UnsolicitedPong),
+    }
+}
+
+/// Handshake limits for the free HTTP head helpers: `{maxHandshakeHeaderBytes, maxHandshakeHeaders}`.
+fn limits_from_js(value: &JsValue) -> Result<Limits, JsValue> {
+    let mut limits = Limits::default();
+    if value.is_undefined() || value.is_null() {
+        return Ok(limits);
+    }
+    if !value.is_object() {
+        return Err(type_error(format!("limits must be an object, got {}", describe(value))));
+    }
+    let bytes = get(value, "maxHandshakeHeaderBytes")?;
+    if !bytes.is_undefined() {
+        limits.max_handshake_header_bytes = integer_value("maxHandshakeHeaderBytes", &bytes, (1u32 << 24) as f64)? as u32;
+    }
+    let count = get(value, "maxHandshakeHeaders")?;
+    if !count.is_undefined() {
+        limits.max_handshake_headers = integer_value("maxHandshakeHeaders", &count, 4096.0)? as u32;
+    }
+    Ok(limits)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Randomness: crypto.getRandomValues, pooled so a mask key does not cost a call into JS
+// ---------------------------------------------------------------------------------------------
+
+/// crypto.getRandomValues through web-sys. Draws 256 bytes at a time (as ws pools
+/// randomFillSync): one mask key is 4 bytes, so one call into JS serves 64 frames.
+struct CryptoRandom {
+    pool: [u8; 256],
+    used: usize,
+}
+
+impl CryptoRandom {
+    fn new() -> Self {
+        CryptoRandom { pool: [0; 256], used: 256 }
+    }
+
+    fn refill(&mut self) -> Result<(), Error> {
+        let unavailable = |problem: &str| Error::RandomUnavailable { problem: problem.to_string() };
+        let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+            .map_err(|_| unavailable("globalThis.crypto cannot be read"))?;
+        if crypto.is_undefined() || crypto.is_null() {
+            return Err(unavailable("globalThis.crypto is missing (no Web Crypto in this runtime)"));
+        }
+        let crypto: web_sys::Crypto = crypto.unchecked_into();
+        crypto
+            .get_random_values_with_u8_array(&mut self.pool)
+            .map_err(|_| unavailable("crypto.getRandomValues failed"))?;
+        self.used = 0;
+        Ok(())
+    }
+}
+
+impl RandomSource for CryptoRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            if self.used == self.pool.len() {
+                self.refill()?;
+            }
+            let n = (buf.len() - filled).min(self.pool.len() - self.used);
+            buf[filled..filled + n].copy_from_slice(&self.pool[self.used..self.used + n]);
+            // Spent bytes are wiped so no mask key can be read back out of the pool.
+            self.pool[self.used..self.used + n].fill(0);
+            self.used += n;
+            filled += n;
+        }
+        Ok(())
+    }
+}
+
+/// A seed: a safe integer number or a BigInt in u64 range.
+fn seed_value(value: &JsValue) -> Result<Option<u64>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if value.is_bigint() {
+        let big: &js_sys::BigInt = value.unchecked_ref();
+        let text = big.to_string(10).map_err(|_| range_error("seed must be a BigInt in 0..2^64".into()))?;
+        let text: String = text.into();
+        return text
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| range_error(format!("seed must be in 0..2^64, got {text}")));
+    }
+    Ok(Some(integer_value("seed", value, MAX_SAFE_INTEGER)? as u64))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The class
+// ---------------------------------------------------------------------------------------------
+
+fn buffer_type_from(value: f64) -> Result<BufferType, JsValue> {
+    let number = integer("bufferType", value, u32::MAX as f64)?;
+    BufferType::from_u32(number as u32).ok_or_else(|| {
+        range_error(format!(
+            "bufferType must be one of 0x80000000..=0x80000006 (BufferType constants), got 0x{:X}",
+            number as u32
+        ))
+    })
+}
+
+fn queue_from(value: Option<f64>) -> Result<ActionQueue, JsValue> {
+    let Some(value) = value else { return Ok(ActionQueue::All) };
+    let number = integer("queue", value, u32::MAX as f64)?;
+    ActionQueue::from_u32(number as u32)
+        .ok_or_else(|| range_error(format!("queue must be 1 (send), 2 (receive) or 3 (all), got {number}")))
+}
+
+/// websocket.h's WEB_SOCKET_HANDLE for JS: create with `createClient` / `createServer`, drive with
+/// the begin/end handshake calls, `send`, `receive`, `getAction` and `completeAction`.
+#[wasm_bindgen(js_name = WebSocketHandle)]
+pub struct WebSocketHandle {
+    handle: Handle,
+    /// Reused by `drain`: the packed bytes of the actions it hands out.
+    batch: Vec<u8>,
+}
+
+fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketHandle, JsValue> {
+    let properties = properties_from_js(properties)?;
+    let random: Box<dyn RandomSource> = match seed_value(seed)? {
+        Some(seed) => Box::new(SeededRandom::new(seed)),
+        None => Box::new(CryptoRandom::new()),
+    };
+    let handle = Handle::with_random(role, &properties, random).map_err(|e| engine_error(&e))?;
+    Ok(WebSocketHandle { handle, batch: Vec::new() })
+}
+
+/// The most bytes one `send` takes (the engine copies the payload into its frame; a larger
+/// message goes as fragments). Bounds wasm memory so a huge send is a RangeError, not a trap.
+const MAX_SEND_BYTES: u32 = 256 * 1024 * 1024;
+
+#[wasm_bindgen(js_class = WebSocketHandle)]
+impl WebSocketHandle {
+    /// WebSocketCreateClientHandle. `properties`: an object of handle properties; `seed`: a number
+    /// or BigInt for deterministic mask keys and handshake key (tests and replay only).
+    #[wasm_bindgen(js_name = createClient)]
+    pub fn create_client(properties: JsValue, seed: JsValue) -> Result<WebSocketHandle, JsValue> {
+        create(Role::Client, &properties, &seed)
+    }
+
+    /// WebSocketCreateServerHandle.
+    #[wasm_bindgen(js_name = createServer)]
+    pub fn create_server(properties: JsValue, seed: JsValue) -> Result<WebSocketHandle, JsValue> {
+        create(Role::Server, &properties, &seed)
+    }
+
+    /// 'client' or 'server'.
+    #[wasm_bindgen(getter)]
+    pub fn role(&self) -> String {
+        match self.handle.role() {
+            Role::Client => "client".into(),
+            Role::Server => "server".into(),
+        }
+    }
+
+    /// The handle's state as a number (State constants: 0 connecting .. 5 aborted).
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> u32 {
+        self.handle.state() as u32
+    }
+
+    /// The state's name: 'connecting', 'open', 'close-sent', 'close-received', 'closed', 'aborted'.
+    #[wasm_bindgen(getter, js_name = stateName)]
+    pub fn state_name(&self) -> String {
+        self.handle.state().name().into()
+    }
+
+    /// Why the handle failed (a peer violation, a rejected handshake, a timer), or null.
+    #[wasm_bindgen(getter)]
+    pub fn failure(&self) -> JsValue {
+        self.handle.failure().map(engine_error).unwrap_or(JsValue::NULL)
+    }
+
+    /// The negotiated subprotocol, or null.
+    #[wasm_bindgen(getter)]
+    pub fn subprotocol(&self) -> JsValue {
+        self.handle.subprotocol().map(JsValue::from_str).unwrap_or(JsValue::NULL)
+    }
+
+    /// The negotiated extensions.
+    #[wasm_bindgen(getter)]
+    pub fn extensions(&self) -> Vec<String> {
+        self.handle.extensions().to_vec()
+    }
+
+    /// WebSocketBeginClientHandshake: returns the headers to add to the request, as [name, value] pairs.
+    #[wasm_bindgen(js_name = beginClientHandshake)]
+    pub fn begin_client_handshake(
+        &mut self,
+        subprotocols: JsValue,
+        extensions: JsValue,
+        initial_headers: JsValue,
+    ) -> Result<Array, JsValue> {
+        let subprotocols = string_list("subprotocols", &subprotocols)?;
+        let extensions = string_list("extensions", &extensions)?;
+        let initial = header_list("initialHeaders", &initial_headers)?;
+        let subprotocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
+        let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
+        self.handle
+            .begin_client_handshake(&subprotocols, &extensions, &initial)
+            .map(|headers| headers_to_js(&headers))
+            .map_err(|e| engine_error(&e))
+    }
+
+    /// WebSocketEndClientHandshake: checks the response headers; returns
+    /// `{selectedSubprotocol: index | null, selectedExtensions: index[]}`.
+    #[wasm_bindgen(js_name = endClientHandshake)]
+    pub fn end_client_handshake(&mut self, response_headers: JsValue) -> Result<Object, JsValue> {
+        let headers = header_list("responseHeaders", &response_headers)?;
+        let result = self.handle.end_client_handshake(&headers).map_err(|e| engine_error(&e))?;
+        let object = Object::new();
+        set(&object, "selectedSubprotocol", &opt_number(result.selected_subprotocol.map(u64::from)));
+        let extensions: Array = result.selected_extensions.iter().map(|&i| JsValue::from(i)).collect();
+        set(&object, "selectedExtensions", &extensions);
+        Ok(object)
+    }
+
+    /// WebSocketBeginServerHandshake: checks the request headers and returns the 101 response
+    /// headers. On a bad request the WsActionError carries `httpStatus` and `httpHeaders`.
+    #[wasm_bindgen(js_name = beginServerHandshake)]
+    pub fn begin_server_handshake(
+        &mut self,
+        selected_subprotocol: JsValue,
+        selected_extensions: JsValue,
+        request_headers: JsValue,
+    ) -> Result<Array, JsValue> {
+        let subprotocol = if selected_subprotocol.is_undefined() || selected_subprotocol.is_null() {
+            None
+        } else {
+            Some(string_value("selectedSubprotocol", &selected_subprotocol)?)
+        };
+        let extensions = string_list("selectedExtensions", &selected_extensions)?;
+        let headers = header_list("requestHeaders", &request_headers)?;
+        let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
+        self.handle
+            .begin_server_handshake(subprotocol.as_deref(), &extensions, &headers)
+            .map(|headers| headers_to_js(&headers))
+            .map_err(|e| engine_error(&e))
+    }
+
+    /// WebSocketEndServerHandshake (optional).
+    #[wasm_bindgen(js_name = endServerHandshake)]
+    pub fn end_server_handshake(&mut self) -> Result<(), JsValue> {
+        self.handle.end_server_handshake().map_err(|e| engine_error(&e))
+    }
+
+    /// WebSocketSend. `data`: a Uint8Array for data, ping and pong types; `{status, reason}` for
+    /// CLOSE (reason a string or UTF-8 bytes, at most 123 bytes); null/undefined for none.
+    pub fn send(&mut self, buffer_type: f64, data: JsValue, context: JsValue) -> Result<(), JsValue> {
+        let buffer_type = buffer_type_from(buffer_type)?;
+        let context = context_value(&context)?;
+        if data.is_undefined() || data.is_null() {
+            return self.handle.send(buffer_type, None, context).map_err(|e| engine_error(&e));
+        }
+        if let Some(array) = data.dyn_ref::<Uint8Array>() {
+            if array.length() > MAX_SEND_BYTES {
+                return Err(range_error(format!(
+                    "data of {} bytes is over the {MAX_SEND_BYTES}-byte limit of one send; send it as fragments",
+                    array.length()
+                )));
+            }
+            let bytes = array.to_vec();
+            return self
+                .handle
+                .send(buffer_type, Some(Buffer::Data(&bytes)), context)
+                .map_err(|e| engine_error(&e));
+        }
+        if buffer_type != BufferType::Close || !data.is_object() {
+            return Err(type_error(format!(
+                "data must be a Uint8Array (or {{status, reason}} for CLOSE, or null), got {}",
+                describe(&data)
+            )));
+        }
+        let status = integer_value("status", &get(&data, "status")?, u16::MAX as f64)? as u16;
+        let reason = get(&data, "reason")?;
+        let reason: Vec<u8> = if reason.is_undefined() || reason.is_null() {
+            Vec::new()
+        } else if let Some(text) = reason.as_string() {
+            text.into_bytes()
+        } else if let Some(array) = reason.dyn_ref::<Uint8Array>() {
+            if array.length() as usize > MAX_CLOSE_REASON_LENGTH {
+                return Err(range_error(format!(
+                    "reason must be at most {MAX_CLOSE_REASON_LENGTH} bytes, got {}",
+                    array.length()
+                )));
+            }
+            array.to_vec()
+        } else {
+            return Err(type_error(format!("reason must be a string or a Uint8Array, got {}", describe(&reason))));
+        };
+        self.handle
+            .send(buffer_type, Some(Buffer::CloseStatus { status, reason: &reason }), context)
+            .map_err(|e| engine_error(&e))
+    }
+
+    /// WebSocketReceive.
+    pub fn receive(&mut self, context: JsValue) -> Result<(), JsValue> {
+        let context = context_value(&context)?;
+        self.handle.receive(context).map_err(|e| engine_error(&e))
+    }
+
+    /// WebSocketGetAction: `{kind, id, queue, bufferType, context, bytes, closeStatus,
+    /// receiveCapacity}`. `bytes` is a copy the caller owns. A peer's violation is thrown as a
+    /// WsActionError with `closeCode`; the engine has queued the failing close, so keep draining.
+    #[wasm_bindgen(js_name = getAction)]
+    pub fn get_action(&mut self, queue: Option<f64>) -> Result<JsValue, JsValue> {
+        let queue = queue_from(queue)?;
+        let action = self.handle.get_action(queue).map_err(|e| engine_error(&e))?;
+        Ok(make_action(
+            action.kind as u32,
+            action.id,
+            action.queue as u32,
+            action.buffer_type.map(|t| t as u32),
+            action.context.map(|c| c as f64),
+            action.bytes,
+            action.close_status,
+            action.receive_capacity as u32,
+        ))
+    }
+
+    /// WebSocketCompleteAction: `bytesTransferred` is the count written for SendToNetwork (any
+    /// other count than the action's length cancels the send), the count read for
+    /// ReceiveFromNetwork (prefer `completeReceive`), ignored for indications.
+    #[wasm_bindgen(js_name = completeAction)]
+    pub fn complete_action(&mut self, id: f64, bytes_transferred: f64) -> Result<(), JsValue> {
+        let id = integer("id", id, u32::MAX as f64)? as u32;
+        let count = integer("bytesTransferred", bytes_transferred, u32::MAX as f64)? as usize;
+        self.handle.complete_action(id, count).map_err(|e| engine_error(&e))
+    }
+
+    /// Completes a ReceiveFromNetwork action with the bytes read (at most `receiveCapacity`;
+    /// an empty array means the peer ended the stream).
+    #[wasm_bindgen(js_name = completeReceive)]
+    pub fn complete_receive(&mut self, id: f64, data: JsValue) -> Result<(), JsValue> {
+        let id = integer("id", id, u32::MAX as f64)? as u32;
+        let Some(array) = data.dyn_ref::<Uint8Array>() else {
+            return Err(type_error(format!("data must be a Uint8Array, got {}", describe(&data))));
+        };
+        let space = self.handle.receive_buffer(id).map_err(|e| engine_error(&e))?;
+        let length = array.length() as usize;
+        if length > space.len() {
+            return Err(range_error(format!(
+                "data of {length} bytes is more than the {} bytes the action offers",
+                space.len()
+            )));
+        }
+        // Copied straight into the engine's receive buffer: one copy, no temporary.
+        array.copy_to(&mut space[..length]);
+        self.handle.complete_action(id, length).map_err(|e| engine_error(&e))
+    }
+
+    /// WebSocketAbortHandle: queued work still drains through getAction; new work fails.
+    pub fn abort(&mut self) {
+        self.handle.abort();
+    }
+
+    /// The time in milliseconds (any epoch, never decreasing); fires due timers. Drain after it.
+    pub fn tick(&mut self, now_ms: f64) -> Result<(), JsValue> {
+        let now = integer("nowMs", now_ms.floor(), MAX_SAFE_INTEGER)?;
+        self.handle.tick(now as u64);
+        Ok(())
+    }
+
+    /// The earliest time (tick's clock) a timer fires, or null.
+    #[wasm_bindgen(js_name = nextDeadline)]
+    pub fn next_deadline(&self) -> JsValue {
+        opt_number(self.handle.next_deadline())
+    }
+
+    /// Parses a request head with this handle's handshake limits (see `parseRequestHead`).
+    #[wasm_bindgen(js_name = parseRequestHead)]
+    pub fn parse_request_head_with_limits(&self, bytes: JsValue) -> Result<JsValue, JsValue> {
+        parse_request(&bytes, &self.handle.config().limits)
+    }
+
+    /// Parses a response head with this handle's handshake limits (see `parseResponseHead`).
+    #[wasm_bindgen(js_name = parseResponseHead)]
+    pub fn parse_response_head_with_limits(&self, bytes: JsValue) -> Result<JsValue, JsValue> {
+        parse_response(&bytes, &self.handle.config().limits)
+    }
+
+    /// The batched fast path: drains the action loop in one call. Performs what needs no host
+    /// I/O on the engine's behalf (completes indications and send completions, re-queues a
+    /// receive after each receive indication when `keepReceiving`), packs every SendToNetwork's
+    /// bytes (completing each as fully written: the host writes `out` in order), and stops at a held
+    /// ReceiveFromNetwork (its id and capacity are returned) or NoAction.
+    ///
+    /// Returns `{out, payload, events, receiveId, receiveCapacity, state, error}`: `out` is the
+    /// bytes to write (all SendToNetwork actions, already completed as fully written), `events` a
+    /// Float64Array of `[kind, bufferType, closeStatus|-1, context|-1, start, end]` sextuples
+    /// whose bytes are `payload.subarray(start, end)`, `receiveId` the held ReceiveFromNetwork
+    /// (0 if none was handed out by this call), `error` the first peer violation (or null).
+    /// `maxOutBytes` stops the drain once that many bytes are packed (call again after writing).
+    pub fn drain(&mut self, keep_receiving: bool, max_out_bytes: Option<f64>) -> Result<JsValue, JsValue> {
+        let max_out = match max_out_bytes {
+            Some(n) => integer("maxOutBytes", n, MAX_SAFE_INTEGER)? as usize,
+            None => usize::MAX,
+        };
+        let mut out = std::mem::take(&mut self.batch);
+        out.clear();
+        let mut payload: Vec<u8> = Vec::new();
+        let mut events: Vec<f64> = Vec::new();
+        let mut receive = (0u32, 0u32);
+        let mut failure = JsValue::NULL;
+        loop {
+            let action = match self.handle.get_action(ActionQueue::All) {
+                Ok(action) => action,
+                Err(error) => {
+                    // A peer violation: the failing close is queued; keep draining after it.
+                    if failure.is_null() {
+                        failure = engine_error(&error);
+                    }
+                    continue_after_error(&error)?;
+                    continue;
+                }
+            };
+            let id = action.id;
+            match action.kind {
+                ActionKind::NoAction => break,
+                ActionKind::SendToNetwork => {
+                    out.extend_from_slice(action.bytes);
+                    // Complete at once: the host owns the copy in `out`; a host that must
+                    // cancel (a failed write) calls abort.
+                    let count = action.bytes.len();
+                    self.handle.complete_action(id, count).map_err(|e| engine_error(&e))?;
+                    if out.len() >= max_out {
+                        break;
+                    }
+                }
+                ActionKind::ReceiveFromNetwork => {
+                    // Held: the host completes it with `completeReceive` when bytes arrive. The
+                    // send queue was looked at first by this get_action and had nothing.
+                    receive = (id, action.receive_capacity as u32);
+                    break;
+                }
+                ActionKind::IndicateSendComplete => {
+                    push_event(&mut events, &mut payload, &action, 2);
+                    self.handle.complete_action(id, 0).map_err(|e| engine_error(&e))?;
+                }
+                ActionKind::IndicateReceiveComplete => {
+                    push_event(&mut events, &mut payload, &action, 4);
+                    self.handle.complete_action(id, 0).map_err(|e| engine_error(&e))?;
+                    if keep_receiving && matches!(self.handle.state(), State::Open | State::CloseSent) {
+                        self.handle.receive(None).map_err(|e| engine_error(&e))?;
+                    }
+                }
+            }
+        }
+        let result = make_drain(&out, &payload, &events, receive.0, receive.1, self.handle.state() as u32, failure);
+        self.batch = out;
+        Ok(result)
+    }
+}
+
+/// In `drain`: a peer violation (or a rejected handshake) leaves the engine with a close queued,
+/// so draining continues. Any other error from get_action means the loop cannot go on.
+fn continue_after_error(error: &Error) -> Result<(), JsValue> {
+    if error.is_remote() {
+        Ok(())
+    } else {
+        Err(engine_error(error))
+    }
+}
+
+fn push_event(events: &mut Vec<f64>, payload: &mut Vec<u8>, action: &crate::handle::Action<'_>, kind: u32) {
+    let start = payload.len();
+    payload.extend_from_slice(action.bytes);
+    events.push(kind as f64);
+    events.push(action.buffer_type.map(|t| t as u32 as f64).unwrap_or(-1.0));
+    events.push(action.close_status.map(f64::from).unwrap_or(-1.0));
+    events.push(action.context.map(|c| c as f64).unwrap_or(-1.0));
+    events.push(start as f64);
+    events.push(payload.len() as f64);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Free functions: HTTP head helpers, handshake helpers, global properties, constants
+// ---------------------------------------------------------------------------------------------
+
+fn head_bytes(bytes: &JsValue) -> Result<Vec<u8>, JsValue> {
+    bytes_value("bytes", bytes)
+}
+
+fn parse_request(bytes: &JsValue, limits: &Limits) -> Result<JsValue, JsValue> {
+    let bytes = head_bytes(bytes)?;
+    match crate::http::parse_request_head(&bytes, limits).map_err(|e| engine_error(&e))? {
+        None => Ok(JsValue::NULL),
+        Some(parsed) => {
+            let object = Object::new();
+            set(&object, "method", &JsValue::from_str(&parsed.head.method));
+            set(&object, "target", &JsValue::from_str(&parsed.head.target));
+            set(&object, "minorVersion", &JsValue::from(parsed.head.minor_version));
+            set(&object, "headers", &headers_to_js(&parsed.head.headers));
+            set(&object, "consumed", &JsValue::from(parsed.consumed as u32));
+            Ok(object.into())
+        }
+    }
+}
+
+fn parse_response(bytes: &JsValue, limits: &Limits) -> Result<JsValue, JsValue> {
+    let bytes = head_bytes(bytes)?;
+    match crate::http::parse_response_head(&bytes, limits).map_err(|e| engine_error(&e))? {
+        None => Ok(JsValue::NULL),
+        Some(parsed) => {
+            let object = Object::new();
+            set(&object, "status", &JsValue::from(parsed.head.status));
+            set(&object, "reason", &JsValue::from_str(&parsed.head.reason));
+            set(&object, "minorVersion", &JsValue::from(parsed.head.minor_version));
+            set(&object, "headers", &headers_to_js(&parsed.head.headers));
+            set(&object, "consumed", &JsValue::from(parsed.consumed as u32));
+            Ok(object.into())
+        }
+    }
+}
+
+/// Parses an HTTP request head from the front of `bytes`: null = need more bytes; else
+/// `{method, target, minorVersion, headers, consumed}`. Errors carry `httpStatus` (400/431).
+#[wasm_bindgen(js_name = parseRequestHead)]
+pub fn parse_request_head(bytes: JsValue, limits: JsValue) -> Result<JsValue, JsValue> {
+    parse_request(&bytes, &limits_from_js(&limits)?)
+}
+
+/// Parses an HTTP response head: null = need more bytes; else
+/// `{status, reason, minorVersion, headers, consumed}`.
+#[wasm_bindgen(js_name = parseResponseHead)]
+pub fn parse_response_head(bytes: JsValue, limits: JsValue) -> Result<JsValue, JsValue> {
+    parse_response(&bytes, &limits_from_js(&limits)?)
+}
+
+/// `METHOD target HTTP/1.1`, the headers and the blank line, as bytes.
+#[wasm_bindgen(js_name = serializeRequestHead)]
+pub fn serialize_request_head(method: JsValue, target: JsValue, headers: JsValue) -> Result<Uint8Array, JsValue> {
+    let method = string_value("method", &method)?;
+    let target = string_value("target", &target)?;
+    let headers = header_list("headers", &headers)?;
+    let bytes = crate::http::serialize_request_head(&method, &target, &headers).map_err(|e| engine_error(&e))?;
+    Ok(copy_bytes(&bytes))
+}
+
+/// `HTTP/1.1 status reason`, the headers and the blank line, as bytes.
+#[wasm_bindgen(js_name = serializeResponseHead)]
+pub fn serialize_response_head(status: JsValue, reason: JsValue, headers: JsValue) -> Result<Uint8Array, JsValue> {
+    let status = integer_value("status", &status, u16::MAX as f64)? as u16;
+    let reason = if reason.is_undefined() || reason.is_null() {
+        crate::http::reason_phrase(status).to_string()
+    } else {
+        string_value("reason", &reason)?
+    };
+    let headers = header_list("headers", &headers)?;
+    let bytes = crate::http::serialize_response_head(status, &reason, &headers).map_err(|e| engine_error(&e))?;
+    Ok(copy_bytes(&bytes))
+}
+
+/// The standard reason phrase of a handshake status ('' for others).
+#[wasm_bindgen(js_name = reasonPhrase)]
+pub fn reason_phrase(status: JsValue) -> Result<String, JsValue> {
+    let status = integer_value("status", &status, u16::MAX as f64)? as u16;
+    Ok(crate::http::reason_phrase(status).to_string())
+}
+
+/// Checks a request line (GET, HTTP/1.1 or later); the error carries the status to answer with.
+#[wasm_bindgen(js_name = checkRequestLine)]
+pub fn check_request_line(method: JsValue, minor_version: JsValue) -> Result<(), JsValue> {
+    let method = string_value("method", &method)?;
+    let minor = integer_value("minorVersion", &minor_version, 255.0)? as u8;
+    crate::handshake::check_request_line(&method, minor).map_err(|e| engine_error(&e))
+}
+
+/// The subprotocols a request offers, in order.
+#[wasm_bindgen(js_name = offeredSubprotocols)]
+pub fn offered_subprotocols(request_headers: JsValue) -> Result<Vec<String>, JsValue> {
+    Ok(crate::handshake::offered_subprotocols(&header_list("requestHeaders", &request_headers)?))
+}
+
+/// The extensions a request offers, each with its parameters.
+#[wasm_bindgen(js_name = offeredExtensions)]
+pub fn offered_extensions(request_headers: JsValue) -> Result<Vec<String>, JsValue> {
+    Ok(crate::handshake::offered_extensions(&header_list("requestHeaders", &request_headers)?))
+}
+
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`.
+#[wasm_bindgen(js_name = acceptKey)]
+pub fn accept_key(key: JsValue) -> Result<String, JsValue> {
+    Ok(crate::handshake::accept_key(&string_value("key", &key)?))
+}
+
+/// WebSocketGetGlobalProperty: 5 gives the default keep-alive interval (ms), 6 the supported
+/// versions ([13]); other numbers are a WsActionError (INVALID_ARGUMENT).
+#[wasm_bindgen(js_name = globalProperty)]
+pub fn global_property(property_type: JsValue) -> Result<JsValue, JsValue> {
+    let number = integer_value("propertyType", &property_type, u32::MAX as f64)? as u32;
+    match crate::config::global_property(number).map_err(|e| engine_error(&e))? {
+        crate::config::GlobalProperty::KeepAliveInterval(ms) => Ok(JsValue::from(ms)),
+        crate::config::GlobalProperty::SupportedVersions(versions) => {
+            Ok(versions.iter().map(|&v| JsValue::from(v)).collect::<Array>().into())
+        }
+    }
+}
+
+fn constant_group(entries: &[(&str, f64)]) -> Object {
+    let object = Object::new();
+    for (name, value) in entries {
+        set(&object, name, &JsValue::from_f64(*value));
+    }
+    object
+}
+
+/// The websocket.h numbers: `{BufferType, Action, ActionQueue, CloseStatus, PropertyType,
+/// HResult, State, MAX_CLOSE_REASON_LENGTH, SUPPORTED_VERSION}`.
+#[wasm_bindgen(js_name = constants)]
+pub fn constants() -> Object {
+    let b = |t: BufferType| t as u32 as f64;
+    let object = Object::new();
+    set(
+        &object,
+        "BufferType",
+        &constant_group(&[
+            ("UTF8_MESSAGE", b(BufferType::Utf8Message)),
+            ("UTF8_FRAGMENT", b(BufferType::Utf8Fragment)),
+            ("BINARY_MESSAGE", b(BufferType::BinaryMessage)),
+            ("BINARY_FRAGMENT", b(BufferType::BinaryFragment)),
+            ("CLOSE", b(BufferType::Close)),
+            ("PING_PONG", b(BufferType::PingPong)),
+            ("UNSOLICITED_PONG", b(BufferType::UnsolicitedPong)),
+        ]),
+    );
+    set(
+        &object,
+        "Action",
+        &constant_group(&[
+            ("NO_ACTION", ActionKind::NoAction as u32 as f64),
+            ("SEND_TO_NETWORK", ActionKind::SendToNetwork as u32 as f64),
+            ("INDICATE_SEND_COMPLETE", ActionKind::IndicateSendComplete as u32 as f64),
+            ("RECEIVE_FROM_NETWORK", ActionKind::ReceiveFromNetwork as u32 as f64),
+            ("INDICATE_RECEIVE_COMPLETE", ActionKind::IndicateReceiveComplete as u32 as f64),
+        ]),
+    );
+    set(
+        &object,
+        "ActionQueue",
+        &constant_group(&[
+            ("SEND", ActionQueue::Send as u32 as f64),
+            ("RECEIVE", ActionQueue::Receive as u32 as f64),
+            ("ALL", ActionQueue::All as u32 as f64),
+        ]),
+    );
+    let c = |v: u16| v as f64;
+    set(
+        &object,
+        "CloseStatus",
+        &constant_group(&[
+            ("SUCCESS", c(close_status::SUCCESS)),
+            ("ENDPOINT_UNAVAILABLE", c(close_status::ENDPOINT_UNAVAILABLE)),
+            ("PROTOCOL_ERROR", c(close_status::PROTOCOL_ERROR)),
+            ("INVALID_DATA_TYPE", c(close_status::INVALID_DATA_TYPE)),
+            ("EMPTY", c(close_status::EMPTY)),
+            ("ABORTED", c(close_status::ABORTED)),
+            ("INVALID_PAYLOAD", c(close_status::INVALID_PAYLOAD)),
+            ("POLICY_VIOLATION", c(close_status::POLICY_VIOLATION)),
+            ("MESSAGE_TOO_BIG", c(close_status::MESSAGE_TOO_BIG)),
+            ("UNSUPPORTED_EXTENSIONS", c(close_status::UNSUPPORTED_EXTENSIONS)),
+            ("SERVER_ERROR", c(close_status::SERVER_ERROR)),
+            ("SECURE_HANDSHAKE_ERROR", c(close_status::SECURE_HANDSHAKE_ERROR)),
+        ]),
+    );
+    let p = |v: u32| v as f64;
+    set(
+        &object,
+        "PropertyType",
+        &constant_group(&[
+            ("RECEIVE_BUFFER_SIZE", p(property_type::RECEIVE_BUFFER_SIZE)),
+            ("SEND_BUFFER_SIZE", p(property_type::SEND_BUFFER_SIZE)),
+            ("DISABLE_MASKING", p(property_type::DISABLE_MASKING)),
+            ("ALLOCATED_BUFFER", p(property_type::ALLOCATED_BUFFER)),
+            ("DISABLE_UTF8_VERIFICATION", p(property_type::DISABLE_UTF8_VERIFICATION)),
+            ("KEEPALIVE_INTERVAL", p(property_type::KEEPALIVE_INTERVAL)),
+            ("SUPPORTED_VERSIONS", p(property_type::SUPPORTED_VERSIONS)),
+            ("KEEPALIVE_MODE", p(property_type::KEEPALIVE_MODE)),
+            ("KEEPALIVE_TIMEOUT", p(property_type::KEEPALIVE_TIMEOUT)),
+            ("CLOSE_TIMEOUT", p(property_type::CLOSE_TIMEOUT)),
+            ("HANDSHAKE_TIMEOUT", p(property_type::HANDSHAKE_TIMEOUT)),
+            ("MAX_FRAME_SIZE", p(property_type::MAX_FRAME_SIZE)),
+            ("MAX_MESSAGE_SIZE", p(property_type::MAX_MESSAGE_SIZE)),
+            ("MAX_FRAGMENTS", p(property_type::MAX_FRAGMENTS)),
+            ("MAX_HANDSHAKE_HEADER_BYTES", p(property_type::MAX_HANDSHAKE_HEADER_BYTES)),
+            ("MAX_HANDSHAKE_HEADERS", p(property_type::MAX_HANDSHAKE_HEADERS)),
+        ]),
+    );
+    set(
+        &object,
+        "HResult",
+        &constant_group(&[
+            ("S_OK", p(hresult::S_OK)),
+            ("E_INVALID_PROTOCOL_OPERATION", p(hresult::E_INVALID_PROTOCOL_OPERATION)),
+            ("E_INVALID_PROTOCOL_FORMAT", p(hresult::E_INVALID_PROTOCOL_FORMAT)),
+            ("E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED", p(hresult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED)),
+            ("E_SUBPROTOCOL_NOT_SUPPORTED", p(hresult::E_SUBPROTOCOL_NOT_SUPPORTED)),
+            ("E_PROTOCOL_VERSION_NOT_SUPPORTED", p(hresult::E_PROTOCOL_VERSION_NOT_SUPPORTED)),
+            ("E_INVALIDARG", p(hresult::E_INVALIDARG)),
+            ("E_OUTOFMEMORY", p(hresult::E_OUTOFMEMORY)),
+            ("E_INVALID_STATE", p(hresult::E_INVALID_STATE)),
+            ("E_HANDLE", p(hresult::E_HANDLE)),
+            ("E_TIMEOUT", p(hresult::E_TIMEOUT)),
+        ]),
+    );
+    set(
+        &object,
+        "State",
+        &constant_group(&[
+            ("CONNECTING", State::Connecting as u32 as f64),
+            ("OPEN", State::Open as u32 as f64),
+            ("CLOSE_SENT", State::CloseSent as u32 as f64),
+            ("CLOSE_RECEIVED", State::CloseReceived as u32 as f64),
+            ("CLOSED", State::Closed as u32 as f64),
+            ("ABORTED", State::Aborted as u32 as f64),
+        ]),
+    );
+    set(&object, "MAX_CLOSE_REASON_LENGTH", &JsValue::from(MAX_CLOSE_REASON_LENGTH as u32));
+    set(&object, "SUPPORTED_VERSION", &JsValue::from(SUPPORTED_VERSION));
+    object
+}

@@ -1,0 +1,618 @@
+// node:test for the WebSocketHandle class: the action loop for every buffer type, fragment
+// indications with a small receive buffer, errors with their codes, argument checks, and a seeded
+// random sequence of API calls that must never trap.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  WebSocketHandle,
+  WsActionError,
+  constants,
+  globalProperty,
+  parseRequestHead,
+  parseResponseHead,
+  serializeRequestHead,
+  serializeResponseHead,
+  reasonPhrase,
+  acceptKey,
+  offeredSubprotocols,
+  checkRequestLine,
+} from '../../pkg/node.js';
+
+const { BufferType: B, Action: A, ActionQueue: Q, State: S, HResult: H } = constants;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A client and a server handle, handshake done, wired through two byte queues. */
+function pair(clientProps = {}, serverProps = {}, protocols = []) {
+  const client = WebSocketHandle.createClient(clientProps, 1);
+  const server = WebSocketHandle.createServer(serverProps, 2);
+  client.tick(0);
+  server.tick(0);
+  const request = client.beginClientHandshake(protocols, [], [['Host', 'example.com']]);
+  request.push(['Host', 'example.com']);
+  const response = server.beginServerHandshake(protocols[0] ?? null, [], request);
+  const result = client.endClientHandshake(response);
+  return { client, server, result, c: endpoint(client), s: endpoint(server) };
+}
+
+/** The host side of one handle: its outbound wire bytes and what it was told. */
+function endpoint(handle) {
+  return { handle, out: [], held: null, received: [], sent: [] };
+}
+
+/** Drains one endpoint with getAction/completeAction; reads from `wireIn` when a receive is held. */
+function drain(ep, wireIn) {
+  for (let guard = 0; guard < 100000; guard++) {
+    // A held receive waits for bytes; the send queue can still have work meanwhile.
+    if (ep.held !== null && wireIn.length > 0) {
+      const chunk = wireIn[0];
+      const n = Math.min(chunk.length, ep.held.receiveCapacity);
+      if (n === chunk.length) wireIn.shift();
+      else wireIn[0] = chunk.subarray(n);
+      ep.handle.completeReceive(ep.held.id, chunk.subarray(0, n));
+      ep.held = null;
+    }
+    const a = ep.handle.getAction(Q.ALL);
+    switch (a.kind) {
+      case A.NO_ACTION:
+        return;
+      case A.SEND_TO_NETWORK:
+        ep.out.push(a.bytes);
+        ep.handle.completeAction(a.id, a.bytes.length);
+        break;
+      case A.RECEIVE_FROM_NETWORK:
+        ep.held = a;
+        break;
+      case A.INDICATE_RECEIVE_COMPLETE:
+        ep.received.push(a);
+        ep.handle.completeAction(a.id, 0);
+        break;
+      case A.INDICATE_SEND_COMPLETE:
+        ep.sent.push(a);
+        ep.handle.completeAction(a.id, 0);
+        break;
+      default:
+        throw new Error(`unknown action kind ${a.kind}`);
+    }
+  }
+  throw new Error('drain did not settle');
+}
+
+function exchange(p, rounds = 6) {
+  for (let i = 0; i < rounds; i++) {
+    drain(p.c, p.s.out);
+    drain(p.s, p.c.out);
+  }
+}
+
+test('handshake negotiates a subprotocol and opens both handles', () => {
+  const p = pair({}, {}, ['chat', 'superchat']);
+  assert.equal(p.result.selectedSubprotocol, 0);
+  assert.deepEqual(p.result.selectedExtensions, []);
+  assert.equal(p.client.state, S.OPEN);
+  assert.equal(p.server.state, S.OPEN);
+  assert.equal(p.client.stateName, 'open');
+  assert.equal(p.client.subprotocol, 'chat');
+  assert.equal(p.server.subprotocol, 'chat');
+  assert.equal(p.client.role, 'client');
+  assert.deepEqual(p.client.extensions, []);
+  p.server.endServerHandshake();
+});
+
+test('every buffer type through the action loop', () => {
+  const p = pair();
+  p.server.receive(11);
+  p.client.send(B.UTF8_MESSAGE, enc.encode('héllo'), 5);
+  exchange(p);
+  assert.equal(p.c.sent.length, 1);
+  assert.equal(p.c.sent[0].bufferType, B.UTF8_MESSAGE);
+  assert.equal(p.c.sent[0].context, 5);
+  let r = p.s.received.shift();
+  assert.equal(r.bufferType, B.UTF8_MESSAGE);
+  assert.equal(r.context, 11);
+  assert.equal(dec.decode(r.bytes), 'héllo');
+
+  p.server.receive();
+  p.client.send(B.BINARY_MESSAGE, new Uint8Array([0, 1, 2, 255]));
+  exchange(p);
+  r = p.s.received.shift();
+  assert.equal(r.bufferType, B.BINARY_MESSAGE);
+  assert.equal(r.context, null);
+  assert.deepEqual([...r.bytes], [0, 1, 2, 255]);
+
+  // Fragments sent: the receiver sees one message (the buffer is big enough), per websocket.h
+  // pieces do not follow the wire framing.
+  p.server.receive();
+  p.client.send(B.BINARY_FRAGMENT, new Uint8Array([1, 2]));
+  exchange(p);
+  p.client.send(B.BINARY_MESSAGE, new Uint8Array([3]));
+  exchange(p);
+  const pieces = p.s.received.splice(0);
+  assert.deepEqual(pieces.flatMap((x) => [...x.bytes]), [1, 2, 3]);
+  assert.equal(pieces.at(-1).bufferType, B.BINARY_MESSAGE);
+
+  p.server.receive();
+  p.client.send(B.UTF8_FRAGMENT, enc.encode('ab'));
+  exchange(p);
+  p.client.send(B.UTF8_MESSAGE, enc.encode('cd'));
+  exchange(p);
+  const text = p.s.received.splice(0);
+  assert.equal(text.map((x) => dec.decode(x.bytes)).join(''), 'abcd');
+  assert.equal(text.at(-1).bufferType, B.UTF8_MESSAGE);
+
+  // Empty message.
+  p.server.receive();
+  p.client.send(B.UTF8_MESSAGE, new Uint8Array(0));
+  exchange(p);
+  r = p.s.received.shift();
+  assert.equal(r.bufferType, B.UTF8_MESSAGE);
+  assert.equal(r.bytes.length, 0);
+
+  // A ping is answered by the engine; the pong is indicated to the pinger as PING_PONG.
+  p.client.receive();
+  p.server.receive();
+  p.client.send(B.PING_PONG, enc.encode('are you there'));
+  exchange(p);
+  r = p.c.received.shift();
+  assert.equal(r.bufferType, B.PING_PONG);
+  assert.equal(dec.decode(r.bytes), 'are you there');
+  assert.equal(p.s.received.length, 0, 'a ping is not indicated to the receiver');
+
+  // An unsolicited pong arrives as a pong indication.
+  p.client.receive();
+  p.server.send(B.UNSOLICITED_PONG, enc.encode('tick'));
+  exchange(p);
+  r = p.c.received.shift();
+  assert.equal(r.bufferType, B.PING_PONG);
+  assert.equal(dec.decode(r.bytes), 'tick');
+
+  // Close with status and reason from the server; the client answers; both end CLOSED.
+  p.client.receive();
+  p.server.send(B.CLOSE, { status: 4001, reason: 'going' });
+  exchange(p);
+  r = p.c.received.shift();
+  assert.equal(r.bufferType, B.CLOSE);
+  assert.equal(r.closeStatus, 4001);
+  assert.equal(dec.decode(r.bytes), 'going');
+  assert.equal(p.client.state, S.CLOSE_RECEIVED);
+  p.client.send(B.CLOSE, { status: 4001, reason: enc.encode('ok') });
+  exchange(p);
+  r = p.s.received.at(-1);
+  assert.equal(r.bufferType, B.CLOSE);
+  assert.equal(r.closeStatus, 4001);
+  assert.equal(dec.decode(r.bytes), 'ok');
+  assert.equal(p.client.state, S.CLOSED);
+  assert.equal(p.server.state, S.CLOSED);
+  p.client.free();
+  p.server.free();
+});
+
+test('a close without status is indicated as 1005; a dropped stream as 1006', () => {
+  const p = pair();
+  p.server.receive();
+  p.client.send(B.CLOSE, null);
+  exchange(p);
+  assert.equal(p.s.received[0].closeStatus, constants.CloseStatus.EMPTY);
+
+  const q = pair();
+  q.server.receive();
+  drain(q.s, []);
+  q.server.completeReceive(q.s.held.id, new Uint8Array(0));
+  q.s.held = null;
+  drain(q.s, []);
+  assert.equal(q.s.received[0].bufferType, B.CLOSE);
+  assert.equal(q.s.received[0].closeStatus, constants.CloseStatus.ABORTED);
+});
+
+test('a message larger than a small receive buffer arrives as fragment indications', () => {
+  const p = pair({}, { receiveBufferSize: 256 });
+  const text = 'ü'.repeat(500); // 1000 bytes, code points of 2 bytes
+  p.client.send(B.UTF8_MESSAGE, enc.encode(text));
+  const pieces = [];
+  for (let i = 0; i < 20 && (pieces.length === 0 || pieces.at(-1).bufferType !== B.UTF8_MESSAGE); i++) {
+    p.server.receive();
+    exchange(p, 2);
+    pieces.push(...p.s.received.splice(0));
+  }
+  assert.ok(pieces.length >= 4, `got ${pieces.length} pieces`);
+  for (const piece of pieces.slice(0, -1)) {
+    assert.equal(piece.bufferType, B.UTF8_FRAGMENT);
+    assert.ok(piece.bytes.length <= 256);
+    dec.decode(piece.bytes); // each piece ends on a code point boundary
+    assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(piece.bytes));
+  }
+  assert.equal(pieces.at(-1).bufferType, B.UTF8_MESSAGE);
+  assert.equal(pieces.map((x) => dec.decode(x.bytes)).join(''), text);
+
+  const binary = new Uint8Array(700).map((_, i) => i & 0xff);
+  p.client.send(B.BINARY_MESSAGE, binary);
+  const parts = [];
+  for (let i = 0; i < 20 && (parts.length === 0 || parts.at(-1).bufferType !== B.BINARY_MESSAGE); i++) {
+    p.server.receive();
+    exchange(p, 2);
+    parts.push(...p.s.received.splice(0));
+  }
+  assert.deepEqual(parts.map((x) => x.bufferType), [B.BINARY_FRAGMENT, B.BINARY_FRAGMENT, B.BINARY_MESSAGE]);
+  assert.deepEqual(parts.map((x) => x.bytes.length), [256, 256, 188]);
+});
+
+test('a small send buffer splits a masked frame into several SendToNetwork actions', () => {
+  const p = pair({ sendBufferSize: 16 });
+  p.client.send(B.BINARY_MESSAGE, new Uint8Array(100));
+  const chunks = [];
+  for (;;) {
+    const a = p.client.getAction(Q.SEND);
+    if (a.kind !== A.SEND_TO_NETWORK) {
+      assert.equal(a.kind, A.INDICATE_SEND_COMPLETE);
+      p.client.completeAction(a.id, 0);
+      break;
+    }
+    chunks.push(a.bytes);
+    p.client.completeAction(a.id, a.bytes.length);
+  }
+  assert.ok(chunks.length > 1);
+  assert.ok(chunks.every((c) => c.length <= 16));
+});
+
+test('a seed makes handshake keys and mask keys repeat', () => {
+  const run = (seed) => {
+    const h = WebSocketHandle.createClient({}, seed);
+    const headers = h.beginClientHandshake([], [], []);
+    return headers.find(([n]) => n === 'Sec-WebSocket-Key')[1];
+  };
+  assert.equal(run(42), run(42));
+  assert.equal(run(42n), run(42));
+  assert.notEqual(run(42), run(43));
+  // Without a seed the key comes from crypto.getRandomValues.
+  assert.notEqual(run(undefined), run(undefined));
+});
+
+test('errors carry stable codes, HRESULTs, close codes and HTTP answers', () => {
+  // A stale action id.
+  const p = pair();
+  p.client.send(B.BINARY_MESSAGE, new Uint8Array([1]));
+  const a = p.client.getAction(Q.SEND);
+  p.client.completeAction(a.id, a.bytes.length);
+  let err = catchError(() => p.client.completeAction(a.id, a.bytes.length));
+  assert.ok(err instanceof WsActionError);
+  assert.ok(err instanceof Error);
+  assert.equal(err.name, 'WsActionError');
+  assert.equal(err.code, 'UNKNOWN_ACTION');
+  assert.equal(err.hresult, H.E_HANDLE);
+  assert.equal(err.local, true);
+  assert.equal(err.closeCode, null);
+
+  // A second send while one is outstanding.
+  err = catchError(() => p.client.send(B.BINARY_MESSAGE, new Uint8Array([2])));
+  assert.equal(err.code, 'OPERATION_PENDING');
+  assert.equal(err.hresult, H.E_INVALID_PROTOCOL_OPERATION);
+
+  // Send before the handshake.
+  const fresh = WebSocketHandle.createClient();
+  err = catchError(() => fresh.send(B.UTF8_MESSAGE, enc.encode('x')));
+  assert.equal(err.code, 'INVALID_STATE');
+
+  // Properties.
+  err = catchError(() => WebSocketHandle.createServer({ allocatedBuffer: new Uint8Array(10) }));
+  assert.equal(err.code, 'UNSUPPORTED_PROPERTY');
+  assert.equal(err.hresult, H.E_INVALIDARG);
+  err = catchError(() => WebSocketHandle.createServer({ receiveBufferSize: 10 }));
+  assert.equal(err.code, 'PROPERTY_OUT_OF_RANGE');
+
+  // A request without Sec-WebSocket-Version 13: 426 with the version header to answer with.
+  const server = WebSocketHandle.createServer();
+  err = catchError(() =>
+    server.beginServerHandshake(null, [], [
+      ['Host', 'x'],
+      ['Upgrade', 'websocket'],
+      ['Connection', 'Upgrade'],
+      ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+      ['Sec-WebSocket-Version', '8'],
+    ]),
+  );
+  assert.equal(err.code, 'HANDSHAKE_FAILED');
+  assert.equal(err.httpStatus, 426);
+  assert.deepEqual(err.httpHeaders, [['Sec-WebSocket-Version', '13']]);
+  assert.equal(err.local, false);
+  assert.ok(server.failure instanceof WsActionError);
+
+  // A bad Sec-WebSocket-Accept fails the client.
+  const client = WebSocketHandle.createClient();
+  client.beginClientHandshake([], [], []);
+  err = catchError(() => client.endClientHandshake([
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Accept', 'wrong'],
+  ]));
+  assert.equal(err.code, 'HANDSHAKE_FAILED');
+  assert.equal(client.state, S.CLOSED);
+
+  // A peer's unmasked frame at a server: PROTOCOL_VIOLATION with close code 1002, and the
+  // failing close frame is queued.
+  const q = pair();
+  q.server.receive();
+  drain(q.s, []);
+  q.server.completeReceive(q.s.held.id, new Uint8Array([0x81, 0x01, 0x41]));
+  q.s.held = null;
+  err = catchError(() => q.server.getAction(Q.ALL));
+  assert.equal(err.code, 'PROTOCOL_VIOLATION');
+  assert.equal(err.violation, 'UNMASKED_CLIENT_FRAME');
+  assert.equal(err.closeCode, 1002);
+  assert.equal(err.hresult, H.E_INVALID_PROTOCOL_FORMAT);
+  const close = q.server.getAction(Q.ALL);
+  assert.equal(close.kind, A.SEND_TO_NETWORK);
+  assert.equal(close.bufferType, B.CLOSE);
+  assert.deepEqual([...close.bytes.subarray(0, 4)], [0x88, close.bytes[1], 0x03, 0xea]);
+
+  // Invalid UTF-8 in a text message: 1007.
+  const u = pair({ disableMasking: true });
+  u.server.receive();
+  drain(u.s, []);
+  u.server.completeReceive(u.s.held.id, new Uint8Array([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]));
+  u.s.held = null;
+  err = catchError(() => u.server.getAction(Q.ALL));
+  assert.equal(err.closeCode, 1007);
+  assert.equal(err.violation, 'INVALID_UTF8');
+
+  // Global properties.
+  assert.equal(globalProperty(5), 30000);
+  assert.deepEqual(globalProperty(6), [13]);
+  err = catchError(() => globalProperty(1));
+  assert.equal(err.code, 'INVALID_ARGUMENT');
+});
+
+test('wrong argument types are TypeError or RangeError, never a wasm RuntimeError', () => {
+  const p = pair();
+  const h = p.client;
+  const cases = [
+    [() => h.send(B.UTF8_MESSAGE, 'a string'), TypeError],
+    [() => h.send(B.BINARY_MESSAGE, [1, 2, 3]), TypeError],
+    [() => h.send('x', new Uint8Array(1)), TypeError],
+    [() => h.send(12, new Uint8Array(1)), RangeError],
+    [() => h.send(-1, new Uint8Array(1)), RangeError],
+    [() => h.send(B.UTF8_MESSAGE, new Uint8Array(1), -3), RangeError],
+    [() => h.send(B.UTF8_MESSAGE, new Uint8Array(1), 'ctx'), TypeError],
+    [() => h.send(B.UTF8_MESSAGE, new Uint8Array(1), 2 ** 60), RangeError],
+    [() => h.send(B.CLOSE, { status: 'x' }), TypeError],
+    [() => h.send(B.CLOSE, { status: 70000 }), RangeError],
+    [() => h.send(B.CLOSE, { status: 1000, reason: 5 }), TypeError],
+    [() => h.send(B.CLOSE, { status: 1000, reason: new Uint8Array(200) }), RangeError],
+    [() => h.send(B.CLOSE, { status: 1000, reason: 'x'.repeat(200) }), WsActionError],
+    [() => h.send(B.PING_PONG, new Uint8Array(126)), WsActionError],
+    [() => h.completeAction('abc', 0), TypeError],
+    [() => h.completeAction(-1, 0), RangeError],
+    [() => h.completeAction(2 ** 40, 0), RangeError],
+    [() => h.completeAction(1.5, 0), RangeError],
+    [() => h.completeAction(999, 0), WsActionError],
+    [() => h.completeAction(1, -1), RangeError],
+    [() => h.completeReceive(1, 'bytes'), TypeError],
+    [() => h.completeReceive(999, new Uint8Array(1)), WsActionError],
+    [() => h.getAction(7), RangeError],
+    [() => h.getAction('all'), TypeError],
+    [() => h.receive({}), TypeError],
+    [() => h.tick(-1), RangeError],
+    [() => h.tick('now'), TypeError],
+    [() => h.drain(true, -5), RangeError],
+    [() => WebSocketHandle.createClient({ receiveBufferSize: -5 }), RangeError],
+    [() => WebSocketHandle.createClient({ receiveBufferSize: 2 ** 40 }), RangeError],
+    [() => WebSocketHandle.createClient({ receiveBufferSize: 'big' }), TypeError],
+    [() => WebSocketHandle.createClient({ bogus: 1 }), TypeError],
+    [() => WebSocketHandle.createClient({ disableMasking: 1 }), TypeError],
+    [() => WebSocketHandle.createClient({ keepAliveMode: 'loud' }), RangeError],
+    [() => WebSocketHandle.createClient('props'), TypeError],
+    [() => WebSocketHandle.createClient({}, -1), RangeError],
+    [() => WebSocketHandle.createClient({}, 2n ** 64n), RangeError],
+    [() => WebSocketHandle.createClient({}, 'seed'), TypeError],
+    [() => WebSocketHandle.createClient().beginClientHandshake('chat'), TypeError],
+    [() => WebSocketHandle.createClient().beginClientHandshake([1]), TypeError],
+    [() => WebSocketHandle.createClient().beginClientHandshake([], [], [['a']]), TypeError],
+    [() => WebSocketHandle.createClient().beginClientHandshake([], [], [[1, 2]]), TypeError],
+    [() => WebSocketHandle.createClient().beginClientHandshake(['bad token']), WsActionError],
+    [() => WebSocketHandle.createServer().beginServerHandshake(5, [], []), TypeError],
+    [() => WebSocketHandle.createServer().beginClientHandshake([], [], []), WsActionError],
+    [() => parseRequestHead('GET / HTTP/1.1'), TypeError],
+    [() => parseRequestHead(new Uint8Array(1), { maxHandshakeHeaders: -1 }), RangeError],
+    [() => serializeResponseHead(101, 5, []), TypeError],
+    [() => serializeResponseHead(1e6, 'x', []), RangeError],
+    [() => serializeRequestHead('GET', '/', [['Bad Name', 'v']]), WsActionError],
+    [() => globalProperty('5'), TypeError],
+    [() => checkRequestLine('GET', -1), RangeError],
+    [() => acceptKey(5), TypeError],
+  ];
+  for (const [call, kind] of cases) {
+    const err = catchError(call);
+    assert.ok(!(err instanceof WebAssembly.RuntimeError), `${call}: RuntimeError ${err.message}`);
+    assert.ok(err instanceof kind, `${call}: expected ${kind.name}, got ${err?.constructor?.name}: ${err?.message}`);
+  }
+  // The handle still works after all of that.
+  p.server.receive();
+  h.send(B.UTF8_MESSAGE, enc.encode('still alive'));
+  exchange(p);
+  assert.equal(dec.decode(p.s.received.at(-1).bytes), 'still alive');
+});
+
+test('HTTP head helpers parse in pieces, serialize, and bound heads', () => {
+  const head = enc.encode('GET /chat HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Protocol: x, y\r\n\r\nrest');
+  assert.equal(parseRequestHead(head.subarray(0, 20)), null);
+  const parsed = parseRequestHead(head);
+  assert.equal(parsed.method, 'GET');
+  assert.equal(parsed.target, '/chat');
+  assert.equal(parsed.minorVersion, 1);
+  assert.deepEqual(parsed.headers[0], ['Host', 'a']);
+  assert.equal(dec.decode(head.subarray(parsed.consumed)), 'rest');
+  assert.deepEqual(offeredSubprotocols(parsed.headers), ['x', 'y']);
+
+  const response = serializeResponseHead(101, null, [['Upgrade', 'websocket']]);
+  assert.equal(dec.decode(response), 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n');
+  const back = parseResponseHead(response);
+  assert.equal(back.status, 101);
+  assert.equal(back.reason, 'Switching Protocols');
+  assert.equal(reasonPhrase(426), 'Upgrade Required');
+  assert.equal(dec.decode(serializeRequestHead('GET', '/', [['Host', 'h']])), 'GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+  assert.equal(acceptKey('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+
+  const long = enc.encode('GET / HTTP/1.1\r\nX: ' + 'a'.repeat(400));
+  const err = catchError(() => parseRequestHead(long, { maxHandshakeHeaderBytes: 256 }));
+  assert.equal(err.httpStatus, 431);
+  assert.equal(catchError(() => checkRequestLine('POST', 1)).httpStatus, 405);
+  // A handle parses with its own limits.
+  const h = WebSocketHandle.createServer({ maxHandshakeHeaderBytes: 256 });
+  assert.equal(catchError(() => h.parseRequestHead(long)).httpStatus, 431);
+});
+
+test('keep-alive pings and the close timeout run from tick', () => {
+  const p = pair({ keepAliveInterval: 1000, keepAliveTimeout: 500 });
+  p.client.tick(0);
+  assert.equal(p.client.nextDeadline(), 1000);
+  p.client.receive();
+  p.client.tick(1000);
+  drain(p.c, []);
+  const ping = p.c.out.at(-1);
+  assert.equal(ping[0], 0x89, 'a ping frame went out');
+  assert.equal(p.client.nextDeadline(), 1500);
+  p.client.tick(1500);
+  drain(p.c, []);
+  assert.equal(p.client.state, S.CLOSED);
+  assert.equal(p.client.failure.code, 'TIMEOUT');
+  assert.equal(p.client.failure.closeCode, 1011);
+
+  const q = pair({ closeTimeout: 200 });
+  q.client.send(B.CLOSE, { status: 1000, reason: '' });
+  drain(q.c, []);
+  assert.equal(q.client.state, S.CLOSE_SENT);
+  assert.equal(q.client.nextDeadline(), 200);
+  q.client.tick(250);
+  assert.equal(q.client.state, S.CLOSED);
+  assert.equal(q.client.failure.code, 'TIMEOUT');
+  assert.equal(q.client.nextDeadline(), null);
+});
+
+test('abort drains queued work and refuses new work', () => {
+  const p = pair();
+  p.server.receive(3);
+  p.server.abort();
+  assert.equal(p.server.state, S.ABORTED);
+  drain(p.s, []);
+  assert.equal(p.s.received[0].bufferType, B.CLOSE);
+  assert.equal(p.s.received[0].closeStatus, 1006);
+  assert.equal(catchError(() => p.server.send(B.UTF8_MESSAGE, enc.encode('x'))).code, 'INVALID_STATE');
+});
+
+test('drain batches the action loop: bytes out, events, the held receive', () => {
+  const p = pair();
+  p.server.receive();
+  const first = p.server.drain(true);
+  assert.ok(first.receiveId > 0);
+  assert.equal(first.out.length, 0);
+  p.client.send(B.UTF8_MESSAGE, enc.encode('one'));
+  const sent = p.client.drain(false);
+  assert.equal(sent.events.length, 6);
+  assert.equal(sent.events[0], A.INDICATE_SEND_COMPLETE);
+  p.client.send(B.BINARY_MESSAGE, new Uint8Array([9]));
+  const sent2 = p.client.drain(false);
+  const wire = new Uint8Array([...sent.out, ...sent2.out]);
+  p.server.completeReceive(first.receiveId, wire);
+  const got = p.server.drain(true);
+  assert.equal(got.events.length, 12);
+  const ev = got.events;
+  assert.equal(ev[0], A.INDICATE_RECEIVE_COMPLETE);
+  assert.equal(ev[1], B.UTF8_MESSAGE);
+  assert.equal(dec.decode(got.payload.subarray(ev[4], ev[5])), 'one');
+  assert.equal(ev[7], B.BINARY_MESSAGE);
+  assert.deepEqual([...got.payload.subarray(ev[10], ev[11])], [9]);
+  assert.ok(got.receiveId > 0, 'a receive is re-queued and held again');
+  assert.equal(got.state, S.OPEN);
+  assert.equal(got.error, null);
+});
+
+/** xorshift32: a seeded sequence for the random API test. */
+function rng(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+test('thousands of seeded random API calls never trap', () => {
+  const random = rng(20240611);
+  const pick = (list) => list[Math.floor(random() * list.length)];
+  const numbers = [0, 1, 2, 3, 7, -1, 0.5, 2 ** 31, 2 ** 32, 2 ** 53, NaN, Infinity, 0x80000000, 0x80000004, 0x80000006, 0x80000007];
+  const values = [undefined, null, 'str', {}, [], [['a', 'b']], new Uint8Array(3), new Uint8Array(300), 5, true, 10n, { status: 1000, reason: 'r' }, { status: 1, reason: 'x' }];
+  const types = Object.values(B);
+  let handles = [];
+  const fresh = () => {
+    const p = pair({ receiveBufferSize: 256, sendBufferSize: 16 }, { receiveBufferSize: 256 });
+    return [p.client, p.server];
+  };
+  handles = fresh();
+  const held = new Map();
+  const counts = { ok: 0, TypeError: 0, RangeError: 0, WsActionError: 0 };
+  const wire = [[], []];
+  for (let i = 0; i < 6000; i++) {
+    if (i % 500 === 0) {
+      for (const h of handles) h.free();
+      handles = fresh();
+      wire[0] = [];
+      wire[1] = [];
+    }
+    const side = Math.floor(random() * 2);
+    const h = handles[side];
+    const calls = [
+      () => h.send(pick(types), pick(values), pick([undefined, 1, -1, 'x'])),
+      () => h.send(pick(numbers), pick(values)),
+      () => h.send(pick([B.UTF8_MESSAGE, B.BINARY_MESSAGE, B.BINARY_FRAGMENT]), new Uint8Array(Math.floor(random() * 600))),
+      () => h.receive(pick([undefined, 3, -2, 'x'])),
+      () => {
+        const a = h.getAction(pick([Q.ALL, Q.SEND, Q.RECEIVE, 3, 0, 4, 'q', NaN]));
+        if (a.kind === A.SEND_TO_NETWORK) wire[side].push(a.bytes);
+        if (a.kind !== A.NO_ACTION) held.set(side, a);
+      },
+      () => {
+        const a = held.get(side);
+        if (a && a.kind === A.RECEIVE_FROM_NETWORK && wire[1 - side].length) {
+          const chunk = wire[1 - side].shift();
+          h.completeReceive(a.id, chunk.subarray(0, Math.min(chunk.length, a.receiveCapacity)));
+        } else if (a) {
+          h.completeAction(a.id, pick([a.bytes.length, 0, 1, 99999]));
+        }
+      },
+      () => h.completeAction(pick(numbers), pick(numbers)),
+      () => h.completeReceive(pick(numbers), pick(values)),
+      () => h.tick(pick([...numbers, i * 10])),
+      () => h.nextDeadline(),
+      () => h.drain(pick([true, false]), pick([undefined, 0, 1, 100000])),
+      () => (random() < 0.05 ? h.abort() : h.state),
+      () => h.failure,
+      () => h.beginClientHandshake(pick(values), pick(values), pick(values)),
+      () => h.beginServerHandshake(pick(values), pick(values), pick(values)),
+      () => h.endClientHandshake(pick(values)),
+      () => parseRequestHead(pick(values), pick(values)),
+      () => serializeResponseHead(pick(numbers), pick(values), pick(values)),
+    ];
+    try {
+      pick(calls)();
+      counts.ok++;
+    } catch (err) {
+      assert.ok(!(err instanceof WebAssembly.RuntimeError), `call ${i}: wasm trap: ${err.stack}`);
+      const name = err instanceof WsActionError ? 'WsActionError' : err.constructor.name;
+      assert.ok(name in counts, `call ${i}: unexpected ${name}: ${err.message}`);
+      counts[name]++;
+    }
+  }
+  for (const h of handles) h.free();
+  assert.ok(counts.ok > 1000 && counts.TypeError > 100 && counts.RangeError > 100 && counts.WsActionError > 100, JSON.stringify(counts));
+});
+
+function catchError(fn) {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  assert.fail(`expected ${fn} to throw`);
+}

@@ -1,0 +1,1 @@
+export function runAll(api: unknown, scenarios: unknown[]): Record<string, string>;
