@@ -146,7 +146,7 @@ fuzz-smoke fuzz: setup-fuzz
 # (wit-bindgen over wit/) and wrapped into a component by wit-component (tests/wit-tool), so that
 # it imports wasi:random/random and nothing else (a wasm32-wasip2 build would also import
 # wasi:cli and wasi:io through std's stdio). The wasmtime host and the tool have their own target
-# dir, outside the clone so CI reuses the first (slow, ~4 min) build.
+# dir, outside the clone so CI reuses the first (slow: 4-6 min cold on 2 cores) build.
 HOST_TARGET_DIR ?= $(HOME)/.cache/wsaction/host-target
 COMPONENT_CORE_DIR := $(CARGO_TARGET_DIR)/component-core
 COMPONENT := $(CARGO_TARGET_DIR)/component/wsaction.wasm
