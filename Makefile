@@ -14,7 +14,7 @@ FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 # ---------------------------------------------------------------- the two commands
 # Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
 # and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
-test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke
+test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke test-component
 	node tests/scenarios/matrix.mjs
 	@echo "make test: all suites passed"
 
@@ -138,3 +138,65 @@ fuzz-smoke fuzz: setup-fuzz
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 -print_final_stats=0 2>&1 | grep -E "Done|ERROR|panicked" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
+
+# ---------------------------------------------------------------- WIT component (wasmtime, jco)
+# The component is this crate built for wasm32-unknown-unknown with feature `component`
+# (wit-bindgen over wit/) and wrapped into a component by wit-component (tests/wit-tool), so that
+# it imports wasi:random/random and nothing else (a wasm32-wasip2 build would also import
+# wasi:cli and wasi:io through std's stdio). The wasmtime host and the tool have their own target
+# dir, outside the clone so CI reuses the first (slow: 4-6 min cold on 2 cores) build.
+HOST_TARGET_DIR ?= $(HOME)/.cache/wsaction/host-target
+COMPONENT_CORE_DIR := $(CARGO_TARGET_DIR)/component-core
+COMPONENT := $(CARGO_TARGET_DIR)/component/wsaction.wasm
+WIT_TOOL := $(HOST_TARGET_DIR)/release/wsaction-wit-tool
+WASMTIME_HOST := $(HOST_TARGET_DIR)/release/wsaction-wasmtime
+
+.PHONY: component wit-tool wasmtime-host component-js-deps component-venv test-component \
+	test-component-wit test-component-wasmtime test-component-net test-component-jco
+
+component: setup-rust wit-tool
+	CARGO_TARGET_DIR=$(COMPONENT_CORE_DIR) cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features component
+	@mkdir -p $(dir $(COMPONENT))
+	$(WIT_TOOL) new $(COMPONENT_CORE_DIR)/wasm32-unknown-unknown/release/wsaction.wasm $(COMPONENT)
+
+wit-tool:
+	CARGO_TARGET_DIR=$(HOST_TARGET_DIR) cargo build --release --locked --manifest-path tests/wit-tool/Cargo.toml
+
+wasmtime-host:
+	CARGO_TARGET_DIR=$(HOST_TARGET_DIR) nice cargo build --release --locked --manifest-path tests/wasmtime-host/Cargo.toml
+
+# jco, the preview2 shim and ws live in tests/jco/node_modules, installed from the lock file.
+tests/jco/node_modules/.installed: tests/jco/package.json tests/jco/package-lock.json
+	cd tests/jco && npm ci --no-audit --no-fund
+	touch $@
+
+component-js-deps: tests/jco/node_modules/.installed
+
+# The same venv as the JS section's (Python websockets).
+component-venv:
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import websockets' 2>/dev/null || $(VENV)/bin/pip install -q websockets
+
+test-component: test-component-wit test-component-wasmtime test-component-net test-component-jco
+
+# The component imports only wasi:random/random, and its WIT is wit/, type for type.
+test-component-wit: component
+	$(WIT_TOOL) check-imports $(COMPONENT) wasi:random/random
+	$(WIT_TOOL) check-wit $(COMPONENT) wit
+
+# Pair over a randomly split wire, seeded bad-input sequences (no trap), the scenario suite.
+test-component-wasmtime: component wasmtime-host
+	$(WASMTIME_HOST) --component $(COMPONENT) pair
+	$(WASMTIME_HOST) --component $(COMPONENT) fuzz 50 10000
+	$(WASMTIME_HOST) --component $(COMPONENT) scenarios tests/scenarios tests/artifacts/scenario-results/wasmtime.json
+
+# Real peers on 127.0.0.1: Node ws and Python websockets against the component's echo server,
+# the component's client against a Node ws echo server.
+test-component-net: component wasmtime-host component-js-deps component-venv
+	tests/wasmtime-host/net-tests.sh $(WASMTIME_HOST) $(COMPONENT) $(VENV)/bin/python
+
+# The component transpiled by jco, in Node: the pair, bad input, the scenario suite.
+test-component-jco: component component-js-deps
+	tests/jco/node_modules/.bin/jco transpile $(COMPONENT) -o tests/jco/generated --name wsaction --quiet
+	node tests/jco/pair.mjs
+	node tests/jco/scenarios.mjs tests/artifacts/scenario-results/jco.json

@@ -93,9 +93,15 @@
 //! }
 //! assert_eq!(received, vec![(Some(BufferType::Utf8Message), b"hello".to_vec())]);
 //! ```
-#![forbid(unsafe_code)]
+// The engine has no unsafe code. The component binding's generated glue (wit-bindgen) needs it,
+// so with that feature the crate denies unsafe code and allows it in that one module.
+#![cfg_attr(not(feature = "component"), forbid(unsafe_code))]
+#![cfg_attr(feature = "component", deny(unsafe_code))]
 
 pub mod close;
+#[cfg(feature = "component")]
+#[allow(unsafe_code)]
+mod component;
 pub mod config;
 pub mod constants;
 pub mod error;

@@ -1,0 +1,476 @@
+//! The WIT binding (`wit/`, package `wsaction:engine@0.1.0`): the engine as a WebAssembly
+//! component, built with `cargo build --target wasm32-wasip2 --no-default-features --features
+//! component` (`make component`). Thin: it converts WIT values to engine values and back, and
+//! brings randomness from `wasi:random` (or a seed the host passes in). No protocol logic here.
+
+use crate::config::{KeepAliveMode, Property, Role};
+use crate::constants::{ActionKind, ActionQueue, BufferType};
+use crate::error::{Error, Timer};
+use crate::handle::{Buffer, Handle, State};
+use crate::random::{RandomSource, SeededRandom};
+use std::cell::{Cell, RefCell};
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "wsaction",
+    generate_all,
+});
+
+use exports::wsaction::engine::engine as wit_engine;
+use exports::wsaction::engine::types as wit;
+
+/// Randomness from the host's `wasi:random/random` (a CSPRNG by that interface's contract).
+struct WasiRandom;
+
+impl RandomSource for WasiRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        let bytes = wasi::random::random::get_random_bytes(buf.len() as u64);
+        if bytes.len() != buf.len() {
+            return Err(Error::RandomUnavailable {
+                problem: format!("wasi:random returned {} bytes for {} asked", bytes.len(), buf.len()),
+            });
+        }
+        buf.copy_from_slice(&bytes);
+        Ok(())
+    }
+}
+
+struct Component;
+
+export!(Component);
+
+// ------------------------------------------------------------------------------------ values
+
+fn buffer_type_from(t: wit::BufferType) -> BufferType {
+    match t {
+        wit::BufferType::Utf8Message => BufferType::Utf8Message,
+        wit::BufferType::Utf8Fragment => BufferType::Utf8Fragment,
+        wit::BufferType::BinaryMessage => BufferType::BinaryMessage,
+        wit::BufferType::BinaryFragment => BufferType::BinaryFragment,
+        wit::BufferType::Close => BufferType::Close,
+        wit::BufferType::PingPong => BufferType::PingPong,
+        wit::BufferType::UnsolicitedPong => BufferType::UnsolicitedPong,
+    }
+}
+
+fn buffer_type_to(t: BufferType) -> wit::BufferType {
+    match t {
+        BufferType::Utf8Message => wit::BufferType::Utf8Message,
+        BufferType::Utf8Fragment => wit::BufferType::Utf8Fragment,
+        BufferType::BinaryMessage => wit::BufferType::BinaryMessage,
+        BufferType::BinaryFragment => wit::BufferType::BinaryFragment,
+        BufferType::Close => wit::BufferType::Close,
+        BufferType::PingPong => wit::BufferType::PingPong,
+        BufferType::UnsolicitedPong => wit::BufferType::UnsolicitedPong,
+    }
+}
+
+fn queue_from(q: wit::ActionQueue) -> ActionQueue {
+    match q {
+        wit::ActionQueue::Send => ActionQueue::Send,
+        wit::ActionQueue::Receive => ActionQueue::Receive,
+        wit::ActionQueue::All => ActionQueue::All,
+    }
+}
+
+fn queue_to(q: ActionQueue) -> wit::ActionQueue {
+    match q {
+        ActionQueue::Send => wit::ActionQueue::Send,
+        ActionQueue::Receive => wit::ActionQueue::Receive,
+        ActionQueue::All => wit::ActionQueue::All,
+    }
+}
+
+fn state_to(s: State) -> wit::State {
+    match s {
+        State::Connecting => wit::State::Connecting,
+        State::Open => wit::State::Open,
+        State::CloseSent => wit::State::CloseSent,
+        State::CloseReceived => wit::State::CloseReceived,
+        State::Closed => wit::State::Closed,
+        State::Aborted => wit::State::Aborted,
+    }
+}
+
+fn headers_from(headers: Vec<wit::Header>) -> Vec<(String, String)> {
+    headers.into_iter().map(|h| (h.name, h.value)).collect()
+}
+
+fn headers_to(headers: Vec<(String, String)>) -> Vec<wit::Header> {
+    headers.into_iter().map(|(name, value)| wit::Header { name, value }).collect()
+}
+
+/// The properties record as the engine's property list, in property-number order.
+fn properties_from(p: wit::Properties) -> Vec<Property> {
+    let mut out = Vec::new();
+    if let Some(v) = p.receive_buffer_size {
+        out.push(Property::ReceiveBufferSize(v));
+    }
+    if let Some(v) = p.send_buffer_size {
+        out.push(Property::SendBufferSize(v));
+    }
+    if let Some(v) = p.disable_masking {
+        out.push(Property::DisableMasking(v));
+    }
+    if p.allocated_buffer == Some(true) {
+        out.push(Property::AllocatedBuffer);
+    }
+    if let Some(v) = p.disable_utf8_verification {
+        out.push(Property::DisableUtf8Verification(v));
+    }
+    if let Some(v) = p.keep_alive_interval {
+        out.push(Property::KeepAliveInterval(v));
+    }
+    if let Some(v) = p.keep_alive_mode {
+        out.push(Property::KeepAliveMode(match v {
+            wit::KeepAliveMode::Ping => KeepAliveMode::Ping,
+            wit::KeepAliveMode::UnsolicitedPong => KeepAliveMode::UnsolicitedPong,
+        }));
+    }
+    if let Some(v) = p.keep_alive_timeout {
+        out.push(Property::KeepAliveTimeout(v));
+    }
+    if let Some(v) = p.close_timeout {
+        out.push(Property::CloseTimeout(v));
+    }
+    if let Some(v) = p.handshake_timeout {
+        out.push(Property::HandshakeTimeout(v));
+    }
+    if let Some(v) = p.max_frame_size {
+        out.push(Property::MaxFrameSize(v));
+    }
+    if let Some(v) = p.max_message_size {
+        out.push(Property::MaxMessageSize(v));
+    }
+    if let Some(v) = p.max_fragments {
+        out.push(Property::MaxFragments(v));
+    }
+    if let Some(v) = p.max_handshake_header_bytes {
+        out.push(Property::MaxHandshakeHeaderBytes(v));
+    }
+    if let Some(v) = p.max_handshake_headers {
+        out.push(Property::MaxHandshakeHeaders(v));
+    }
+    out
+}
+
+fn error_to(e: &Error) -> wit::Error {
+    let message = e.to_string();
+    let hresult = e.hresult();
+    let misuse = || wit::Misuse { message: message.clone(), hresult };
+    match e {
+        Error::InvalidState { .. } => wit::Error::InvalidState(misuse()),
+        Error::InvalidArgument { .. } => wit::Error::InvalidArgument(misuse()),
+        Error::PropertyOutOfRange { .. } => wit::Error::PropertyOutOfRange(misuse()),
+        Error::UnsupportedProperty { .. } => wit::Error::UnsupportedProperty(misuse()),
+        Error::UnknownAction { .. } => wit::Error::UnknownAction(misuse()),
+        Error::OperationPending { .. } => wit::Error::OperationPending(misuse()),
+        Error::RandomUnavailable { .. } => wit::Error::RandomUnavailable(misuse()),
+        Error::ProtocolViolation(violation) => wit::Error::ProtocolViolation(wit::Violation {
+            close_code: violation.close_code(),
+            rule: violation.code().to_string(),
+            message,
+            hresult,
+        }),
+        Error::Handshake(_) => wit::Error::HandshakeFailed(wit::HandshakeRejection {
+            http_status: e.http_status(),
+            headers: headers_to(e.http_headers().to_vec()),
+            message,
+            hresult,
+        }),
+        Error::MalformedHttp { status, .. } => wit::Error::MalformedHttp(wit::MalformedHttp {
+            http_status: *status,
+            message,
+            hresult,
+        }),
+        Error::Timeout { timer, waited_ms } => wit::Error::Timeout(wit::Timeout {
+            timer: match timer {
+                Timer::Handshake => wit::Timer::Handshake,
+                Timer::Close => wit::Timer::Close,
+                Timer::KeepAlive => wit::Timer::KeepAlive,
+            },
+            waited_ms: *waited_ms,
+            close_code: e.close_code(),
+            message,
+            hresult,
+        }),
+    }
+}
+
+fn err(e: Error) -> wit::Error {
+    error_to(&e)
+}
+
+/// Limits for the HTTP head parsers, checked with the same ranges as the handle properties.
+fn limits_from(l: wit::HttpLimits) -> Result<crate::config::Limits, wit::Error> {
+    let mut properties = Vec::new();
+    if let Some(v) = l.max_header_bytes {
+        properties.push(Property::MaxHandshakeHeaderBytes(v));
+    }
+    if let Some(v) = l.max_headers {
+        properties.push(Property::MaxHandshakeHeaders(v));
+    }
+    crate::config::Config::from_properties(Role::Server, &properties)
+        .map(|config| config.limits)
+        .map_err(err)
+}
+
+fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+// ------------------------------------------------------------------------------------ handle
+
+/// The `handle` resource: one engine handle. Calls into one component instance are never
+/// concurrent, so a RefCell is enough.
+pub struct ComponentHandle {
+    inner: RefCell<Handle>,
+    /// The id of the receive-from-network last handed out: WIT hosts cannot write into the
+    /// engine's receive buffer, so that action is completed with complete-receive (bytes), and
+    /// complete-action only takes 0 (end of stream) for it.
+    receive_id: Cell<Option<u32>>,
+}
+
+impl ComponentHandle {
+    fn create(role: Role, properties: wit::Properties, seed: Option<u64>) -> Result<wit_engine::Handle, wit::Error> {
+        let random: Box<dyn RandomSource> = match seed {
+            Some(seed) => Box::new(SeededRandom::new(seed)),
+            None => Box::new(WasiRandom),
+        };
+        let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
+        Ok(wit_engine::Handle::new(ComponentHandle { inner: RefCell::new(handle), receive_id: Cell::new(None) }))
+    }
+}
+
+impl wit_engine::GuestHandle for ComponentHandle {
+    fn create_client(properties: wit::Properties, seed: Option<u64>) -> Result<wit_engine::Handle, wit::Error> {
+        ComponentHandle::create(Role::Client, properties, seed)
+    }
+
+    fn create_server(properties: wit::Properties, seed: Option<u64>) -> Result<wit_engine::Handle, wit::Error> {
+        ComponentHandle::create(Role::Server, properties, seed)
+    }
+
+    fn role(&self) -> wit::Role {
+        match self.inner.borrow().role() {
+            Role::Client => wit::Role::Client,
+            Role::Server => wit::Role::Server,
+        }
+    }
+
+    fn state(&self) -> wit::State {
+        state_to(self.inner.borrow().state())
+    }
+
+    fn failure(&self) -> Option<wit::Error> {
+        self.inner.borrow().failure().map(error_to)
+    }
+
+    fn subprotocol(&self) -> Option<String> {
+        self.inner.borrow().subprotocol().map(str::to_string)
+    }
+
+    fn extensions(&self) -> Vec<String> {
+        self.inner.borrow().extensions().to_vec()
+    }
+
+    fn begin_client_handshake(
+        &self,
+        subprotocols: Vec<String>,
+        extensions: Vec<String>,
+        initial_headers: Vec<wit::Header>,
+    ) -> Result<Vec<wit::Header>, wit::Error> {
+        let subprotocols: Vec<&str> = subprotocols.iter().map(String::as_str).collect();
+        let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
+        self.inner
+            .borrow_mut()
+            .begin_client_handshake(&subprotocols, &extensions, &headers_from(initial_headers))
+            .map(headers_to)
+            .map_err(err)
+    }
+
+    fn end_client_handshake(
+        &self,
+        response_headers: Vec<wit::Header>,
+    ) -> Result<wit::ClientHandshakeResult, wit::Error> {
+        self.inner
+            .borrow_mut()
+            .end_client_handshake(&headers_from(response_headers))
+            .map(|r| wit::ClientHandshakeResult {
+                selected_subprotocol: r.selected_subprotocol,
+                selected_extensions: r.selected_extensions,
+            })
+            .map_err(err)
+    }
+
+    fn begin_server_handshake(
+        &self,
+        selected_subprotocol: Option<String>,
+        selected_extensions: Vec<String>,
+        request_headers: Vec<wit::Header>,
+    ) -> Result<Vec<wit::Header>, wit::Error> {
+        let extensions: Vec<&str> = selected_extensions.iter().map(String::as_str).collect();
+        self.inner
+            .borrow_mut()
+            .begin_server_handshake(selected_subprotocol.as_deref(), &extensions, &headers_from(request_headers))
+            .map(headers_to)
+            .map_err(err)
+    }
+
+    fn end_server_handshake(&self) -> Result<(), wit::Error> {
+        self.inner.borrow_mut().end_server_handshake().map_err(err)
+    }
+
+    fn send(
+        &self,
+        buffer_type: wit::BufferType,
+        buffer: Option<wit::Buffer>,
+        context: Option<u64>,
+    ) -> Result<(), wit::Error> {
+        let buffer = buffer.as_ref().map(|b| match b {
+            wit::Buffer::Data(data) => Buffer::Data(data),
+            wit::Buffer::CloseStatus(close) => Buffer::CloseStatus { status: close.status, reason: &close.reason },
+        });
+        self.inner.borrow_mut().send(buffer_type_from(buffer_type), buffer, context).map_err(err)
+    }
+
+    fn receive(&self, context: Option<u64>) -> Result<(), wit::Error> {
+        self.inner.borrow_mut().receive(context).map_err(err)
+    }
+
+    fn get_action(&self, queue: wit::ActionQueue) -> Result<wit::Action, wit::Error> {
+        let mut handle = self.inner.borrow_mut();
+        let action = handle.get_action(queue_from(queue)).map_err(err)?;
+        let queue = queue_to(action.queue);
+        // The engine sets buffer_type for every action but no-action and receive-from-network.
+        let buffer_type = action.buffer_type.map(buffer_type_to).unwrap_or(wit::BufferType::Close);
+        Ok(match action.kind {
+            ActionKind::NoAction => wit::Action::NoAction,
+            ActionKind::SendToNetwork => wit::Action::SendToNetwork(wit::NetworkSend {
+                id: action.id,
+                queue,
+                buffer_type,
+                context: action.context,
+                bytes: action.bytes.to_vec(),
+            }),
+            ActionKind::IndicateSendComplete => wit::Action::IndicateSendComplete(wit::SendCompletion {
+                id: action.id,
+                queue,
+                buffer_type,
+                context: action.context,
+            }),
+            ActionKind::ReceiveFromNetwork => {
+                self.receive_id.set(Some(action.id));
+                wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
+                id: action.id,
+                queue,
+                    capacity: len_u32(action.receive_capacity),
+                    context: action.context,
+                })
+            }
+            ActionKind::IndicateReceiveComplete => wit::Action::IndicateReceiveComplete(wit::ReceiveCompletion {
+                id: action.id,
+                queue,
+                buffer_type,
+                context: action.context,
+                bytes: action.bytes.to_vec(),
+                close_status: action.close_status,
+            }),
+        })
+    }
+
+    fn complete_action(&self, id: u32, bytes_transferred: u32) -> Result<(), wit::Error> {
+        if bytes_transferred > 0 && id != 0 && self.receive_id.get() == Some(id) {
+            return Err(err(Error::InvalidArgument {
+                argument: "bytes transferred",
+                problem: format!(
+                    "action {id} is a receive-from-network: complete it with complete-receive(id, bytes); complete-action takes only 0 (the peer ended the stream) for it"
+                ),
+            }));
+        }
+        self.inner.borrow_mut().complete_action(id, bytes_transferred as usize).map_err(err)
+    }
+
+    fn complete_receive(&self, id: u32, data: Vec<u8>) -> Result<(), wit::Error> {
+        self.inner.borrow_mut().complete_receive(id, &data).map_err(err)
+    }
+
+    fn abort(&self) {
+        self.inner.borrow_mut().abort()
+    }
+
+    fn tick(&self, now_ms: u64) {
+        self.inner.borrow_mut().tick(now_ms)
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        self.inner.borrow().next_deadline()
+    }
+}
+
+// ------------------------------------------------------------------------------------ free functions
+
+impl wit_engine::Guest for Component {
+    type Handle = ComponentHandle;
+
+    fn get_global_property(property_type: u32) -> Result<wit::GlobalProperty, wit::Error> {
+        match crate::config::global_property(property_type).map_err(err)? {
+            crate::config::GlobalProperty::KeepAliveInterval(ms) => Ok(wit::GlobalProperty::KeepAliveInterval(ms)),
+            crate::config::GlobalProperty::SupportedVersions(v) => Ok(wit::GlobalProperty::SupportedVersions(v)),
+        }
+    }
+
+    fn accept_key(key: String) -> String {
+        crate::handshake::accept_key(&key)
+    }
+
+    fn offered_subprotocols(request_headers: Vec<wit::Header>) -> Vec<String> {
+        crate::handshake::offered_subprotocols(&headers_from(request_headers))
+    }
+
+    fn offered_extensions(request_headers: Vec<wit::Header>) -> Vec<String> {
+        crate::handshake::offered_extensions(&headers_from(request_headers))
+    }
+
+    fn check_request_line(method: String, http_minor_version: u8) -> Result<(), wit::Error> {
+        crate::handshake::check_request_line(&method, http_minor_version).map_err(err)
+    }
+
+    fn parse_request_head(bytes: Vec<u8>, limits: wit::HttpLimits) -> Result<Option<wit::ParsedRequest>, wit::Error> {
+        let limits = limits_from(limits)?;
+        Ok(crate::http::parse_request_head(&bytes, &limits).map_err(err)?.map(|parsed| wit::ParsedRequest {
+            head: wit::RequestHead {
+                method: parsed.head.method,
+                target: parsed.head.target,
+                minor_version: parsed.head.minor_version,
+                headers: headers_to(parsed.head.headers),
+            },
+            consumed: len_u32(parsed.consumed),
+        }))
+    }
+
+    fn parse_response_head(bytes: Vec<u8>, limits: wit::HttpLimits) -> Result<Option<wit::ParsedResponse>, wit::Error> {
+        let limits = limits_from(limits)?;
+        Ok(crate::http::parse_response_head(&bytes, &limits).map_err(err)?.map(|parsed| wit::ParsedResponse {
+            head: wit::ResponseHead {
+                status: parsed.head.status,
+                reason: parsed.head.reason,
+                minor_version: parsed.head.minor_version,
+                headers: headers_to(parsed.head.headers),
+            },
+            consumed: len_u32(parsed.consumed),
+        }))
+    }
+
+    fn serialize_request_head(method: String, target: String, headers: Vec<wit::Header>) -> Result<Vec<u8>, wit::Error> {
+        crate::http::serialize_request_head(&method, &target, &headers_from(headers)).map_err(err)
+    }
+
+    fn serialize_response_head(status: u16, reason: String, headers: Vec<wit::Header>) -> Result<Vec<u8>, wit::Error> {
+        crate::http::serialize_response_head(status, &reason, &headers_from(headers)).map_err(err)
+    }
+
+    fn reason_phrase(status: u16) -> String {
+        crate::http::reason_phrase(status).to_string()
+    }
+}

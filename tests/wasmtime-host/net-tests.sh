@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Real peers over loopback, every server started here on 127.0.0.1 and stopped here:
+#  1. the component as an echo server under wasmtime, talked to by a Node `ws` client, a Python
+#     `websockets` client and the component's own client (text, binary, 1 MiB, ping, close);
+#  2. the component as a client under wasmtime against a Node `ws` echo server.
+# Usage: net-tests.sh HOST_BINARY COMPONENT PYTHON
+set -euo pipefail
+host=$1 component=$2 python=$3
+here=$(cd "$(dirname "$0")" && pwd)
+jco_dir=$(cd "$here/../jco" && pwd)
+log=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$log"
+}
+trap cleanup EXIT
+
+# Waits for "listening on ws://127.0.0.1:PORT/" in $1 and prints the URL.
+wait_for_url() {
+  for _ in $(seq 1 100); do
+    if url=$(grep -o 'ws://127.0.0.1:[0-9]*/' "$1" 2>/dev/null); then echo "$url"; return 0; fi
+    sleep 0.1
+  done
+  echo "no server came up; its output:" >&2; cat "$1" >&2; return 1
+}
+
+"$host" --component "$component" echo-server --port 0 >"$log/echo.out" 2>"$log/echo.err" &
+pids+=($!)
+url=$(wait_for_url "$log/echo.out")
+echo "== component echo server (wasmtime) at $url"
+echo "-- Node ws client"
+node "$jco_dir/ws-client.mjs" "$url"
+echo "-- Python websockets client"
+"$python" "$here/websockets_client.py" "$url"
+echo "-- the component's own client"
+"$host" --component "$component" client "$url"
+sleep 0.2
+echo "-- server log"
+cat "$log/echo.err"
+
+node "$jco_dir/ws-echo-server.mjs" 0 >"$log/ws.out" 2>&1 &
+pids+=($!)
+url=$(wait_for_url "$log/ws.out")
+echo "== Node ws echo server at $url, component client (wasmtime)"
+"$host" --component "$component" client "$url"
+echo "net-tests: all passed"

@@ -1,0 +1,421 @@
+//! Real sockets: an echo server and a scripted client, with the component doing all protocol
+//! work (HTTP head parsing and writing, the handshake, framing, masking, UTF-8, ping/pong, close).
+//! This file only reads and writes bytes, keeps the clock, and decides what to echo.
+
+use crate::drive::{drain, feed, finished, Assembler, Endpoint, Event};
+use crate::guest::{
+    default_properties, header, Buffer, BufferType, CloseBuffer, Guest, Header, HttpLimits, Runtime, State, Trap,
+};
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+const NO_LIMITS: HttpLimits = HttpLimits { max_header_bytes: None, max_headers: None };
+
+/// Milliseconds since `start`: the clock the handles tick with.
+fn now_ms(start: Instant) -> u64 {
+    start.elapsed().as_millis() as u64
+}
+
+/// Reads one read's worth into `buf` (with the socket's timeout); Ok(None) on timeout, Ok(Some(0)) on EOF.
+fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<usize>> {
+    let mut chunk = [0u8; 16384];
+    match stream.read(&mut chunk) {
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(Some(n))
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => Ok(None),
+        Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => Ok(Some(0)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs `echo-server`: every connection gets its own component instance in its own thread.
+pub fn serve(runtime: Runtime, port: u16) -> Result<()> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    let port = listener.local_addr()?.port();
+    println!("listening on ws://127.0.0.1:{port}/");
+    std::io::stdout().flush()?;
+    for stream in listener.incoming() {
+        let stream = stream?;
+        let runtime = runtime.clone();
+        std::thread::spawn(move || {
+            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            match echo_connection(&runtime, stream) {
+                Ok(summary) => eprintln!("{peer}: {summary}"),
+                Err(e) => eprintln!("{peer}: connection failed: {e:#}"),
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Reads an HTTP head with the component's parser; returns it with the bytes read after it.
+fn read_head<T>(
+    stream: &mut TcpStream,
+    deadline: Instant,
+    mut parse: impl FnMut(&[u8]) -> Result<Option<(T, usize)>>,
+) -> Result<(T, Vec<u8>)> {
+    let mut buf = Vec::new();
+    loop {
+        if let Some((head, consumed)) = parse(&buf)? {
+            return Ok((head, buf[consumed..].to_vec()));
+        }
+        if Instant::now() > deadline {
+            bail!("no complete HTTP head within the time allowed");
+        }
+        if read_some(stream, &mut buf)? == Some(0) {
+            bail!("the peer closed the connection before the HTTP head ended");
+        }
+    }
+}
+
+/// One echo connection: handshake, then echo every message (text as text, binary as binary)
+/// and answer a close with the same status.
+fn echo_connection(runtime: &Runtime, mut stream: TcpStream) -> Result<String> {
+    let start = Instant::now();
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let mut g = runtime.instantiate()?;
+    let mut props = default_properties();
+    props.close_timeout = Some(5000);
+    let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
+    g.tick(h, now_ms(start))?;
+
+    let (request, leftover) = read_head(&mut stream, start + Duration::from_secs(10), |buf| {
+        match g.parse_request_head(buf, NO_LIMITS)? {
+            Ok(Some(parsed)) => Ok(Some((parsed.head, parsed.consumed as usize))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(anyhow!("{e:?}")),
+        }
+    })?;
+    // Reject what is not an upgrade with the status the component chooses.
+    let accepted = match g.check_request_line(&request.method, request.minor_version)? {
+        Err(e) => Err(e),
+        Ok(()) => g.begin_server_handshake(h, None, &[], &request.headers)?,
+    };
+    let response_headers = match accepted {
+        Ok(headers) => headers,
+        Err(e) => {
+            let (status, headers) = match &e {
+                crate::guest::Error::HandshakeFailed(r) => (r.http_status.unwrap_or(400), r.headers.clone()),
+                crate::guest::Error::MalformedHttp(m) => (m.http_status, Vec::new()),
+                _ => (400, Vec::new()),
+            };
+            let reason = g.reason_phrase(status)?;
+            let head = g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))?;
+            stream.write_all(&head)?;
+            return Ok(format!("rejected the handshake with {status}: {}", e.case()));
+        }
+    };
+    let head = g
+        .serialize_response_head(101, "Switching Protocols", &response_headers)?
+        .map_err(|e| anyhow!("serialize-response-head: {e:?}"))?;
+    stream.write_all(&head)?;
+
+    let mut ep = Endpoint::new(h);
+    ep.inbox = leftover;
+    g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
+    let mut assembler = Assembler::default();
+    let mut outgoing: std::collections::VecDeque<(BufferType, Option<Buffer>)> = Default::default();
+    let mut sending = false;
+    let (mut messages, mut bytes_echoed) = (0u64, 0u64);
+    let mut close_status = None;
+    loop {
+        let mut out = Vec::new();
+        let events = drain(&mut g, &mut ep, &mut out)?;
+        if !out.is_empty() {
+            stream.write_all(&out)?;
+        }
+        let mut progressed = !events.is_empty();
+        for event in events {
+            match event {
+                Event::SendComplete { .. } => sending = false,
+                Event::Received { buffer_type: BufferType::Close, close_status: status, bytes, .. } => {
+                    close_status = status;
+                    if g.state(h)? == State::CloseReceived {
+                        // Echo the close: its status (none for 1005) and reason.
+                        let buffer = match status {
+                            Some(1005) | None => None,
+                            Some(status) => Some(Buffer::CloseStatus(CloseBuffer { status, reason: bytes })),
+                        };
+                        outgoing.push_back((BufferType::Close, buffer));
+                    }
+                }
+                Event::Received { buffer_type: BufferType::PingPong, .. } => {
+                    // A pong: nothing to do, keep receiving.
+                    g.receive(h, None)?.ok();
+                }
+                Event::Received { buffer_type, bytes, .. } => {
+                    if let Some((text, message)) = assembler.push(buffer_type, &bytes) {
+                        messages += 1;
+                        bytes_echoed += message.len() as u64;
+                        let kind = if text { BufferType::Utf8Message } else { BufferType::BinaryMessage };
+                        outgoing.push_back((kind, Some(Buffer::Data(message))));
+                    }
+                    g.receive(h, None)?.ok();
+                }
+                Event::Failed(e) => eprintln!("peer error: {e:?}"),
+            }
+        }
+        if !sending {
+            if let Some((kind, buffer)) = outgoing.pop_front() {
+                match g.send(h, kind, buffer.as_ref(), None)? {
+                    Ok(()) => {
+                        sending = true;
+                        progressed = true;
+                    }
+                    // The connection is closing: drop what can no longer be sent.
+                    Err(e) => eprintln!("echo dropped: {e:?}"),
+                }
+            }
+        }
+        g.tick(h, now_ms(start))?;
+        if progressed {
+            continue;
+        }
+        if finished(g.state(h)?) {
+            break;
+        }
+        if ep.held.is_some() {
+            if feed(&mut g, &mut ep)? {
+                continue;
+            }
+            match read_some(&mut stream, &mut ep.inbox)? {
+                Some(0) => ep.ended = true,
+                Some(_) | None => {}
+            }
+            feed(&mut g, &mut ep)?;
+        } else if g.next_deadline(h)?.is_none() && outgoing.is_empty() && !sending {
+            bail!("stuck: nothing held, nothing queued, no deadline (state {:?})", g.state(h)?);
+        } else {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            bail!("connection ran over 120 s");
+        }
+    }
+    let failure = g.failure(h)?;
+    g.drop_handle(h)?;
+    Ok(format!(
+        "echoed {messages} messages ({bytes_echoed} bytes), closed with {close_status:?}{}",
+        failure.map(|f| format!(", failure: {}", f.case())).unwrap_or_default()
+    ))
+}
+
+/// `ws://host:port/path` split into (host, port, path).
+pub fn parse_ws_url(url: &str) -> Result<(String, u16, String)> {
+    let rest = url.strip_prefix("ws://").ok_or_else(|| anyhow!("{url}: only ws:// URLs are supported"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host.to_string(), port.parse().with_context(|| format!("port in {url}"))?),
+        None => (authority.to_string(), 80),
+    };
+    Ok((host, port, path))
+}
+
+/// The scripted client's checks, with what happened.
+pub struct ClientReport {
+    pub lines: Vec<String>,
+}
+
+/// A client connection whose application is a script of (send, expected echo) steps.
+pub struct ClientConn {
+    pub g: Guest,
+    pub ep: Endpoint,
+    stream: TcpStream,
+    start: Instant,
+    assembler: Assembler,
+}
+
+impl ClientConn {
+    /// Connects, runs the client handshake through the component, and queues a receive.
+    pub fn connect(runtime: &Runtime, url: &str) -> Result<ClientConn> {
+        let (host, port, path) = parse_ws_url(url)?;
+        let start = Instant::now();
+        let mut stream = TcpStream::connect((host.as_str(), port)).with_context(|| format!("connecting to {url}"))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+        let mut g = runtime.instantiate()?;
+        let mut props = default_properties();
+        props.close_timeout = Some(5000);
+        let h = g.create_client(props, None)?.map_err(|e| anyhow!("create-client: {e:?}"))?;
+        g.tick(h, now_ms(start))?;
+        let mut headers: Vec<Header> = vec![header("Host", &format!("{host}:{port}"))];
+        headers.extend(g.begin_client_handshake(h, &[], &[], &[])?.map_err(|e| anyhow!("{e:?}"))?);
+        let request = g.serialize_request_head("GET", &path, &headers)?.map_err(|e| anyhow!("{e:?}"))?;
+        stream.write_all(&request)?;
+        let (response, leftover) = read_head(&mut stream, start + Duration::from_secs(10), |buf| {
+            match g.parse_response_head(buf, NO_LIMITS)? {
+                Ok(Some(parsed)) => Ok(Some((parsed.head, parsed.consumed as usize))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(anyhow!("{e:?}")),
+            }
+        })?;
+        if response.status != 101 {
+            bail!("the server answered {} {}, not 101", response.status, response.reason);
+        }
+        g.end_client_handshake(h, &response.headers)?.map_err(|e| anyhow!("end-client-handshake: {e:?}"))?;
+        let mut ep = Endpoint::new(h);
+        ep.inbox = leftover;
+        g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
+        Ok(ClientConn { g, ep, stream, start, assembler: Assembler::default() })
+    }
+
+    /// Drains, writes, and reads until `want` picks an event (returned), or the time runs out.
+    fn run_until(&mut self, mut want: impl FnMut(&mut Guest, &Event) -> bool) -> Result<Event> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut out = Vec::new();
+            let events = drain(&mut self.g, &mut self.ep, &mut out)?;
+            if !out.is_empty() {
+                self.stream.write_all(&out)?;
+            }
+            let mut found = None;
+            for event in events {
+                if let Event::Received { .. } = &event {
+                    // Keep a receive queued while the handle can receive.
+                    if matches!(self.g.state(self.ep.handle)?, State::Open | State::CloseSent) {
+                        self.g.receive(self.ep.handle, None)?.ok();
+                    }
+                }
+                if found.is_none() && want(&mut self.g, &event) {
+                    found = Some(event);
+                }
+            }
+            if let Some(event) = found {
+                return Ok(event);
+            }
+            self.g.tick(self.ep.handle, now_ms(self.start))?;
+            if Instant::now() > deadline {
+                bail!("timed out waiting (state {:?})", self.g.state(self.ep.handle)?);
+            }
+            if finished(self.g.state(self.ep.handle)?) && self.ep.held.is_none() {
+                bail!("the connection finished first (failure: {:?})", self.g.failure(self.ep.handle)?);
+            }
+            if self.ep.held.is_some() && !feed(&mut self.g, &mut self.ep)? {
+                if read_some(&mut self.stream, &mut self.ep.inbox)? == Some(0) {
+                    self.ep.ended = true;
+                }
+                feed(&mut self.g, &mut self.ep)?;
+            }
+        }
+    }
+
+    /// Sends one message (or ping/close) and waits for its send-complete.
+    pub fn send(&mut self, kind: BufferType, buffer: Option<Buffer>) -> Result<()> {
+        self.g.send(self.ep.handle, kind, buffer.as_ref(), None)?.map_err(|e| anyhow!("send {kind:?}: {e:?}"))?;
+        self.run_until(|_, e| matches!(e, Event::SendComplete { .. }))?;
+        Ok(())
+    }
+
+    /// Waits for the next whole message: (is_text, bytes).
+    pub fn next_message(&mut self) -> Result<(bool, Vec<u8>)> {
+        let mut assembler = std::mem::take(&mut self.assembler);
+        let mut message = None;
+        let result = self.run_until(|_, e| match e {
+            Event::Received { buffer_type, bytes, .. } => match assembler.push(*buffer_type, bytes) {
+                Some(m) => {
+                    message = Some(m);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        });
+        self.assembler = assembler;
+        result?;
+        Ok(message.expect("set with the event"))
+    }
+
+    /// Waits for an event of `kind` (pong or close) and returns (bytes, close status).
+    pub fn next_of(&mut self, kind: BufferType) -> Result<(Vec<u8>, Option<u16>)> {
+        match self.run_until(|_, e| matches!(e, Event::Received { buffer_type, .. } if *buffer_type == kind))? {
+            Event::Received { bytes, close_status, .. } => Ok((bytes, close_status)),
+            other => bail!("unexpected {other:?}"),
+        }
+    }
+
+    /// Drains until the handle is closed, then reports its state.
+    pub fn finish(&mut self) -> Result<State> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut out = Vec::new();
+            drain(&mut self.g, &mut self.ep, &mut out)?;
+            if !out.is_empty() {
+                self.stream.write_all(&out)?;
+            }
+            let state = self.g.state(self.ep.handle)?;
+            if finished(state) {
+                return Ok(state);
+            }
+            if Instant::now() > deadline {
+                bail!("not closed after 10 s (state {state:?})");
+            }
+            self.g.tick(self.ep.handle, now_ms(self.start))?;
+            if self.ep.held.is_some() && !feed(&mut self.g, &mut self.ep)? {
+                if read_some(&mut self.stream, &mut self.ep.inbox)? == Some(0) {
+                    self.ep.ended = true;
+                }
+                feed(&mut self.g, &mut self.ep)?;
+            }
+        }
+    }
+}
+
+/// A deterministic 1 MiB payload.
+pub fn big_payload() -> Vec<u8> {
+    (0..1024 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()
+}
+
+/// `client URL`: text, binary, 1 MiB, ping, close against an echo server; every echo checked.
+pub fn run_client(runtime: &Runtime, url: &str) -> Result<ClientReport> {
+    let mut report = ClientReport { lines: Vec::new() };
+    let mut conn = ClientConn::connect(runtime, url)?;
+    report.lines.push(format!("connected to {url}"));
+
+    let text = "hello from the wsaction component under wasmtime \u{1F980}".as_bytes().to_vec();
+    conn.send(BufferType::Utf8Message, Some(Buffer::Data(text.clone())))?;
+    let echo = conn.next_message()?;
+    check(echo == (true, text.clone()), "text echo")?;
+    report.lines.push(format!("text: {} bytes echoed", text.len()));
+
+    let binary: Vec<u8> = (0..=255u8).collect();
+    conn.send(BufferType::BinaryMessage, Some(Buffer::Data(binary.clone())))?;
+    check(conn.next_message()? == (false, binary.clone()), "binary echo")?;
+    report.lines.push("binary: 256 bytes echoed".to_string());
+
+    let big = big_payload();
+    conn.send(BufferType::BinaryMessage, Some(Buffer::Data(big.clone())))?;
+    let echo = conn.next_message()?;
+    check(echo == (false, big.clone()), "1 MiB echo")?;
+    report.lines.push(format!("binary: {} bytes (1 MiB) echoed", big.len()));
+
+    conn.send(BufferType::PingPong, Some(Buffer::Data(b"are you there".to_vec())))?;
+    let (pong, _) = conn.next_of(BufferType::PingPong)?;
+    check(pong == b"are you there", "pong payload")?;
+    report.lines.push("ping: pong came back with the payload".to_string());
+
+    conn.send(BufferType::Close, Some(Buffer::CloseStatus(CloseBuffer { status: 1000, reason: b"done".to_vec() })))?;
+    let (_, status) = conn.next_of(BufferType::Close)?;
+    check(status == Some(1000), &format!("close status 1000 (got {status:?})"))?;
+    let state = conn.finish()?;
+    check(state == State::Closed, &format!("closed state (got {state:?})"))?;
+    report.lines.push("close: 1000 both ways, handle closed".to_string());
+    let h = conn.ep.handle;
+    conn.g.drop_handle(h)?;
+    Ok(report)
+}
+
+fn check(ok: bool, what: &str) -> Result<(), Trap> {
+    if ok {
+        Ok(())
+    } else {
+        Err(anyhow!("check failed: {what}"))
+    }
+}
