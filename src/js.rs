@@ -52,16 +52,6 @@ export function makeAction(kind, id, queue, bufferType, context, bytes, closeSta
   };
 }
 export function copyBytes(view) { return view.slice(); }
-const NO_BYTES = new Uint8Array(0);
-const NO_EVENTS = new Float64Array(0);
-export function makeDrain(out, payload, events, receiveId, receiveCapacity, state, error) {
-  return {
-    out: out.length ? out.slice() : NO_BYTES,
-    payload: payload.length ? payload.slice() : NO_BYTES,
-    events: events.length ? events.slice() : NO_EVENTS,
-    receiveId, receiveCapacity, state, error,
-  };
-}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = errorClass)]
@@ -91,17 +81,6 @@ extern "C" {
         bytes: &[u8],
         close_status: Option<u16>,
         receive_capacity: u32,
-    ) -> JsValue;
-
-    #[wasm_bindgen(js_name = makeDrain)]
-    fn make_drain(
-        out: &[u8],
-        payload: &[u8],
-        events: &[f64],
-        receive_id: u32,
-        receive_capacity: u32,
-        state: u32,
-        error: JsValue,
     ) -> JsValue;
 
     /// A `Uint8Array` the caller owns, copied from a view over wasm memory.
@@ -466,6 +445,13 @@ pub struct WebSocketHandle {
     batch: Vec<u8>,
     payload: Vec<u8>,
     events: Vec<f64>,
+    /// The drain in progress: the held ReceiveFromNetwork handed out (id, capacity) and the
+    /// first peer violation met (handed to JS by `_takeDrainError`).
+    receive: (u32, u32),
+    completed: usize,
+    drain_error: Option<JsValue>,
+    /// `_sendManyInput`: the engine's refusal that stopped a batch after its first message.
+    send_error: Option<JsValue>,
 }
 
 fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketHandle, JsValue> {
@@ -475,7 +461,16 @@ fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketH
         None => Box::new(CryptoRandom::new()),
     };
     let handle = Handle::with_random(role, &properties, random).map_err(|e| engine_error(&e))?;
-    Ok(WebSocketHandle { handle, batch: Vec::new(), payload: Vec::new(), events: Vec::new() })
+    Ok(WebSocketHandle {
+        handle,
+        batch: Vec::new(),
+        payload: Vec::new(),
+        events: Vec::new(),
+        receive: (0, 0),
+        completed: 0,
+        drain_error: None,
+        send_error: None,
+    })
 }
 
 /// The most bytes one `send` takes (the engine copies the payload into its frame; a larger
@@ -601,19 +596,6 @@ impl WebSocketHandle {
     /// CLOSE (reason a string or UTF-8 bytes, at most 123 bytes); null/undefined for none.
     pub fn send(&mut self, buffer_type: f64, data: JsValue, context: JsValue) -> Result<(), JsValue> {
         self.send_checked(buffer_type, &data, &context)
-    }
-
-    /// `send` then `drain` in one call (the fast path for hosts that write at once): one
-    /// boundary crossing per message instead of two. Returns drain's result.
-    #[wasm_bindgen(js_name = sendAndDrain)]
-    pub fn send_and_drain(
-        &mut self,
-        buffer_type: f64,
-        data: JsValue,
-        keep_receiving: bool,
-    ) -> Result<JsValue, JsValue> {
-        self.send_checked(buffer_type, &data, &JsValue::UNDEFINED)?;
-        self.drain(keep_receiving, None)
     }
 }
 
@@ -754,38 +736,141 @@ impl WebSocketHandle {
         parse_response(&bytes, &self.handle.config().limits)
     }
 
-    /// The batched fast path: drains the action loop in one call. Performs what needs no host
-    /// I/O on the engine's behalf (completes indications and send completions, re-queues a
-    /// receive after each receive indication when `keepReceiving`), packs every SendToNetwork's
-    /// bytes (completing each as fully written: the host writes `out` in order), and stops at a held
-    /// ReceiveFromNetwork (its id and capacity are returned) or NoAction.
-    ///
-    /// Returns `{out, payload, events, receiveId, receiveCapacity, state, error}`: `out` is the
-    /// bytes to write (all SendToNetwork actions, already completed as fully written), `events` a
-    /// Float64Array of `[kind, bufferType, closeStatus|-1, context|-1, start, end]` sextuples
-    /// whose bytes are `payload.subarray(start, end)`, `receiveId` the held ReceiveFromNetwork
-    /// (0 if none was handed out by this call), `error` the first peer violation (or null).
-    /// `maxOutBytes` stops the drain once that many bytes are packed (call again after writing).
-    pub fn drain(&mut self, keep_receiving: bool, max_out_bytes: Option<f64>) -> Result<JsValue, JsValue> {
+    /// The batched action loop (`drain` in pkg/src/fast.js, which reads the result through the
+    /// scratch report): performs what needs no host I/O on the engine's behalf (completes
+    /// indications and send completions, re-queues a receive after each receive indication when
+    /// `keepReceiving`), packs every SendToNetwork's bytes (completing each as fully written: the
+    /// host writes `out` in order), and stops at a held ReceiveFromNetwork or NoAction, or once
+    /// `maxOutBytes` are packed.
+    #[wasm_bindgen(js_name = _drainReport)]
+    pub fn drain_report(&mut self, keep_receiving: bool, max_out_bytes: Option<f64>) -> Result<(), JsValue> {
         let max_out = match max_out_bytes {
             Some(n) => integer("maxOutBytes", n, MAX_SAFE_INTEGER)? as usize,
             None => usize::MAX,
         };
-        let mut out = std::mem::take(&mut self.batch);
-        let mut payload = std::mem::take(&mut self.payload);
-        let mut events = std::mem::take(&mut self.events);
-        out.clear();
-        payload.clear();
-        events.clear();
-        let mut receive = (0u32, 0u32);
-        let mut failure = JsValue::NULL;
+        self.begin_drain();
+        self.drain_step(keep_receiving, max_out, false)?;
+        SCRATCH.with(|scratch| self.report(&mut scratch.borrow_mut(), 0, false));
+        Ok(())
+    }
+
+    /// `send` of the scratch input's first `length` bytes, then the action loop (no
+    /// `maxOutBytes`): the one-crossing path of `sendAndDrain`. The result is in the scratch report.
+    #[wasm_bindgen(js_name = _sendInput)]
+    pub fn send_input(&mut self, buffer_type: f64, length: f64, keep_receiving: bool) -> Result<(), JsValue> {
+        let buffer_type = buffer_type_from(buffer_type)?;
+        let length = integer("length", length, MAX_SEND_BYTES as f64)? as usize;
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let sent = match scratch.input.get(..length) {
+                Some(data) => self.handle.send(buffer_type, Some(Buffer::Data(data)), None).map_err(|e| engine_error(&e)),
+                None => Err(input_overrun(length)),
+            };
+            let result = sent.and_then(|()| {
+                self.begin_drain();
+                self.drain_step(keep_receiving, usize::MAX, false)
+            });
+            scratch.shrink_input();
+            result?;
+            self.report(&mut scratch, 1, false);
+            Ok(())
+        })
+    }
+
+    /// `count` sends of one type, each the next `lengths[i]` bytes of the scratch input, each
+    /// followed by the action loop (websocket.h allows one outstanding send; the loop completes
+    /// it). The first refusal is thrown when nothing was sent yet; a later one stops the batch
+    /// and is kept for `_takeSendError` (the frames already packed must still be written).
+    #[wasm_bindgen(js_name = _sendManyInput)]
+    pub fn send_many_input(&mut self, buffer_type: f64, count: f64, keep_receiving: bool) -> Result<(), JsValue> {
+        let buffer_type = buffer_type_from(buffer_type)?;
+        let count = integer("count", count, MAX_BATCH as f64)? as usize;
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let lengths = scratch.lengths.get(..count).ok_or_else(|| input_overrun(count))?;
+            // Checked: on wasm32 a sum of 2^16 u32 lengths can overflow usize.
+            let total = lengths.iter().try_fold(0usize, |sum, &n| sum.checked_add(n as usize));
+            match total {
+                Some(total) if total <= scratch.input.len() => {}
+                _ => return Err(input_overrun(total.unwrap_or(usize::MAX))),
+            }
+            self.begin_drain();
+            let mut at = 0;
+            let mut refused = false;
+            let mut result = Ok(());
+            for i in 0..count {
+                let length = scratch.lengths[i] as usize;
+                let data = &scratch.input[at..at + length];
+                at += length;
+                if let Err(error) = self.handle.send(buffer_type, Some(Buffer::Data(data)), None) {
+                    if i == 0 {
+                        result = Err(engine_error(&error));
+                    } else {
+                        self.send_error = Some(engine_error(&error));
+                        refused = true;
+                    }
+                    break;
+                }
+                result = self.drain_step(keep_receiving, usize::MAX, true);
+                if result.is_err() {
+                    break;
+                }
+            }
+            if count == 0 {
+                result = self.drain_step(keep_receiving, usize::MAX, true);
+            }
+            scratch.shrink_input();
+            result?;
+            // Each send completes in the loop after it (the next send would be refused while one
+            // is outstanding), so this is the number of messages sent.
+            let sent = self.completed;
+            self.report(&mut scratch, sent, refused);
+            Ok(())
+        })
+    }
+
+    /// The peer violation the last drain met (once), or null.
+    #[wasm_bindgen(js_name = _takeDrainError)]
+    pub fn take_drain_error(&mut self) -> JsValue {
+        self.drain_error.take().unwrap_or(JsValue::NULL)
+    }
+
+    /// The refusal that stopped the last `_sendManyInput` (once), or null.
+    #[wasm_bindgen(js_name = _takeSendError)]
+    pub fn take_send_error(&mut self) -> JsValue {
+        self.send_error.take().unwrap_or(JsValue::NULL)
+    }
+}
+
+impl WebSocketHandle {
+    /// Starts a drain's result: empties the packed buffers (dropping one a large message grew).
+    fn begin_drain(&mut self) {
+        const KEEP: usize = 1 << 20;
+        if self.batch.capacity() > KEEP {
+            self.batch = Vec::new();
+        }
+        if self.payload.capacity() > KEEP {
+            self.payload = Vec::new();
+        }
+        self.batch.clear();
+        self.payload.clear();
+        self.events.clear();
+        self.receive = (0, 0);
+        self.completed = 0;
+        self.drain_error = None;
+        self.send_error = None;
+    }
+
+    /// The action loop, appending to the packed buffers (see `_drainReport`). With `own_sends`
+    /// the send completions are counted in `completed` instead of listed as events.
+    fn drain_step(&mut self, keep_receiving: bool, max_out: usize, own_sends: bool) -> Result<(), JsValue> {
         loop {
             let action = match self.handle.get_action(ActionQueue::All) {
                 Ok(action) => action,
                 Err(error) => {
                     // A peer violation: the failing close is queued; keep draining after it.
-                    if failure.is_null() {
-                        failure = engine_error(&error);
+                    if self.drain_error.is_none() {
+                        self.drain_error = Some(engine_error(&error));
                     }
                     continue_after_error(&error)?;
                     continue;
@@ -793,29 +878,34 @@ impl WebSocketHandle {
             };
             let id = action.id;
             match action.kind {
-                ActionKind::NoAction => break,
+                ActionKind::NoAction => return Ok(()),
                 ActionKind::SendToNetwork => {
-                    out.extend_from_slice(action.bytes);
+                    self.batch.extend_from_slice(action.bytes);
                     // Complete at once: the host owns the copy in `out`; a host that must
                     // cancel (a failed write) calls abort.
                     let count = action.bytes.len();
                     self.handle.complete_action(id, count).map_err(|e| engine_error(&e))?;
-                    if out.len() >= max_out {
-                        break;
+                    if self.batch.len() >= max_out {
+                        return Ok(());
                     }
                 }
                 ActionKind::ReceiveFromNetwork => {
                     // Held: the host completes it with `completeReceive` when bytes arrive. The
                     // send queue was looked at first by this get_action and had nothing.
-                    receive = (id, action.receive_capacity as u32);
-                    break;
+                    self.receive = (id, action.receive_capacity as u32);
+                    return Ok(());
                 }
                 ActionKind::IndicateSendComplete => {
-                    push_event(&mut events, &mut payload, &action, 2);
+                    if own_sends {
+                        // `sendMany`'s own sends: counted, not listed (`sent` says how many).
+                        self.completed += 1;
+                    } else {
+                        push_event(&mut self.events, &mut self.payload, &action, 2);
+                    }
                     self.handle.complete_action(id, 0).map_err(|e| engine_error(&e))?;
                 }
                 ActionKind::IndicateReceiveComplete => {
-                    push_event(&mut events, &mut payload, &action, 4);
+                    push_event(&mut self.events, &mut self.payload, &action, 4);
                     self.handle.complete_action(id, 0).map_err(|e| engine_error(&e))?;
                     if keep_receiving && matches!(self.handle.state(), State::Open | State::CloseSent) {
                         self.handle.receive(None).map_err(|e| engine_error(&e))?;
@@ -823,18 +913,131 @@ impl WebSocketHandle {
                 }
             }
         }
-        let result = make_drain(&out, &payload, &events, receive.0, receive.1, self.handle.state() as u32, failure);
-        // Keep the buffers for the next call, unless one message made them large.
-        const KEEP: usize = 1 << 20;
-        if out.capacity() <= KEEP {
-            self.batch = out;
-        }
-        if payload.capacity() <= KEEP {
-            self.payload = payload;
-        }
-        self.events = events;
-        Ok(result)
     }
+
+    /// Writes where the drain's result lies in wasm memory into the scratch report.
+    fn report(&self, scratch: &mut Scratch, sent: usize, refused: bool) {
+        let r = &mut scratch.report;
+        r[report::OUT_PTR] = self.batch.as_ptr() as u32;
+        r[report::OUT_LEN] = self.batch.len() as u32;
+        r[report::PAYLOAD_PTR] = self.payload.as_ptr() as u32;
+        r[report::PAYLOAD_LEN] = self.payload.len() as u32;
+        r[report::EVENTS_PTR] = self.events.as_ptr() as u32;
+        r[report::EVENTS_LEN] = self.events.len() as u32;
+        r[report::RECEIVE_ID] = self.receive.0;
+        r[report::RECEIVE_CAPACITY] = self.receive.1;
+        r[report::STATE] = self.handle.state() as u32;
+        r[report::HAS_ERROR] = self.drain_error.is_some() as u32;
+        r[report::SENT] = sent as u32;
+        r[report::HAS_SEND_ERROR] = refused as u32;
+    }
+}
+
+fn input_overrun(n: usize) -> JsValue {
+    range_error(format!("{n} is more than the scratch input holds (call _reserve first)"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scratch area: where pkg/src/fast.js writes payloads and reads drain results
+// ---------------------------------------------------------------------------------------------
+
+/// Most messages one `sendMany` takes.
+const MAX_BATCH: u32 = 1 << 16;
+
+/// Word indexes of the scratch report (pkg/src/fast.js reads it through a Uint32Array view).
+mod report {
+    pub const OUT_PTR: usize = 0;
+    pub const OUT_LEN: usize = 1;
+    pub const PAYLOAD_PTR: usize = 2;
+    pub const PAYLOAD_LEN: usize = 3;
+    /// Of a Vec<f64>: 8-aligned; its length counts numbers, not bytes.
+    pub const EVENTS_PTR: usize = 4;
+    pub const EVENTS_LEN: usize = 5;
+    pub const RECEIVE_ID: usize = 6;
+    pub const RECEIVE_CAPACITY: usize = 7;
+    pub const STATE: usize = 8;
+    pub const HAS_ERROR: usize = 9;
+    pub const SENT: usize = 10;
+    pub const HAS_SEND_ERROR: usize = 11;
+    pub const INPUT_PTR: usize = 12;
+    pub const INPUT_LEN: usize = 13;
+    pub const LENGTHS_PTR: usize = 14;
+    pub const LENGTHS_LEN: usize = 15;
+    pub const WORDS: usize = 16;
+}
+
+/// One per module (wasm is single-threaded): the input area payloads are copied into from JS
+/// (one copy, no per-call allocation), the lengths of a batch, and the report of the last call.
+/// Its address never changes; the Vecs' do only in `_reserve` and after a large message.
+struct Scratch {
+    input: Vec<u8>,
+    lengths: Vec<u32>,
+    report: [u32; report::WORDS],
+}
+
+impl Scratch {
+    fn publish_areas(&mut self) {
+        self.report[report::INPUT_PTR] = self.input.as_ptr() as u32;
+        self.report[report::INPUT_LEN] = self.input.len() as u32;
+        self.report[report::LENGTHS_PTR] = self.lengths.as_ptr() as u32;
+        self.report[report::LENGTHS_LEN] = self.lengths.len() as u32;
+    }
+
+    /// Gives back the memory of a large message once it is framed.
+    fn shrink_input(&mut self) {
+        const KEEP: usize = 1 << 20;
+        if self.input.len() > KEEP {
+            self.input = vec![0; INITIAL_INPUT];
+            self.publish_areas();
+        }
+    }
+}
+
+const INITIAL_INPUT: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> =
+        const { std::cell::RefCell::new(Scratch { input: Vec::new(), lengths: Vec::new(), report: [0; report::WORDS] }) };
+}
+
+/// The address of the scratch report (16 u32 words; see `mod report` in src/js.rs).
+#[wasm_bindgen(js_name = _scratchReport)]
+pub fn scratch_report() -> u32 {
+    SCRATCH.with(|scratch| scratch.borrow().report.as_ptr() as u32)
+}
+
+/// The module's memory, for pkg/src/fast.js's views.
+#[wasm_bindgen(js_name = _memory)]
+pub fn memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// Makes the scratch input hold at least `bytes` and the lengths area `count` entries; their
+/// addresses land in the report. `bytes` over the one-send limit is a RangeError, as is a
+/// `count` over the batch limit.
+#[wasm_bindgen(js_name = _reserve)]
+pub fn reserve(bytes: f64, count: f64) -> Result<(), JsValue> {
+    if bytes > MAX_SEND_BYTES as f64 {
+        return Err(range_error(format!(
+            "data of {bytes} bytes is over the {MAX_SEND_BYTES}-byte limit of one send; send it as fragments"
+        )));
+    }
+    let bytes = integer("bytes", bytes, MAX_SEND_BYTES as f64)? as usize;
+    if count > MAX_BATCH as f64 {
+        return Err(range_error(format!("at most {MAX_BATCH} messages per call, got {count}")));
+    }
+    let count = integer("count", count, MAX_BATCH as f64)? as usize;
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        if scratch.input.len() < bytes {
+            scratch.input = vec![0; bytes.max(INITIAL_INPUT)];
+        }
+        if scratch.lengths.len() < count {
+            scratch.lengths = vec![0; count.max(64)];
+        }
+        scratch.publish_areas();
+    });
+    Ok(())
 }
 
 /// In `drain`: a peer violation (or a rejected handshake) leaves the engine with a close queued,

@@ -93,6 +93,8 @@ const describeSend = ([type, data]) => `send(${bufferTypeName(type)}, ${data?.le
 wrap('send', describeSend);
 // The adapter sends through the one-crossing fast path: a send and the drain after it.
 wrap('sendAndDrain', (args, r) => `${describeSend(args)} + drain() → ${describeDrain(r)}`);
+// Several queued messages of one type go in one call: each a send, with a drain after each.
+wrap('sendMany', ([type, messages], r) => `${messages.slice(0, r.sent).map((m) => describeSend([type, m])).join(' + ')} + drain() → ${describeDrain(r)}${r.sendError ? `; ${describeSend([type, messages[r.sent]])} threw ${r.sendError.code}` : ''}`);
 wrap('receive', () => 'receive()');
 wrap('completeReceive', ([id, data]) => `complete_action(#${id}, ${data.length} bytes read)`);
 wrap('completeAction', ([id, n]) => `complete_action(#${id}, ${n})`);

@@ -14,6 +14,8 @@ import {
   serializeRequestHead,
   serializeResponseHead,
 } from '../dist/wsaction.js';
+// drain, sendAndDrain and sendMany: the handle's fast paths, added to the class.
+import './fast.js';
 
 export {
   WebSocketHandle,

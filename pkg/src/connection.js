@@ -11,6 +11,7 @@
 // `_transportClosed()`.
 
 import { constants as engineConstants, wsActionErrorClass } from '../dist/wsaction.js';
+import './fast.js'; // the handle's drain and sendAndDrain
 
 let K = null; // the engine's constants, read on first use (after the wasm module is initialised)
 function k() {
@@ -44,6 +45,13 @@ function concat(parts, total) {
   }
   return out;
 }
+
+// Queued sends batched into one sendMany call: whole messages of one type, each at most
+// BATCH_MESSAGE_BYTES, at most BATCH_BYTES and BATCH_MESSAGES in all (well below the 256 KiB at
+// which #take writes out, so backpressure still stops sends between batches).
+const BATCH_MESSAGE_BYTES = 16 * 1024;
+const BATCH_BYTES = 64 * 1024;
+const BATCH_MESSAGES = 256;
 
 /** Adapter defaults: larger buffers than websocket.h's 4096 so a 64 KiB socket read is one call. */
 export const DEFAULT_PROPERTIES = Object.freeze({
@@ -318,6 +326,11 @@ export class Connection extends Emitter {
         }
         // Start queued sends while the transport takes bytes.
         while (this.#sendQueue.length > 0 && !this.#blocked) {
+          const batch = this.#batch();
+          if (batch !== null) {
+            this.#sendBatch(batch);
+            continue;
+          }
           const entry = this.#sendQueue.shift();
           let result;
           try {
@@ -346,6 +359,47 @@ export class Connection extends Emitter {
   }
 
   #inFlight = [];
+
+  /**
+   * The queued whole messages of one type at the head of the queue (small ones, at most
+   * BATCH_BYTES in all) when there are two or more: they go to the engine in one sendMany call.
+   */
+  #batch() {
+    const queue = this.#sendQueue;
+    const type = queue[0].type;
+    const t = k().BufferType;
+    if (queue.length < 2 || (type !== t.BINARY_MESSAGE && type !== t.UTF8_MESSAGE)) return null;
+    let n = 0;
+    let bytes = 0;
+    while (n < queue.length && n < BATCH_MESSAGES && queue[n].type === type) {
+      const size = queue[n].data.length;
+      if (size > BATCH_MESSAGE_BYTES || bytes + size > BATCH_BYTES) break;
+      bytes += size;
+      n++;
+    }
+    return n >= 2 ? queue.splice(0, n) : null;
+  }
+
+  /** Sends a batch; what the engine refused is rejected, what it did not reach is queued again. */
+  #sendBatch(batch) {
+    let result;
+    try {
+      result = this.#handle.sendMany(batch[0].type, batch.map((entry) => entry.data), true);
+    } catch (err) {
+      // Nothing was sent: the first message was refused.
+      batch[0].reject(err);
+      this.#sendQueue.unshift(...batch.slice(1));
+      return;
+    }
+    this.#take(result);
+    // Each sent message's frame is in result.out (completed as written): as sendAndDrain's
+    // INDICATE_SEND_COMPLETE does, that resolves its promise.
+    for (let i = 0; i < result.sent; i++) batch[i].resolve();
+    if (result.sent < batch.length) {
+      batch[result.sent].reject(result.sendError);
+      this.#sendQueue.unshift(...batch.slice(result.sent + 1));
+    }
+  }
 
   // Outgoing bytes of one pump are written together: many small frames become one write.
   #pending = [];

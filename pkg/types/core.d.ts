@@ -84,6 +84,17 @@ export interface DrainResult {
   error: WsActionError | null;
 }
 
+/** What sendMany() returns: drain's result for the whole batch, and how far the batch got. */
+export interface SendManyResult extends DrainResult {
+  /**
+   * How many of the messages were sent, in order (their frames are in `out`, already completed
+   * as written). Their send completions are counted here, not listed in `events`.
+   */
+  sent: number;
+  /** The engine's refusal of message `sent` that stopped the batch (later ones were not tried), or null. */
+  sendError: WsActionError | null;
+}
+
 export interface ClientHandshakeResult {
   /** Index into the offered subprotocols, or null. */
   selectedSubprotocol: number | null;
@@ -177,6 +188,23 @@ export declare class WebSocketHandle {
    * stops at a held RECEIVE_FROM_NETWORK or NO_ACTION (or once maxOutBytes are packed).
    */
   drain(keepReceiving: boolean, maxOutBytes?: number | null): DrainResult;
+  /**
+   * send(bufferType, data) then drain(keepReceiving) in one call (one boundary crossing per
+   * message). Throws what send throws, before anything is sent.
+   */
+  sendAndDrain(
+    bufferType: number,
+    data: Uint8Array | { status: number; reason?: string | Uint8Array } | null,
+    keepReceiving: boolean,
+  ): DrainResult;
+  /**
+   * Sends each of `messages` (one buffer type; at most 65,536 messages and 256 MiB in all), each
+   * followed by the action loop, in one call: one crossing for N frames. A wrong argument is a
+   * TypeError or RangeError and the engine refusing the first message a WsActionError, all
+   * thrown before anything is sent; a later refusal stops the batch and comes back as
+   * `sendError` (the frames before it are in `out` and must be written).
+   */
+  sendMany(bufferType: number, messages: Uint8Array[], keepReceiving: boolean): SendManyResult;
   /** WebSocketAbortHandle. */
   abort(): void;
   /** The time in ms (any epoch, never decreasing); fires due timers. Drain after it. */

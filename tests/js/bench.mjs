@@ -1,7 +1,9 @@
 // make bench-js: the wsaction class against ws 8 in one Node process.
 //  1. parse: the same masked client wire bytes through a wsaction server handle (completeReceive +
 //     drain) and through ws's Receiver, fed in 64 KiB chunks;
-//  2. frame: masked client frames from a wsaction client handle (sendAndDrain) and ws's Sender.frame;
+//  2. frame: masked client frames from a wsaction client handle (sendAndDrain, one call per message:
+//     the fair comparison with ws's Sender.frame) and ws's Sender.frame; then 16 B messages
+//     framed 64 per sendMany call against 64 Sender.frame calls;
 //  3. echo: round trips over loopback, wsaction client + server against ws client + server.
 // Prints messages/s, MB/s and the wsaction/ws ratio for each case.
 import { Receiver, Sender, WebSocketServer as WsServer, WebSocket as WsClient } from 'ws';
@@ -11,6 +13,7 @@ import { WebSocketHandle, constants, connect, createServer } from '../../pkg/nod
 const B = constants.BufferType;
 const CHUNK = 64 * 1024;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+const BATCH = 64;
 
 function mixedUtf8(length) {
   const sample = 'ascii text, κόσμε, 日本語のテキスト, emoji 🎉🚀, ';
@@ -116,6 +119,16 @@ function frameWsaction(c) {
   };
 }
 
+/** 64 messages per sendMany call (one boundary crossing and one result for 64 frames). */
+function frameWsactionBatched(c) {
+  const { client, server } = openPair({ sendBufferSize: 16 * 1024 * 1024 });
+  server.free();
+  const batch = new Array(BATCH).fill(c.payload);
+  return () => {
+    for (let i = 0; i < c.count; i += BATCH) client.sendMany(c.type, batch, false);
+  };
+}
+
 function frameWs(c) {
   const opcode = c.type === B.UTF8_MESSAGE ? 1 : 2;
   return () => {
@@ -182,7 +195,7 @@ function fmt(n) {
 function row(kind, name, a, b) {
   const ratio = a.messages / b.messages;
   console.log(
-    `${kind.padEnd(6)} ${name.padEnd(14)} wsaction ${fmt(a.messages).padStart(9)} msg/s ${fmt(a.mbps).padStart(7)} MB/s | ws ${fmt(b.messages).padStart(9)} msg/s ${fmt(b.mbps).padStart(7)} MB/s | ratio ${ratio.toFixed(2)}`,
+    `${kind.padEnd(6)} ${name.padEnd(22)} wsaction ${fmt(a.messages).padStart(9)} msg/s ${fmt(a.mbps).padStart(7)} MB/s | ws ${fmt(b.messages).padStart(9)} msg/s ${fmt(b.mbps).padStart(7)} MB/s | ratio ${ratio.toFixed(2)}`,
   );
   return ratio;
 }
@@ -195,6 +208,9 @@ for (const c of cases) {
 }
 for (const c of cases) {
   ratios.push(row('frame', c.name, measure(c, frameWsaction(c)), measure(c, frameWs(c))));
+  if (c.payload.length === 16) {
+    ratios.push(row('frame', `${c.name} x${BATCH}/call`, measure(c, frameWsactionBatched(c)), measure(c, frameWs(c))));
+  }
 }
 for (const [name, size, total, inFlight] of [
   ['16 B x64', 16, 100000, 64],

@@ -525,6 +525,151 @@ test('drain batches the action loop: bytes out, events, the held receive', () =>
   assert.equal(got.error, null);
 });
 
+/** Every SEND_TO_NETWORK byte of one send through the getAction loop (websocket.h's way). */
+function sendByActions(handle, type, data) {
+  handle.send(type, data);
+  const parts = [];
+  for (let a = handle.getAction(Q.ALL); a.kind !== A.NO_ACTION; a = handle.getAction(Q.ALL)) {
+    if (a.kind === A.SEND_TO_NETWORK) parts.push(...a.bytes);
+    handle.completeAction(a.id, a.kind === A.SEND_TO_NETWORK ? a.bytes.length : 0);
+  }
+  return new Uint8Array(parts);
+}
+
+/** The messages a server handle parses out of `wire` (fragment indications joined). */
+function parse(server, wire) {
+  server.receive();
+  let r = server.drain(true);
+  const messages = [];
+  let parts = [];
+  for (let at = 0; at < wire.length; ) {
+    const n = Math.min(r.receiveCapacity, wire.length - at);
+    server.completeReceive(r.receiveId, wire.subarray(at, at + n));
+    at += n;
+    r = server.drain(true);
+    for (let i = 0; i < r.events.length; i += 6) {
+      const type = r.events[i + 1];
+      parts.push(...r.payload.subarray(r.events[i + 4], r.events[i + 5]));
+      if (type === B.UTF8_FRAGMENT || type === B.BINARY_FRAGMENT) continue;
+      messages.push({ type, bytes: new Uint8Array(parts) });
+      parts = [];
+    }
+  }
+  return messages;
+}
+
+test('sendAndDrain frames what send and the getAction loop frame, and reports the send complete', () => {
+  const a = pair();
+  const b = pair();
+  for (const size of [0, 5, 16, 125, 126, 1000, 70000]) {
+    const data = new Uint8Array(size).map((_, i) => i * 7);
+    const expected = sendByActions(a.client, B.BINARY_MESSAGE, data);
+    const r = b.client.sendAndDrain(B.BINARY_MESSAGE, data, false);
+    assert.deepEqual(r.out, expected, `${size} bytes`);
+    assert.deepEqual([...r.events], [A.INDICATE_SEND_COMPLETE, B.BINARY_MESSAGE, -1, -1, 0, 0]);
+    assert.equal(r.receiveId, 0);
+    assert.equal(r.state, S.OPEN);
+    assert.equal(r.error, null);
+  }
+  // CLOSE takes {status, reason} on the same call.
+  const close = b.client.sendAndDrain(B.CLOSE, { status: 1000, reason: 'bye' }, false);
+  assert.deepEqual(close.out, sendByActions(a.client, B.CLOSE, { status: 1000, reason: 'bye' }));
+  assert.equal(close.state, S.CLOSE_SENT);
+  assert.equal(catchError(() => b.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array(1), false)).code, 'INVALID_STATE');
+});
+
+test('sendAndDrain through a message larger than the scratch area keeps its views right', () => {
+  const p = pair({ sendBufferSize: 4096 });
+  const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+  const r1 = p.client.sendAndDrain(B.BINARY_MESSAGE, big, false);
+  assert.equal(r1.out.length, big.length + 14); // 2 + 8 length bytes + 4 mask key bytes
+  const r2 = p.client.sendAndDrain(B.UTF8_MESSAGE, enc.encode('small after big'), false);
+  const got = parse(p.server, new Uint8Array([...r1.out, ...r2.out]));
+  assert.equal(got.length, 2);
+  assert.deepEqual(got[0].bytes, big);
+  assert.equal(dec.decode(got[1].bytes), 'small after big');
+});
+
+test('sendMany frames N messages in one call, as N sendAndDrain calls do', () => {
+  const a = pair();
+  const b = pair();
+  const messages = Array.from({ length: 40 }, (_, i) => enc.encode(`message ${i} `.repeat(i % 5)));
+  const one = messages.map((m) => [...a.client.sendAndDrain(B.UTF8_MESSAGE, m, false).out]).flat();
+  const r = b.client.sendMany(B.UTF8_MESSAGE, messages, false);
+  assert.deepEqual(r.out, new Uint8Array(one));
+  assert.equal(r.sent, messages.length);
+  assert.equal(r.sendError, null);
+  assert.equal(r.events.length, 0, "the batch's own send completions are counted in sent, not listed");
+  assert.equal(r.state, S.OPEN);
+  const got = parse(b.server, r.out);
+  assert.deepEqual(got.map((m) => dec.decode(m.bytes)), messages.map((m) => dec.decode(m)));
+  assert.ok(got.every((m) => m.type === B.UTF8_MESSAGE));
+  // An empty batch is a drain.
+  const empty = b.client.sendMany(B.BINARY_MESSAGE, [], false);
+  assert.equal(empty.out.length, 0);
+  assert.equal(empty.sent, 0);
+});
+
+test('sendMany keeps receiving: a held receive and the peer messages it meets are reported', () => {
+  const p = pair();
+  p.server.receive();
+  const held = p.server.drain(true);
+  const wire = p.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([1, 2, 3]), false).out;
+  p.server.completeReceive(held.receiveId, wire);
+  const r = p.server.sendMany(B.BINARY_MESSAGE, [new Uint8Array([4]), new Uint8Array([5])], true);
+  assert.equal(r.sent, 2);
+  assert.deepEqual([...r.events.subarray(0, 2)], [A.INDICATE_RECEIVE_COMPLETE, B.BINARY_MESSAGE]);
+  assert.deepEqual([...r.payload.subarray(r.events[4], r.events[5])], [1, 2, 3]);
+  assert.ok(r.receiveId > 0, 'the re-queued receive is held');
+  assert.deepEqual([...r.out], [0x82, 1, 4, 0x82, 1, 5]);
+});
+
+test('sendMany: bad arguments are TypeError or RangeError, refusals WsActionError', () => {
+  const p = pair();
+  const h = p.client;
+  const m = new Uint8Array(2);
+  for (const [call, type] of [
+    [() => h.sendMany(B.BINARY_MESSAGE, m, false), TypeError],
+    [() => h.sendMany(B.BINARY_MESSAGE, null, false), TypeError],
+    [() => h.sendMany(B.BINARY_MESSAGE, [m, 'text'], false), TypeError],
+    [() => h.sendMany(B.BINARY_MESSAGE, [m, new Uint16Array(2)], false), TypeError],
+    [() => h.sendMany('binary', [m], false), TypeError],
+    [() => h.sendMany(7, [m], false), RangeError],
+    [() => h.sendMany(0x80000009, [m], false), RangeError],
+    [() => h.sendMany(B.BINARY_MESSAGE, new Array(65537).fill(m), false), RangeError],
+    [() => h.sendMany(B.CLOSE, [m], false), WsActionError],
+    [() => h.sendMany(B.PING_PONG, [new Uint8Array(126)], false), WsActionError],
+    [() => h.sendAndDrain(B.BINARY_MESSAGE, 'text', false), TypeError],
+    [() => h.sendAndDrain(-1, m, false), RangeError],
+  ]) {
+    const err = catchError(call);
+    assert.ok(err instanceof type, `${call}: ${err}`);
+  }
+  // Nothing above was sent: the next frames are the first.
+  const r = h.sendMany(B.BINARY_MESSAGE, [m], false);
+  assert.equal(r.sent, 1);
+  assert.equal(parse(p.server, r.out).length, 1);
+});
+
+test('sendMany stops at a refused message: the frames before it are in out, the refusal in sendError', () => {
+  const p = pair();
+  const bad = new Uint8Array([0xff, 0xfe]);
+  const r = p.client.sendMany(B.UTF8_MESSAGE, [enc.encode('a'), enc.encode('b'), bad, enc.encode('d')], false);
+  assert.equal(r.sent, 2);
+  assert.ok(r.sendError instanceof WsActionError);
+  assert.equal(r.sendError.code, 'INVALID_ARGUMENT');
+  const got = parse(p.server, r.out);
+  assert.deepEqual(got.map((m) => dec.decode(m.bytes)), ['a', 'b']);
+  // The handle goes on.
+  const next = p.client.sendMany(B.UTF8_MESSAGE, [enc.encode('d')], false);
+  assert.equal(next.sent, 1);
+  assert.equal(next.sendError, null);
+  // A refusal of the first message is thrown (nothing was sent).
+  assert.equal(catchError(() => p.client.sendMany(B.UTF8_MESSAGE, [bad, enc.encode('e')], false)).code, 'INVALID_ARGUMENT');
+  p.client.sendAndDrain(B.CLOSE, { status: 1000 }, false);
+  assert.equal(catchError(() => p.client.sendMany(B.BINARY_MESSAGE, [bad], false)).code, 'INVALID_STATE');
+});
+
 /** xorshift32: a seeded sequence for the random API test. */
 function rng(seed) {
   let x = seed >>> 0 || 1;
@@ -586,6 +731,8 @@ test('thousands of seeded random API calls never trap', () => {
       () => h.tick(pick([...numbers, i * 10])),
       () => h.nextDeadline(),
       () => h.drain(pick([true, false]), pick([undefined, 0, 1, 100000])),
+      () => h.sendAndDrain(pick(numbers), pick(values), pick([true, false, undefined])),
+      () => h.sendMany(pick([...numbers, ...types]), pick([values, [new Uint8Array(5), new Uint8Array(0)], 'x', [new Uint8Array(3)]]), pick([true, false])),
       () => (random() < 0.05 ? h.abort() : h.state),
       () => h.failure,
       () => h.beginClientHandshake(pick(values), pick(values), pick(values)),

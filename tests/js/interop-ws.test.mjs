@@ -309,3 +309,58 @@ test('handleUpgrade on an existing node:http server', async () => {
   await closed;
   await new Promise((r) => httpServer.close(r));
 });
+
+test('sends queued behind backpressure go out in batches, in order, each promise settled', async () => {
+  const received = [];
+  let done;
+  const all = new Promise((r) => (done = r));
+  const wss = await new Promise((resolve) => {
+    const s = new WsServer({ host: '127.0.0.1', port: 0, maxPayload: 64 * 1024 * 1024 }, () => resolve(s));
+  });
+  wss.on('connection', (socket) =>
+    socket.on('message', (data, isBinary) => {
+      received.push(isBinary ? data.length : data.toString());
+      if (data.toString() === 'last') done();
+    }),
+  );
+  // Count the adapter's sendMany calls (the batched path) on the class it uses.
+  const { WebSocketHandle } = await import('../../pkg/node.js');
+  const sendMany = WebSocketHandle.prototype.sendMany;
+  let batches = 0;
+  let batched = 0;
+  WebSocketHandle.prototype.sendMany = function counted(type, messages, keep) {
+    batches++;
+    batched += messages.length;
+    return sendMany.call(this, type, messages, keep);
+  };
+  try {
+    const c = await connect(`ws://127.0.0.1:${wss.address().port}/`);
+    // 8 MiB first: the socket stops taking bytes, so the small sends queue up behind it.
+    const sends = [c.send(new Uint8Array(8 * 1024 * 1024))];
+    const expected = [8 * 1024 * 1024];
+    for (let i = 0; i < 1000; i++) {
+      if (i === 500) {
+        // Invalid UTF-8 sent as text: the engine refuses this one message only.
+        sends.push(c.send(new Uint8Array([0xff]), { text: true }));
+        continue;
+      }
+      const text = `small ${i}`;
+      sends.push(c.send(text));
+      expected.push(text);
+    }
+    sends.push(c.send('last'));
+    expected.push('last');
+    const settled = await withTimeout(Promise.allSettled(sends), 20000, 'sends settle');
+    await withTimeout(all, 20000, 'the server gets the last message');
+    assert.deepEqual(received, expected);
+    const rejected = settled.filter((s) => s.status === 'rejected');
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0].reason.code, 'INVALID_ARGUMENT');
+    assert.equal(settled.indexOf(rejected[0]), 501);
+    assert.ok(batches > 0 && batched > 500, `sendMany calls: ${batches} with ${batched} messages`);
+    await c.close();
+  } finally {
+    WebSocketHandle.prototype.sendMany = sendMany;
+    await new Promise((r) => wss.close(r));
+  }
+});

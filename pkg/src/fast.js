@@ -1,0 +1,183 @@
+// The handle's batched fast paths, `drain`, `sendAndDrain` and `sendMany`, added to the
+// wasm-bindgen class. The engine work (framing, the action loop, every check) is the Rust side's
+// (`_drainReport`, `_sendInput`, `_sendManyInput` in src/js.rs); this file only moves bytes:
+//
+//  - in: a payload is copied straight into a scratch area in wasm memory (no per-call
+//    allocation, no JS value crossing the boundary: one call with three numbers);
+//  - out: Rust leaves the packed result in the handle's reusable buffers and writes where they lie
+//    into a 16-word scratch report; JS copies them out through views over wasm memory, refreshed
+//    when the memory grows (its old ArrayBuffer is then detached: byteLength 0).
+//
+// Compared with building the result object in Rust (Reflect or an imported constructor taking
+// slices), this removes the per-call externref traffic, the Uint8Array checks done across the
+// boundary, and three typed-array views built per call.
+
+import { WebSocketHandle, _memory, _reserve, _scratchReport } from '../dist/wsaction.js';
+
+const NO_BYTES = new Uint8Array(0);
+const NO_EVENTS = new Float64Array(0);
+
+// Report word indexes (src/js.rs, `mod report`).
+const OUT_PTR = 0;
+const OUT_LEN = 1;
+const PAYLOAD_PTR = 2;
+const PAYLOAD_LEN = 3;
+const EVENTS_PTR = 4;
+const EVENTS_LEN = 5;
+const RECEIVE_ID = 6;
+const RECEIVE_CAPACITY = 7;
+const STATE = 8;
+const HAS_ERROR = 9;
+const SENT = 10;
+const HAS_SEND_ERROR = 11;
+const INPUT_PTR = 12;
+const INPUT_LEN = 13;
+const LENGTHS_PTR = 14;
+
+let memory = null;
+let u8 = NO_BYTES;
+let u32 = new Uint32Array(0);
+let f64 = NO_EVENTS;
+let report = 0; // word index of the report in u32
+
+/** The views over wasm memory, made again after the memory grew (wasm-bindgen's own test). */
+function views() {
+  if (u8.byteLength === 0) {
+    if (memory === null) {
+      memory = _memory();
+      report = _scratchReport() >>> 2;
+    }
+    u8 = new Uint8Array(memory.buffer);
+    u32 = new Uint32Array(memory.buffer);
+    f64 = new Float64Array(memory.buffer);
+  }
+}
+
+/** The scratch input's address and size as last reported (0 until the first reserve). */
+let inputAt = 0;
+let inputLength = 0;
+
+/** Makes the scratch input hold `bytes` and `count` lengths (a RangeError past the limits). */
+function reserve(bytes, count) {
+  _reserve(bytes, count);
+  views();
+  inputAt = u32[report + INPUT_PTR];
+  inputLength = u32[report + INPUT_LEN];
+}
+
+/** Copies `data` into the scratch input at `at` (a loop beats TypedArray.set for a few bytes). */
+function copyIn(data, at) {
+  const n = data.length;
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) u8[at + i] = data[i];
+  } else {
+    u8.set(data, at);
+  }
+}
+
+/** The drain result the report describes, as copies the caller owns. */
+function result(handle) {
+  views();
+  const r = report;
+  const outLen = u32[r + OUT_LEN];
+  const payloadLen = u32[r + PAYLOAD_LEN];
+  const eventsLen = u32[r + EVENTS_LEN];
+  let out = NO_BYTES;
+  if (outLen !== 0) {
+    const at = u32[r + OUT_PTR];
+    out = u8.slice(at, at + outLen);
+  }
+  let payload = NO_BYTES;
+  if (payloadLen !== 0) {
+    const at = u32[r + PAYLOAD_PTR];
+    payload = u8.slice(at, at + payloadLen);
+  }
+  let events = NO_EVENTS;
+  if (eventsLen !== 0) {
+    const at = u32[r + EVENTS_PTR] >>> 3;
+    events = f64.slice(at, at + eventsLen);
+  }
+  // The scratch input may have been given back after a large message.
+  inputAt = u32[r + INPUT_PTR];
+  inputLength = u32[r + INPUT_LEN];
+  return {
+    out,
+    payload,
+    events,
+    receiveId: u32[r + RECEIVE_ID],
+    receiveCapacity: u32[r + RECEIVE_CAPACITY],
+    state: u32[r + STATE],
+    error: u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null,
+  };
+}
+
+function describe(value) {
+  return value === null ? 'null' : typeof value;
+}
+
+const proto = WebSocketHandle.prototype;
+// Captured once: wrappers added later to the prototype (www/demo-server.mjs traces calls) see
+// one call per public method.
+const send = proto.send;
+
+function drain(keepReceiving, maxOutBytes) {
+  this._drainReport(keepReceiving, maxOutBytes);
+  return result(this);
+}
+
+/** `send` then `drain` in one call: one boundary crossing per message. */
+function sendAndDrain(bufferType, data, keepReceiving) {
+  if (data instanceof Uint8Array) {
+    const n = data.length;
+    if (n > inputLength) reserve(n, 0);
+    views();
+    copyIn(data, inputAt);
+    this._sendInput(bufferType, n, keepReceiving);
+    return result(this);
+  }
+  // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
+  send.call(this, bufferType, data, undefined);
+  this._drainReport(keepReceiving, undefined);
+  return result(this);
+}
+
+/**
+ * `messages.length` sends of one type, each followed by the action loop, in one call; the
+ * result is drain's with `sent` (how many were sent) and `sendError` (the engine's refusal that
+ * stopped the batch after its first message, or null; a refusal of the first is thrown).
+ */
+function sendMany(bufferType, messages, keepReceiving) {
+  if (!Array.isArray(messages)) {
+    throw new TypeError(`messages must be an array of Uint8Array, got ${describe(messages)}`);
+  }
+  const count = messages.length;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const m = messages[i];
+    if (!(m instanceof Uint8Array)) {
+      throw new TypeError(`each of messages must be a Uint8Array, got ${describe(m)} at ${i}`);
+    }
+    total += m.length;
+  }
+  reserve(total, count); // RangeError past 256 MiB in all or 65,536 messages
+  const lengths = u32[report + LENGTHS_PTR] >>> 2;
+  let at = inputAt;
+  for (let i = 0; i < count; i++) {
+    const m = messages[i];
+    u8.set(m, at);
+    at += m.length;
+    u32[lengths + i] = m.length;
+  }
+  this._sendManyInput(bufferType, count, keepReceiving);
+  views();
+  const sent = u32[report + SENT];
+  const refused = u32[report + HAS_SEND_ERROR] !== 0;
+  const r = result(this);
+  r.sent = sent;
+  r.sendError = refused ? this._takeSendError() : null;
+  return r;
+}
+
+for (const [name, fn] of [['drain', drain], ['sendAndDrain', sendAndDrain], ['sendMany', sendMany]]) {
+  Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
+}
