@@ -8,7 +8,10 @@
 //! this module panics, so no JS input can reach a wasm trap.
 //!
 //! Bytes: data passed in is copied once into wasm memory. `bytes` of an action from `getAction`
-//! is a copy the caller owns; `drain` (the batched fast path) packs many actions into one copy.
+//! is a copy the caller owns. The batched fast paths (`drain`, `sendAndDrain`, `sendMany`, defined
+//! in pkg/src/fast.js) take only numbers across the boundary: JS copies payloads into a scratch
+//! input in wasm memory, these calls pack their results into the handle's reused buffers and
+//! say where they lie in a scratch report, and JS copies them out through views over memory.
 
 use crate::config::{KeepAliveMode, Limits, Property, Role};
 use crate::constants::{
@@ -750,8 +753,10 @@ impl WebSocketHandle {
         };
         self.begin_drain();
         self.drain_step(keep_receiving, max_out, false)?;
-        SCRATCH.with(|scratch| self.report(&mut scratch.borrow_mut(), 0, false));
-        Ok(())
+        with_scratch(|scratch| {
+            self.report(scratch, 0, false);
+            Ok(())
+        })
     }
 
     /// `send` of the scratch input's first `length` bytes, then the action loop (no
@@ -760,8 +765,7 @@ impl WebSocketHandle {
     pub fn send_input(&mut self, buffer_type: f64, length: f64, keep_receiving: bool) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
         let length = integer("length", length, MAX_SEND_BYTES as f64)? as usize;
-        SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
+        with_scratch(|scratch| {
             let sent = match scratch.input.get(..length) {
                 Some(data) => self.handle.send(buffer_type, Some(Buffer::Data(data)), None).map_err(|e| engine_error(&e)),
                 None => Err(input_overrun(length)),
@@ -772,7 +776,7 @@ impl WebSocketHandle {
             });
             scratch.shrink_input();
             result?;
-            self.report(&mut scratch, 1, false);
+            self.report(scratch, 1, false);
             Ok(())
         })
     }
@@ -785,8 +789,7 @@ impl WebSocketHandle {
     pub fn send_many_input(&mut self, buffer_type: f64, count: f64, keep_receiving: bool) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
         let count = integer("count", count, MAX_BATCH as f64)? as usize;
-        SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
+        with_scratch(|scratch| {
             let lengths = scratch.lengths.get(..count).ok_or_else(|| input_overrun(count))?;
             // Checked: on wasm32 a sum of 2^16 u32 lengths can overflow usize.
             let total = lengths.iter().try_fold(0usize, |sum, &n| sum.checked_add(n as usize));
@@ -824,7 +827,7 @@ impl WebSocketHandle {
             // Each send completes in the loop after it (the next send would be refused while one
             // is outstanding), so this is the number of messages sent.
             let sent = self.completed;
-            self.report(&mut scratch, sent, refused);
+            self.report(scratch, sent, refused);
             Ok(())
         })
     }
@@ -1002,8 +1005,17 @@ thread_local! {
 
 /// The address of the scratch report (16 u32 words; see `mod report` in src/js.rs).
 #[wasm_bindgen(js_name = _scratchReport)]
-pub fn scratch_report() -> u32 {
-    SCRATCH.with(|scratch| scratch.borrow().report.as_ptr() as u32)
+pub fn scratch_report() -> Result<u32, JsValue> {
+    with_scratch(|scratch| Ok(scratch.report.as_ptr() as u32))
+}
+
+/// The scratch area, or an Error if a call is already using it: only possible if JS code run
+/// from inside the engine (a replaced crypto.getRandomValues) calls back into wsaction.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R, JsValue>) -> Result<R, JsValue> {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => Err(js_sys::Error::new("wsaction was called again from inside a call (crypto.getRandomValues re-entered it)").into()),
+    })
 }
 
 /// The module's memory, for pkg/src/fast.js's views.
@@ -1027,8 +1039,7 @@ pub fn reserve(bytes: f64, count: f64) -> Result<(), JsValue> {
         return Err(range_error(format!("at most {MAX_BATCH} messages per call, got {count}")));
     }
     let count = integer("count", count, MAX_BATCH as f64)? as usize;
-    SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
+    with_scratch(|scratch| {
         if scratch.input.len() < bytes {
             scratch.input = vec![0; bytes.max(INITIAL_INPUT)];
         }
@@ -1036,8 +1047,8 @@ pub fn reserve(bytes: f64, count: f64) -> Result<(), JsValue> {
             scratch.lengths = vec![0; count.max(64)];
         }
         scratch.publish_areas();
-    });
-    Ok(())
+        Ok(())
+    })
 }
 
 /// In `drain`: a peer violation (or a rejected handshake) leaves the engine with a close queued,

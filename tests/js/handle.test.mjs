@@ -670,6 +670,40 @@ test('sendMany stops at a refused message: the frames before it are in out, the 
   assert.equal(catchError(() => p.client.sendMany(B.BINARY_MESSAGE, [bad], false)).code, 'INVALID_STATE');
 });
 
+test('a call back into wsaction from inside one (a replaced getRandomValues) is an error, not a trap', () => {
+  const outer = WebSocketHandle.createClient(); // crypto randomness: the engine calls getRandomValues
+  const inner = pair();
+  const server = WebSocketHandle.createServer({}, 3);
+  const request = outer.beginClientHandshake([], [], [['Host', 'x']]);
+  outer.endClientHandshake(server.beginServerHandshake(null, [], [...request, ['Host', 'x']]));
+  const original = globalThis.crypto.getRandomValues;
+  let innerError = null;
+  globalThis.crypto.getRandomValues = function reentering(array) {
+    try {
+      inner.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([1]), false);
+    } catch (err) {
+      innerError = err;
+      throw err;
+    }
+    return original.call(globalThis.crypto, array);
+  };
+  let outerError = null;
+  try {
+    // The pool of 256 random bytes runs out within 64 frames; its refill calls getRandomValues.
+    for (let i = 0; i < 100; i++) outer.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([2]), false);
+  } catch (err) {
+    outerError = err;
+  } finally {
+    globalThis.crypto.getRandomValues = original;
+  }
+  assert.ok(innerError instanceof Error && !(innerError instanceof WebAssembly.RuntimeError), String(innerError));
+  assert.match(innerError.message, /called again from inside a call/);
+  assert.ok(outerError instanceof WsActionError, String(outerError));
+  // Both handles work afterwards.
+  assert.equal(outer.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([2]), false).out.length, 7);
+  assert.equal(inner.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([1]), false).out.length, 7);
+});
+
 /** xorshift32: a seeded sequence for the random API test. */
 function rng(seed) {
   let x = seed >>> 0 || 1;
