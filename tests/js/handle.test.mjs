@@ -699,6 +699,7 @@ test('a call back into wsaction from inside one (a replaced getRandomValues) is 
   assert.ok(innerError instanceof Error && !(innerError instanceof WebAssembly.RuntimeError), String(innerError));
   assert.match(innerError.message, /called again from inside a call/);
   assert.ok(outerError instanceof WsActionError, String(outerError));
+  assert.equal(outerError.code, 'RANDOM_UNAVAILABLE');
   // Both handles work afterwards.
   assert.equal(outer.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([2]), false).out.length, 7);
   assert.equal(inner.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([1]), false).out.length, 7);
