@@ -5,6 +5,8 @@ SHELL := /bin/bash
 # A cargo target dir outside the clone, so CI's fresh clones reuse earlier builds.
 CARGO_TARGET_DIR ?= $(HOME)/.cache/wsaction/target
 export CARGO_TARGET_DIR
+# The Python venv (websockets, from PyPI) the interop tests share, outside the clone like the targets.
+VENV := $(HOME)/.cache/wsaction/venv
 
 .PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix setup-fuzz fuzz fuzz-smoke
 FUZZ_TARGETS := receive_frames handshake_heads operation_sequences
