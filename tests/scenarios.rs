@@ -299,8 +299,16 @@ fn check(scenario: &Value, actual: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The checkout being tested, read when the test runs: the target dir is shared between clones
+/// (`~/.cache/wsaction`), so a path baked in at compile time can name another clone.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn scenario_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let dir = package_dir().join("tests/scenarios");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/scenarios")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -342,7 +350,7 @@ fn every_scenario_passes_natively_at_every_split() {
         }
         results.insert(name, outcome);
     }
-    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts/scenario-results");
+    let out_dir = package_dir().join("tests/artifacts/scenario-results");
     std::fs::create_dir_all(&out_dir).unwrap();
     std::fs::write(
         out_dir.join("native.json"),
