@@ -17,14 +17,16 @@ FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 # Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
 # and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
 test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke test-component
-	node tests/scenarios/matrix.mjs
+	node tests/scenarios/matrix.mjs --require $(SCENARIO_HOSTS)
 	@echo "make test: all suites passed"
+
+SCENARIO_HOSTS := native,node,deno,wasmtime,jco,browser
 
 fresh-results:
 	rm -rf tests/artifacts/scenario-results
 
 readme-matrix:
-	node tests/scenarios/matrix.mjs --readme
+	node tests/scenarios/matrix.mjs --readme --require $(SCENARIO_HOSTS)
 
 # Builds pkg/, then serves the simulator (www/) and the wsaction echo server on 127.0.0.1 and
 # prints both URLs (see the www/ section for the ports).

@@ -48,6 +48,17 @@ if (process.argv.includes('--readme')) {
   if (at < 0 || until < 0) throw new Error('README.md lacks the scenario-matrix markers');
   writeFileSync(readmePath, readme.slice(0, at + begin.length) + '\n' + table + readme.slice(until));
 }
+// `--require a,b,c`: hosts whose results must be present (a runner that silently wrote nothing
+// would otherwise just drop out of the table).
+const requireAt = process.argv.indexOf('--require');
+if (requireAt >= 0) {
+  for (const host of process.argv[requireAt + 1].split(',')) {
+    if (!results.some((r) => r.host === host)) {
+      console.error(`no scenario results from host ${host}`);
+      failed++;
+    }
+  }
+}
 if (failed > 0) {
   console.error(`${failed} scenario run(s) failed or did not run`);
   process.exit(1);
