@@ -144,3 +144,45 @@ Deno.test('the wsaction Deno server rejects a bad upgrade with the status the en
     await server.close();
   }
 });
+
+Deno.test('wsaction Deno client over wss:// (Deno.connectTls) to a TLS WebSocket server', async () => {
+  // A self-signed certificate for 127.0.0.1, made for this run; trusted through caCerts.
+  const dir = await Deno.makeTempDir({ prefix: 'wsaction-tls-' });
+  try {
+    const made = await new Deno.Command('openssl', {
+      args: ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=wsaction.test',
+        // rustls (Deno's TLS) refuses a CA certificate as the server's own: mark it an end entity.
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:FALSE',
+        '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`],
+      stdout: 'null',
+      stderr: 'null',
+    }).output();
+    assert(made.success, 'openssl made the certificate');
+    const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+    const key = await Deno.readTextFile(`${dir}/key.pem`);
+    // The peer is Deno's own WebSocket server (Deno.upgradeWebSocket) behind Deno.serve with TLS.
+    let port = 0;
+    const listening = Promise.withResolvers<void>();
+    const server = Deno.serve({
+      hostname: '127.0.0.1', port: 0, cert, key,
+      onListen: (addr) => { port = addr.port; listening.resolve(); },
+    }, (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.onmessage = (e) => socket.send(e.data);
+      return response;
+    });
+    await listening.promise;
+    try {
+      const ws = await connect(`wss://127.0.0.1:${port}/`, { caCerts: [cert] });
+      const got = nextMessage(ws);
+      await ws.send('hello over TLS');
+      assertEquals(await got, ['hello over TLS', false]);
+      const closed = await ws.close(1000, 'tls done');
+      assertEquals(closed.code, 1000);
+    } finally {
+      await server.shutdown();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
