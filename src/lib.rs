@@ -28,6 +28,16 @@
 //! - Time comes in through [`Handle::tick`]; nothing here reads a clock. Randomness comes in
 //!   through one [`RandomSource`].
 //!
+//! ## Bindings
+//!
+//! The same engine is exposed twice, each binding a thin module that only translates values:
+//! the feature `js` builds the wasm-bindgen class `WebSocketHandle` (module `js`, packaged as the
+//! npm package in `pkg/`), and the feature `component` builds the WebAssembly component for the
+//! WIT package in `wit/` (`wsaction:engine@0.1.0`). Both turn `os-random` off and bring their own
+//! [`RandomSource`]: `crypto.getRandomValues` and `wasi:random`.
+//!
+//! ## Example: a client and a server handle, back to back
+//!
 //! ```
 //! use wsaction::*;
 //!
