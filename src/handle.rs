@@ -18,6 +18,17 @@ use std::collections::VecDeque;
 const SPARE_FRAME_LIMIT: usize = 64 * 1024;
 
 /// Where a handle is in its life (beyond websocket.h, which has no state query).
+///
+/// | from | event | to |
+/// | --- | --- | --- |
+/// | Connecting | `end_client_handshake` / `begin_server_handshake` succeeds | Open |
+/// | Connecting | a handshake check fails, or the handshake timer runs out | Closed |
+/// | Open | our close is queued (`send` CLOSE) | CloseSent |
+/// | Open | the peer's close is parsed | CloseReceived |
+/// | CloseSent | the peer's close is parsed, or the close timer runs out | Closed |
+/// | CloseReceived | our close is queued | Closed |
+/// | Open, CloseSent, CloseReceived | a peer violation, the stream ends, or the keep-alive timer runs out | Closed |
+/// | any | `abort`, or a write cut short mid-frame | Aborted |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     /// Before the handshake completes: only handshake calls are allowed.
