@@ -244,8 +244,9 @@ pub struct Handle {
     receive_op: Option<Option<u64>>,
     receive_slot: Option<Outstanding>,
     /// A ReceiveFromNetwork the host still holds after the engine gave up (abort, failure,
-    /// timeout): completing it later is accepted and ignored.
-    abandoned_read: Option<u32>,
+    /// timeout), with the space it offered: reading into it and completing it later are accepted,
+    /// and the bytes are dropped.
+    abandoned_read: Option<(u32, usize)>,
     inbound: Box<[u8]>,
     in_start: usize,
     in_end: usize,
@@ -885,7 +886,7 @@ impl Handle {
         if id == 0 {
             return Ok(());
         }
-        if self.abandoned_read == Some(id) {
+        if self.abandoned_read.is_some_and(|(held, _)| held == id) {
             self.abandoned_read = None;
             return Ok(());
         }
@@ -931,7 +932,7 @@ impl Handle {
     /// `receive_capacity`; empty means the peer ended the stream). The usual way for hosts that
     /// read into their own buffers (JS, WIT); `receive_buffer` + `complete_action` avoids the copy.
     pub fn complete_receive(&mut self, id: u32, data: &[u8]) -> Result<(), Error> {
-        if self.abandoned_read == Some(id) {
+        if self.abandoned_read.is_some_and(|(held, _)| held == id) {
             self.abandoned_read = None;
             return Ok(());
         }
@@ -953,9 +954,12 @@ impl Handle {
             Some(Outstanding::ReceiveFromNetwork { id: held, capacity }) if held == id && id != 0 => {
                 Ok(&mut self.inbound[self.in_end..self.in_end + capacity])
             }
-            // The engine gave up on this read: nothing more is taken.
-            _ if self.abandoned_read == Some(id) && id != 0 => Ok(&mut []),
-            _ => Err(Error::UnknownAction { id }),
+            // The engine gave up on this read: the host may still read into the space it was
+            // offered (the receive buffer, no longer parsed), and what it reads is dropped.
+            _ => match self.abandoned_read {
+                Some((held, capacity)) if held == id && id != 0 => Ok(&mut self.inbound[..capacity]),
+                _ => Err(Error::UnknownAction { id }),
+            },
         }
     }
 
@@ -1271,9 +1275,9 @@ impl Handle {
 
     /// Stops receiving; a queued receive gets a 1006 close indication and a queued send completes.
     fn cancel_pending_work(&mut self) {
-        if let Some(Outstanding::ReceiveFromNetwork { id, .. }) = self.receive_slot {
+        if let Some(Outstanding::ReceiveFromNetwork { id, capacity }) = self.receive_slot {
             self.receive_slot = None;
-            self.abandoned_read = Some(id);
+            self.abandoned_read = Some((id, capacity));
         }
         self.receive_finished = true;
         self.frame = None;

@@ -560,3 +560,20 @@ fn server_selects_extensions_by_name_and_the_client_gets_their_indexes() {
     assert_eq!(result.selected_subprotocol, None);
     assert_eq!(client.extensions(), &["x-two; p=1".to_string()]);
 }
+
+#[test]
+fn a_read_held_when_the_engine_gives_up_can_still_be_completed() {
+    let mut pair = Pair::open(&[], &[]);
+    pair.run();
+    let (id, capacity) = pair.server.held_receive.take().expect("the server waits for bytes");
+    pair.server.handle.abort();
+    // The abandoned read still offers its space, for hosts that read into it, and the bytes are dropped.
+    let space = pair.server.handle.receive_buffer(id).unwrap();
+    assert_eq!(space.len(), capacity);
+    space[0] = 0x89;
+    pair.server.handle.complete_action(id, 1).unwrap();
+    assert_eq!(pair.server.handle.complete_action(id, 1).unwrap_err().code(), "UNKNOWN_ACTION");
+    pair.run();
+    assert!(pair.server.events.iter().any(|e| matches!(e, Event::Received { close_status: Some(1006), .. })));
+    assert!(pair.server.wrote.is_empty(), "nothing was parsed from the dropped bytes");
+}
