@@ -124,6 +124,14 @@ struct SendOp {
     finished: bool,
 }
 
+/// What `send` checked: the frame to build and what the message being sent becomes.
+struct CheckedSend<'a> {
+    opcode: u8,
+    fin: bool,
+    payload: Cow<'a, [u8]>,
+    next_message: Option<(bool, Utf8Validator)>,
+}
+
 /// A frame the engine sends on its own: a pong reply, a keep-alive, the close that fails a connection.
 struct InternalFrame {
     buffer_type: BufferType,
@@ -522,18 +530,42 @@ impl Handle {
         buffer: Option<Buffer<'_>>,
         context: Option<u64>,
     ) -> Result<(), Error> {
+        if self.send_op.is_some() {
+            return Err(Error::OperationPending { operation: "send" });
+        }
+        let prepared = self.check_send(buffer_type, buffer)?;
+        let spare = std::mem::take(&mut self.spare_frame);
+        let frame_bytes = self.build_frame_into(spare, prepared.opcode, prepared.fin, &prepared.payload)?;
+        let masked = self.masks_frames();
+        self.commit_send(buffer_type, prepared.next_message);
+        self.send_op = Some(SendOp {
+            buffer_type,
+            context,
+            chunk_limit: if masked { self.config.send_buffer_size as usize } else { usize::MAX },
+            frame: frame_bytes,
+            handed_out: 0,
+            written: 0,
+            finished: false,
+        });
+        Ok(())
+    }
+
+    /// Everything `send` checks, nothing it changes: the frame to build and what the message
+    /// being sent becomes.
+    fn check_send<'a>(
+        &self,
+        buffer_type: BufferType,
+        buffer: Option<Buffer<'a>>,
+    ) -> Result<CheckedSend<'a>, Error> {
         match self.state {
             State::Open | State::CloseSent | State::CloseReceived => {}
             _ => return Err(self.invalid_state("send")),
-        }
-        if self.send_op.is_some() {
-            return Err(Error::OperationPending { operation: "send" });
         }
         let verify_utf8 = !self.config.disable_utf8_verification;
         // What the message being sent becomes once this send is queued (control frames keep it).
         let mut next_message = self.sending_message;
         // Data is framed straight from the caller's slice: one copy, into the frame.
-        let (opcode, fin, payload): (u8, bool, Cow<'_, [u8]>) = match buffer_type {
+        let (opcode, fin, payload): (u8, bool, Cow<'a, [u8]>) = match buffer_type {
             BufferType::Utf8Message
             | BufferType::Utf8Fragment
             | BufferType::BinaryMessage
@@ -632,10 +664,11 @@ impl Handle {
                 (opcode, true, Cow::Borrowed(data))
             }
         };
-        let masked = self.masks_frames();
-        let spare = std::mem::take(&mut self.spare_frame);
-        let frame_bytes = self.build_frame_into(spare, opcode, fin, &payload)?;
-        // Nothing changes until the frame exists: a failed send leaves the handle as it was.
+        Ok(CheckedSend { opcode, fin, payload, next_message })
+    }
+
+    /// The state changes of a send whose frame exists (so a failed send leaves the handle as it was).
+    fn commit_send(&mut self, buffer_type: BufferType, next_message: Option<(bool, Utf8Validator)>) {
         self.sending_message = next_message;
         if buffer_type == BufferType::Close {
             self.state = match self.state {
@@ -644,15 +677,25 @@ impl Handle {
             };
             self.close_sent_at = self.now;
         }
-        self.send_op = Some(SendOp {
-            buffer_type,
-            context,
-            chunk_limit: if masked { self.config.send_buffer_size as usize } else { usize::MAX },
-            frame: frame_bytes,
-            handed_out: 0,
-            written: 0,
-            finished: false,
-        });
+    }
+
+    /// Frames one send at once and appends its bytes to `out`: what `send` followed by handing out
+    /// and completing its SendToNetwork and IndicateSendComplete actions would do, without the
+    /// action round trips. For hosts that write synchronously and batch many small messages (the
+    /// JS class's `sendMany`). It needs the wire free: no send queued and no SendToNetwork
+    /// outstanding (`OperationPending` otherwise). Checks and state changes are `send`'s.
+    pub fn send_now(
+        &mut self,
+        buffer_type: BufferType,
+        buffer: Option<Buffer<'_>>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        if self.send_op.is_some() || self.wire_busy() {
+            return Err(Error::OperationPending { operation: "send" });
+        }
+        let prepared = self.check_send(buffer_type, buffer)?;
+        self.append_frame(out, prepared.opcode, prepared.fin, &prepared.payload)?;
+        self.commit_send(buffer_type, prepared.next_message);
         Ok(())
     }
 
@@ -684,6 +727,13 @@ impl Handle {
 
     /// `build_frame` writing into `out` (cleared first), so a send can reuse the last one's memory.
     fn build_frame_into(&mut self, mut out: Vec<u8>, opcode: u8, fin: bool, payload: &[u8]) -> Result<Vec<u8>, Error> {
+        out.clear();
+        self.append_frame(&mut out, opcode, fin, payload)?;
+        Ok(out)
+    }
+
+    /// Appends a frame to `out`; on error (no mask key to be had) `out` is as it was.
+    fn append_frame(&mut self, out: &mut Vec<u8>, opcode: u8, fin: bool, payload: &[u8]) -> Result<(), Error> {
         let mask = match self.config.role {
             Role::Server => None,
             Role::Client if self.config.disable_masking => Some([0u8; 4]),
@@ -694,14 +744,13 @@ impl Handle {
             }
         };
         let header = FrameHeader { fin, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };
-        out.clear();
         out.reserve(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
-        frame::write_header(&mut out, &header);
+        frame::write_header(out, &header);
         let start = out.len();
         // The fused word loop, even with a zero key: the header shifts the payload's alignment.
         out.resize(start + payload.len(), 0);
         frame::copy_masked(&mut out[start..], payload, mask.unwrap_or([0; 4]), 0);
-        Ok(out)
+        Ok(())
     }
 
     // ----------------------------------------------------------------------------------------

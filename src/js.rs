@@ -451,7 +451,6 @@ pub struct WebSocketHandle {
     /// The drain in progress: the held ReceiveFromNetwork handed out (id, capacity) and the
     /// first peer violation met (handed to JS by `_takeDrainError`).
     receive: (u32, u32),
-    completed: usize,
     drain_error: Option<JsValue>,
     /// `_sendManyInput`: the engine's refusal that stopped a batch after its first message.
     send_error: Option<JsValue>,
@@ -470,7 +469,6 @@ fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketH
         payload: Vec::new(),
         events: Vec::new(),
         receive: (0, 0),
-        completed: 0,
         drain_error: None,
         send_error: None,
     })
@@ -752,7 +750,7 @@ impl WebSocketHandle {
             None => usize::MAX,
         };
         self.begin_drain();
-        self.drain_step(keep_receiving, max_out, false)?;
+        self.drain_step(keep_receiving, max_out)?;
         with_scratch(|scratch| {
             self.report(scratch, 0, false);
             Ok(())
@@ -766,14 +764,12 @@ impl WebSocketHandle {
         let buffer_type = buffer_type_from(buffer_type)?;
         let length = integer("length", length, MAX_SEND_BYTES as f64)? as usize;
         with_scratch(|scratch| {
+            self.begin_drain();
             let sent = match scratch.input.get(..length) {
-                Some(data) => self.handle.send(buffer_type, Some(Buffer::Data(data)), None).map_err(|e| engine_error(&e)),
+                Some(data) => self.send_framed(buffer_type, data),
                 None => Err(input_overrun(length)),
             };
-            let result = sent.and_then(|()| {
-                self.begin_drain();
-                self.drain_step(keep_receiving, usize::MAX, false)
-            });
+            let result = sent.and_then(|()| self.drain_step(keep_receiving, usize::MAX));
             scratch.shrink_input();
             result?;
             self.report(scratch, 1, false);
@@ -781,10 +777,11 @@ impl WebSocketHandle {
         })
     }
 
-    /// `count` sends of one type, each the next `lengths[i]` bytes of the scratch input, each
-    /// followed by the action loop (websocket.h allows one outstanding send; the loop completes
-    /// it). The first refusal is thrown when nothing was sent yet; a later one stops the batch
-    /// and is kept for `_takeSendError` (the frames already packed must still be written).
+    /// `count` sends of one type, each the next `lengths[i]` bytes of the scratch input, framed
+    /// straight into the output with the engine's `send_now` (no action round trips per message),
+    /// then one action loop for the rest. The first refusal is thrown when nothing was sent yet; a
+    /// later one stops the batch and is kept for `_takeSendError` (the frames already packed must
+    /// still be written).
     #[wasm_bindgen(js_name = _sendManyInput)]
     pub fn send_many_input(&mut self, buffer_type: f64, count: f64, keep_receiving: bool) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
@@ -801,11 +798,13 @@ impl WebSocketHandle {
             let mut at = 0;
             let mut refused = false;
             let mut result = Ok(());
+            let mut sent = 0;
             for i in 0..count {
                 let length = scratch.lengths[i] as usize;
                 let data = &scratch.input[at..at + length];
                 at += length;
-                if let Err(error) = self.handle.send(buffer_type, Some(Buffer::Data(data)), None) {
+                // Framed straight into the output: no action round trips per message.
+                if let Err(error) = self.handle.send_now(buffer_type, Some(Buffer::Data(data)), &mut self.batch) {
                     if i == 0 {
                         result = Err(engine_error(&error));
                     } else {
@@ -814,19 +813,14 @@ impl WebSocketHandle {
                     }
                     break;
                 }
-                result = self.drain_step(keep_receiving, usize::MAX, true);
-                if result.is_err() {
-                    break;
-                }
+                sent += 1;
             }
-            if count == 0 {
-                result = self.drain_step(keep_receiving, usize::MAX, true);
+            // Then one action loop for everything else (pong replies, indications, the held read).
+            if result.is_ok() {
+                result = self.drain_step(keep_receiving, usize::MAX);
             }
             scratch.shrink_input();
             result?;
-            // Each send completes in the loop after it (the next send would be refused while one
-            // is outstanding), so this is the number of messages sent.
-            let sent = self.completed;
             self.report(scratch, sent, refused);
             Ok(())
         })
@@ -859,14 +853,30 @@ impl WebSocketHandle {
         self.payload.clear();
         self.events.clear();
         self.receive = (0, 0);
-        self.completed = 0;
         self.drain_error = None;
         self.send_error = None;
     }
 
-    /// The action loop, appending to the packed buffers (see `_drainReport`). With `own_sends`
-    /// the send completions are counted in `completed` instead of listed as events.
-    fn drain_step(&mut self, keep_receiving: bool, max_out: usize, own_sends: bool) -> Result<(), JsValue> {
+    /// One send framed straight into the output (the engine's `send_now`), listed as a completed
+    /// send as the action loop would list it. While a frame holds the wire (a caller holding a
+    /// SendToNetwork from `getAction`), the send is queued as `send` queues it instead.
+    fn send_framed(&mut self, buffer_type: BufferType, data: &[u8]) -> Result<(), JsValue> {
+        match self.handle.send_now(buffer_type, Some(Buffer::Data(data)), &mut self.batch) {
+            Ok(()) => {
+                let start = self.payload.len() as f64;
+                self.events.extend_from_slice(&[2.0, buffer_type as u32 as f64, -1.0, -1.0, start, start]);
+                Ok(())
+            }
+            Err(Error::OperationPending { .. }) => self
+                .handle
+                .send(buffer_type, Some(Buffer::Data(data)), None)
+                .map_err(|e| engine_error(&e)),
+            Err(error) => Err(engine_error(&error)),
+        }
+    }
+
+    /// The action loop, appending to the packed buffers (see `_drainReport`).
+    fn drain_step(&mut self, keep_receiving: bool, max_out: usize) -> Result<(), JsValue> {
         loop {
             let action = match self.handle.get_action(ActionQueue::All) {
                 Ok(action) => action,
@@ -899,12 +909,7 @@ impl WebSocketHandle {
                     return Ok(());
                 }
                 ActionKind::IndicateSendComplete => {
-                    if own_sends {
-                        // `sendMany`'s own sends: counted, not listed (`sent` says how many).
-                        self.completed += 1;
-                    } else {
-                        push_event(&mut self.events, &mut self.payload, &action, 2);
-                    }
+                    push_event(&mut self.events, &mut self.payload, &action, 2);
                     self.handle.complete_action(id, 0).map_err(|e| engine_error(&e))?;
                 }
                 ActionKind::IndicateReceiveComplete => {

@@ -577,3 +577,34 @@ fn a_read_held_when_the_engine_gives_up_can_still_be_completed() {
     assert!(pair.server.events.iter().any(|e| matches!(e, Event::Received { close_status: Some(1006), .. })));
     assert!(pair.server.wrote.is_empty(), "nothing was parsed from the dropped bytes");
 }
+
+#[test]
+fn send_now_writes_the_same_frames_as_the_action_loop() {
+    // Two client handles with the same seed: one through send + get/complete, one through send_now.
+    let mut looped = Pair::open(&[], &[]);
+    let mut direct = Pair::open(&[], &[]);
+    let messages: [(BufferType, &[u8]); 3] =
+        [(BufferType::Utf8Message, b"one"), (BufferType::BinaryMessage, &[0u8; 300]), (BufferType::PingPong, b"p")];
+    let mut out = Vec::new();
+    for (buffer_type, data) in messages {
+        looped.client.handle.send(buffer_type, Some(Buffer::Data(data)), None).unwrap();
+        looped.run();
+        direct.client.handle.send_now(buffer_type, Some(Buffer::Data(data)), &mut out).unwrap();
+    }
+    direct.client.handle.send_now(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"" }), &mut out).unwrap();
+    assert_eq!(direct.client.handle.state(), State::CloseSent);
+    let looped_bytes = &looped.client.wrote;
+    assert_eq!(&out[..looped_bytes.len()], &looped_bytes[..]);
+    // The peer reads them as usual.
+    direct.server.wire_in.extend_from_slice(&out);
+    direct.run();
+    assert_eq!(direct.server.messages().len(), 2);
+    // It refuses while a queued send holds the wire, and follows send's rules.
+    let mut pair = Pair::open(&[], &[]);
+    pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(b"queued")), None).unwrap();
+    let err = pair.client.handle.send_now(BufferType::BinaryMessage, Some(Buffer::Data(b"x")), &mut Vec::new()).unwrap_err();
+    assert_eq!(err.code(), "OPERATION_PENDING");
+    pair.run();
+    let err = pair.client.handle.send_now(BufferType::Utf8Message, Some(Buffer::Data(&[0xFF])), &mut Vec::new()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT");
+}
