@@ -25,6 +25,8 @@
 //! - A received close is indicated with its status and reason; answer it with your own close.
 //! - A peer's protocol violation is returned by `get_action` as an error carrying the close code;
 //!   the engine has queued that close frame, so keep draining, then close the transport.
+//! - A host that writes synchronously may frame a send straight into its own buffer with
+//!   [`Handle::send_now`], which skips the SendToNetwork / IndicateSendComplete round trips.
 //! - Time comes in through [`Handle::tick`]; nothing here reads a clock. Randomness comes in
 //!   through one [`RandomSource`].
 //!
