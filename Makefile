@@ -41,7 +41,6 @@ bench:
 # ---------------------------------------------------------------- engine (Rust)
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 
 test-rust: setup-rust
 	cargo test --all-targets
