@@ -22,7 +22,7 @@ pub fn accept_key(key: &str) -> String {
 }
 
 /// All values of a header (repeated fields joined as RFC 7230 3.2.2 allows), or None if absent.
-pub fn header_value<'a>(headers: &'a [Header], name: &str) -> Option<String> {
+pub fn header_value(headers: &[Header], name: &str) -> Option<String> {
     let mut values = headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim());
     let first = values.next()?;
     let mut joined = first.to_string();

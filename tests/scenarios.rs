@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use wsaction::*;
 
 fn payload(step: &Value) -> Vec<u8> {
