@@ -534,8 +534,10 @@ impl Handle {
             return Err(Error::OperationPending { operation: "send" });
         }
         let prepared = self.check_send(buffer_type, buffer)?;
-        let spare = std::mem::take(&mut self.spare_frame);
-        let frame_bytes = self.build_frame_into(spare, prepared.opcode, prepared.fin, &prepared.payload)?;
+        // The last send's buffer, reused: no allocation per message.
+        let mut frame_bytes = std::mem::take(&mut self.spare_frame);
+        frame_bytes.clear();
+        self.append_frame(&mut frame_bytes, prepared.opcode, prepared.fin, &prepared.payload)?;
         let masked = self.masks_frames();
         self.commit_send(buffer_type, prepared.next_message);
         self.send_op = Some(SendOp {
@@ -719,20 +721,9 @@ impl Handle {
         self.config.role == Role::Client && !self.config.disable_masking
     }
 
-    /// Frames a payload: header, then the payload masked in place (RFC 6455 5.2, 5.3). Client frames
-    /// carry the mask bit; the key is fresh from the random source, or 0 with masking disabled.
-    fn build_frame(&mut self, opcode: u8, fin: bool, payload: &[u8]) -> Result<Vec<u8>, Error> {
-        self.build_frame_into(Vec::new(), opcode, fin, payload)
-    }
-
-    /// `build_frame` writing into `out` (cleared first), so a send can reuse the last one's memory.
-    fn build_frame_into(&mut self, mut out: Vec<u8>, opcode: u8, fin: bool, payload: &[u8]) -> Result<Vec<u8>, Error> {
-        out.clear();
-        self.append_frame(&mut out, opcode, fin, payload)?;
-        Ok(out)
-    }
-
-    /// Appends a frame to `out`; on error (no mask key to be had) `out` is as it was.
+    /// Appends a frame to `out`: header, then the payload masked (RFC 6455 5.2, 5.3). Client frames
+    /// carry the mask bit; the key is fresh from the random source, or 0 with masking disabled. On
+    /// error (no mask key to be had) `out` is as it was.
     fn append_frame(&mut self, out: &mut Vec<u8>, opcode: u8, fin: bool, payload: &[u8]) -> Result<(), Error> {
         let mask = match self.config.role {
             Role::Server => None,
@@ -1280,8 +1271,9 @@ impl Handle {
     /// Queues a frame the engine sends on its own: on the receive queue (pong reply, failing
     /// close) or the send queue (keep-alive frames, the keep-alive timeout's close).
     fn queue_internal(&mut self, queue: ActionQueue, buffer_type: BufferType, opcode: u8, payload: &[u8]) {
-        match self.build_frame(opcode, true, payload) {
-            Ok(frame) => {
+        let mut frame = Vec::new();
+        match self.append_frame(&mut frame, opcode, true, payload) {
+            Ok(()) => {
                 let frames = if queue == ActionQueue::Send { &mut self.timer_frames } else { &mut self.replies };
                 frames.push_back(InternalFrame { buffer_type, frame })
             }

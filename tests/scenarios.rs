@@ -2,6 +2,8 @@
 //! and writes tests/artifacts/scenario-results/native.json for the host x scenario matrix.
 //! `WSACTION_SCENARIO_PRINT=1` prints each run's events, to help write a new scenario.
 
+mod common;
+use common::{Event, Pair, Schedule, Side};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -74,13 +76,6 @@ fn properties(spec: &Value) -> Vec<Property> {
     out
 }
 
-struct Side {
-    handle: Handle,
-    /// Bytes on the wire toward this side.
-    wire_in: Vec<u8>,
-    held_receive: Option<(u32, usize)>,
-    events: Vec<Value>,
-}
 
 fn buffer_type_named(name: &str) -> BufferType {
     [
@@ -97,107 +92,44 @@ fn buffer_type_named(name: &str) -> BufferType {
     .unwrap_or_else(|| panic!("unknown buffer type {name}"))
 }
 
-fn record_error(events: &mut Vec<Value>, error: &Error) {
-    let mut event = json!({ "error": error.code() });
-    if let Some(code) = error.close_code() {
-        event["closeCode"] = json!(code);
-    }
-    events.push(event);
-}
-
-fn received_event(action: &Action<'_>) -> Value {
-    let buffer_type = action.buffer_type.expect("indications carry a type");
-    let mut event = json!({ "received": buffer_type.name() });
-    if buffer_type == BufferType::Close {
-        event["status"] = json!(action.close_status);
-        event["reason"] = json!(String::from_utf8_lossy(action.bytes));
-    } else if action.bytes.len() <= 64 {
-        if buffer_type.is_utf8() {
-            event["text"] = json!(String::from_utf8_lossy(action.bytes));
-        } else {
-            event["hex"] = json!(encode_hex(action.bytes));
-        }
-    } else {
-        event["length"] = json!(action.bytes.len());
-        event["fnv1a"] = json!(fnv1a(action.bytes));
-    }
-    event
-}
-
-/// The `drain(side)` of the README; returns whether anything happened. `out` is the peer's wire.
-fn drain(side: &mut Side, out: &mut Vec<u8>, chunk: usize) -> bool {
-    let mut progressed = false;
-    let take = |wire: &mut Vec<u8>, capacity: usize| -> Vec<u8> {
-        let limit = if chunk == 0 { usize::MAX } else { chunk };
-        let n = wire.len().min(capacity).min(limit);
-        wire.drain(..n).collect()
-    };
-    if let Some((id, capacity)) = side.held_receive {
-        if !side.wire_in.is_empty() {
-            let bytes = take(&mut side.wire_in, capacity);
-            side.handle.complete_receive(id, &bytes).expect("complete held receive");
-            side.held_receive = None;
-            progressed = true;
-        }
-    }
-    loop {
-        let action = match side.handle.get_action(ActionQueue::All) {
-            Ok(action) => action,
-            Err(error) => {
-                record_error(&mut side.events, &error);
-                progressed = true;
-                continue;
+/// A side's event as the README records it.
+fn event_json(event: &Event) -> Value {
+    match event {
+        Event::SendComplete { buffer_type, .. } => json!({ "sendComplete": buffer_type.name() }),
+        Event::Failed { code, close_code } => {
+            let mut json = json!({ "error": code });
+            if let Some(close_code) = close_code {
+                json["closeCode"] = json!(close_code);
             }
-        };
-        let id = action.id;
-        match action.kind {
-            ActionKind::NoAction => return progressed,
-            ActionKind::SendToNetwork => {
-                out.extend_from_slice(action.bytes);
-                let n = action.bytes.len();
-                side.handle.complete_action(id, n).expect("complete send");
-            }
-            ActionKind::ReceiveFromNetwork => {
-                let capacity = action.receive_capacity;
-                if side.wire_in.is_empty() {
-                    side.held_receive = Some((id, capacity));
-                    return progressed;
+            json
+        }
+        Event::Received { buffer_type, bytes, close_status, .. } => {
+            let mut json = json!({ "received": buffer_type.name() });
+            if *buffer_type == BufferType::Close {
+                json["status"] = json!(close_status);
+                json["reason"] = json!(String::from_utf8_lossy(bytes));
+            } else if bytes.len() <= 64 {
+                if buffer_type.is_utf8() {
+                    json["text"] = json!(String::from_utf8_lossy(bytes));
+                } else {
+                    json["hex"] = json!(encode_hex(bytes));
                 }
-                let bytes = take(&mut side.wire_in, capacity);
-                side.handle.complete_receive(id, &bytes).expect("complete receive");
+            } else {
+                json["length"] = json!(bytes.len());
+                json["fnv1a"] = json!(fnv1a(bytes));
             }
-            ActionKind::IndicateSendComplete => {
-                let name = action.buffer_type.expect("send type").name();
-                side.events.push(json!({ "sendComplete": name }));
-                side.handle.complete_action(id, 0).expect("complete send indication");
-            }
-            ActionKind::IndicateReceiveComplete => {
-                side.events.push(received_event(&action));
-                side.handle.complete_action(id, 0).expect("complete receive indication");
-                if matches!(side.handle.state(), State::Open | State::CloseSent) {
-                    side.handle.receive(None).expect("queue the next receive");
-                }
-            }
-        }
-        progressed = true;
-    }
-}
-
-fn run(client: &mut Side, server: &mut Side, chunk: usize) {
-    loop {
-        let a = drain(client, &mut server.wire_in, chunk);
-        let b = drain(server, &mut client.wire_in, chunk);
-        if !a && !b {
-            return;
+            json
         }
     }
 }
 
-fn make_side(role: Role, spec: &Value, default_seed: u64) -> Side {
+fn make_side(role: Role, spec: &Value, default_seed: u64, chunk: usize) -> Side {
     let seed = spec.get("seed").and_then(Value::as_u64).unwrap_or(default_seed);
     let handle = Handle::with_random(role, &properties(spec), Box::new(SeededRandom::new(seed)))
         .expect("scenario properties are valid");
-    Side { handle, wire_in: Vec::new(), held_receive: None, events: Vec::new() }
+    let mut side = Side::new(handle);
+    side.schedule = Schedule::of(vec![chunk]);
+    side
 }
 
 fn perform(side: &mut Side, step: &Value) {
@@ -224,56 +156,52 @@ fn perform(side: &mut Side, step: &Value) {
         other => panic!("unknown op {other}"),
     };
     if let Err(error) = result {
-        record_error(&mut side.events, &error);
+        side.events.push(Event::Failed { code: error.code(), close_code: error.close_code() });
     }
 }
 
-/// Runs one scenario with one chunk size; returns (client events, client state, server events,
-/// server state, subprotocol).
+/// Runs one scenario with one read size (the README's algorithm: the pair harness's drain is it)
+/// and returns what each side observed.
 fn run_scenario(scenario: &Value, chunk: usize) -> Value {
-    let mut client = make_side(Role::Client, &scenario["client"], 1);
-    let mut server = make_side(Role::Server, &scenario["server"], 2);
-    client.handle.tick(0);
-    server.handle.tick(0);
+    let mut pair = Pair {
+        client: make_side(Role::Client, &scenario["client"], 1, chunk),
+        server: make_side(Role::Server, &scenario["server"], 2, chunk),
+    };
+    pair.client.handle.tick(0);
+    pair.server.handle.tick(0);
     let offered: Vec<&str> = scenario["handshake"]["subprotocols"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let selected = scenario["handshake"]["serverSelects"].as_str();
-    let mut request = client.handle.begin_client_handshake(&offered, &[], &[]).expect("begin client");
-    request.push(("Host".into(), "wsaction.test".into()));
-    let response = server.handle.begin_server_handshake(selected, &[], &request).expect("begin server");
-    client.handle.end_client_handshake(&response).expect("end client");
-    client.handle.receive(None).expect("client receive");
-    server.handle.receive(None).expect("server receive");
+    pair.handshake(&offered, scenario["handshake"]["serverSelects"].as_str());
 
     for step in scenario["steps"].as_array().expect("steps") {
         match step["op"].as_str() {
             Some("tick") => {
-                let now = step["now"].as_u64().expect("tick now");
-                client.handle.tick(now);
-                server.handle.tick(now);
+                pair.tick(step["now"].as_u64().expect("tick now"));
+                continue;
             }
             Some("inject") => {
                 let bytes = payload(step);
                 match step["toward"].as_str() {
-                    Some("server") => server.wire_in.extend_from_slice(&bytes),
-                    Some("client") => client.wire_in.extend_from_slice(&bytes),
+                    Some("server") => pair.server.wire_in.extend_from_slice(&bytes),
+                    Some("client") => pair.client.wire_in.extend_from_slice(&bytes),
                     other => panic!("inject toward {other:?}"),
                 }
             }
             _ => match step["side"].as_str() {
-                Some("client") => perform(&mut client, step),
-                Some("server") => perform(&mut server, step),
+                Some("client") => perform(&mut pair.client, step),
+                Some("server") => perform(&mut pair.server, step),
                 other => panic!("step side {other:?}"),
             },
         }
-        run(&mut client, &mut server, chunk);
+        pair.run();
     }
+    let events = |side: &Side| side.events.iter().map(event_json).collect::<Vec<_>>();
     json!({
-        "subprotocol": client.handle.subprotocol(),
-        "client": { "events": client.events, "state": client.handle.state().name() },
-        "server": { "events": server.events, "state": server.handle.state().name() },
+        "subprotocol": pair.client.handle.subprotocol(),
+        "client": { "events": events(&pair.client), "state": pair.client.handle.state().name() },
+        "server": { "events": events(&pair.server), "state": pair.server.handle.state().name() },
     })
 }
 
