@@ -121,6 +121,7 @@ pub mod frame;
 pub mod handle;
 pub mod handshake;
 pub mod http;
+pub mod permessage_deflate;
 pub mod random;
 pub mod utf8;
 

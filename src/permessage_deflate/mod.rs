@@ -1,0 +1,199 @@
+//! permessage-deflate (RFC 7692): negotiation in the opening handshake and the per-message
+//! transform, independent of the handle that will drive them.
+//!
+//! - [`header`]: the `Sec-WebSocket-Extensions` grammar (RFC 6455 9.1), for any extension.
+//! - [`negotiation`]: the client's offer, the server's choice and response, the client's check
+//!   of that response (RFC 7692 5, 7, 7.1).
+//! - [`deflate`]: a compressor that turns one message (whole or in pieces) into the payload of a
+//!   compressed message (RFC 7692 7.2.1).
+//! - [`inflate`]: an inflater that turns the payloads of a compressed message back into the
+//!   message as its frames arrive, with its output capped by the message budget (RFC 7692 7.2.2).
+//!
+//! Deflate itself is zlib-rs (pure Rust, so the same code runs natively and in wasm32).
+//!
+//! ## Window bits 8
+//!
+//! zlib refuses a raw deflate window of 2^8 (deflateInit2 returns Z_STREAM_ERROR for
+//! windowBits = -8) and turns a zlib-wrapped 8 into 9, because of its "256-byte window bug"; zlib-rs
+//! does the same. Node's zlib, and so ws, hands 9 to zlib when 8 was agreed. This module does too,
+//! in both directions (see [`zlib_window_bits`]). That stays within the agreement: zlib's deflater
+//! never emits a distance beyond `window size - 262` (MAX_DIST), 250 bytes for a 512-byte window,
+//! so a peer inflating with 2^8 reads what it sends; and inflating with 2^9 reads everything a
+//! 2^8 sender may send.
+//!
+//! ## Memory each connection holds
+//!
+//! Measured with a counting allocator by `tests/permessage_deflate.rs`
+//! (`deflate_memory_per_connection`), zlib-rs 0.6 on x86_64:
+//!
+//! - an inflater holds its window, 2^window_bits bytes, plus about 7 KiB of state (Huffman
+//!   tables): 39.9 KiB at 15 bits, 7.6 KiB at 9 bits;
+//! - a compressor holds 2^(window_bits+2) bytes for its window and hash chains plus
+//!   2^(mem_level+9) bytes for its hash table and pending buffer, plus its state: 268 KiB at
+//!   15 bits and memory level 8 (ws's defaults), 139 KiB at 15 and memory level 7, 10 KiB at 9
+//!   and memory level 1.
+//!
+//! With context takeover a direction keeps its state for the connection's lifetime. With
+//! `no_context_takeover` negotiated for a direction, its state is freed when each message ends
+//! and allocated again by the next compressed message, as ws and websockets do, so an idle
+//! connection holds nothing for that direction. Dropping a compressor or inflater frees it.
+//! Allocation failure inside zlib-rs's constructors panics (it asserts its init succeeded).
+
+pub mod deflate;
+pub mod header;
+pub mod inflate;
+pub mod negotiation;
+
+pub use deflate::{CompressError, MessageCompressor};
+pub use header::{parse_extension_headers, parse_extension_list, ExtensionElement, MalformedExtensions};
+pub use inflate::{InflateError, InflateProgress, InflateState, MessageInflater};
+pub use negotiation::{
+    client_check_response, client_offer, server_accept, AcceptedOffer, AgreedParameters, DeclinedOffer, Direction,
+    Negotiated, NegotiationError, ServerNegotiation, EXTENSION_NAME, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
+};
+
+use crate::error::Error;
+
+/// The four octets a sender strips from each compressed message and a receiver appends
+/// (RFC 7692 7.2.1 step 3, 7.2.2 step 1): the end of an empty stored block.
+pub const MESSAGE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The window bits given to zlib for an agreed window: 8 becomes 9, as zlib itself does (see the
+/// module docs); 9..=15 are unchanged.
+pub fn zlib_window_bits(agreed: u8) -> u8 {
+    agreed.clamp(9, MAX_WINDOW_BITS)
+}
+
+/// How an endpoint uses permessage-deflate, with the option names of ws's `perMessageDeflate`.
+///
+/// The same configuration serves both roles. A client offers what it asks for; a server answers
+/// offers under it (see [`negotiation`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeflateConfig {
+    /// Client: offer permessage-deflate. Server: accept an offer of it. Default true.
+    pub enabled: bool,
+    /// Messages shorter than this many bytes are sent uncompressed (ws's default, 1024).
+    pub threshold: usize,
+    /// Client: ask the server to reset its window per message. Server: always reset ours
+    /// (`serverNoContextTakeover`). Default false.
+    pub server_no_context_takeover: bool,
+    /// Client: reset our window per message, and say so. Server: ask the client to
+    /// (`clientNoContextTakeover`). Default false.
+    pub client_no_context_takeover: bool,
+    /// Client: ask the server to use at most 2^n. Server: use at most 2^n (8..=15; None = as
+    /// offered, else 15) (`serverMaxWindowBits`).
+    pub server_max_window_bits: Option<u8>,
+    /// Client: promise to use at most 2^n (None = 15). Server: ask the client for at most 2^n,
+    /// declining offers that cannot be limited (8..=15) (`clientMaxWindowBits`).
+    pub client_max_window_bits: Option<u8>,
+    /// zlib compression level, 0 (store) ..= 9 (smallest). Default 6, zlib's and so ws's default.
+    pub level: u8,
+    /// zlib memory level, 1..=9: the hash table and pending buffer take 2^(mem_level+9) bytes.
+    /// Default 8, zlib's and so ws's default (Python websockets uses 5).
+    pub mem_level: u8,
+}
+
+impl Default for DeflateConfig {
+    fn default() -> Self {
+        DeflateConfig {
+            enabled: true,
+            threshold: 1024,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: None,
+            client_max_window_bits: None,
+            level: 6,
+            mem_level: 8,
+        }
+    }
+}
+
+impl DeflateConfig {
+    /// Checks every value against its documented range.
+    pub fn validate(&self) -> Result<(), Error> {
+        let window = |property: &'static str, bits: Option<u8>| match bits {
+            Some(bits) if !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&bits) => Err(Error::PropertyOutOfRange {
+                property,
+                value: bits.into(),
+                min: MIN_WINDOW_BITS.into(),
+                max: MAX_WINDOW_BITS.into(),
+            }),
+            _ => Ok(()),
+        };
+        window("server_max_window_bits", self.server_max_window_bits)?;
+        window("client_max_window_bits", self.client_max_window_bits)?;
+        if self.level > 9 {
+            return Err(Error::PropertyOutOfRange { property: "level", value: self.level.into(), min: 0, max: 9 });
+        }
+        if !(1..=9).contains(&self.mem_level) {
+            return Err(Error::PropertyOutOfRange { property: "mem_level", value: self.mem_level.into(), min: 1, max: 9 });
+        }
+        Ok(())
+    }
+
+    /// Whether a message of `length` bytes is worth compressing (the threshold; ws's rule).
+    pub fn compresses(&self, length: usize) -> bool {
+        length >= self.threshold
+    }
+}
+
+/// Both directions of one connection after a successful negotiation: the compressor for what it
+/// sends and the inflater for what it receives.
+pub struct PerMessageDeflate {
+    pub negotiated: Negotiated,
+    pub threshold: usize,
+    pub compressor: MessageCompressor,
+    pub inflater: MessageInflater,
+}
+
+impl PerMessageDeflate {
+    /// The transform for a negotiated connection; `config` gives the level, memory level and
+    /// threshold (checked by [`DeflateConfig::validate`]; out-of-range values are clamped).
+    pub fn new(negotiated: Negotiated, config: &DeflateConfig) -> Self {
+        PerMessageDeflate {
+            negotiated,
+            threshold: config.threshold,
+            compressor: MessageCompressor::new(negotiated.send, config.level, config.mem_level),
+            inflater: MessageInflater::new(negotiated.receive),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_checks_its_ranges() {
+        assert_eq!(DeflateConfig::default().validate(), Ok(()));
+        let bad = [
+            DeflateConfig { server_max_window_bits: Some(7), ..Default::default() },
+            DeflateConfig { client_max_window_bits: Some(16), ..Default::default() },
+            DeflateConfig { level: 10, ..Default::default() },
+            DeflateConfig { mem_level: 0, ..Default::default() },
+            DeflateConfig { mem_level: 10, ..Default::default() },
+        ];
+        for config in bad {
+            assert!(matches!(config.validate(), Err(Error::PropertyOutOfRange { .. })), "{config:?}");
+        }
+        for bits in 8..=15 {
+            let config = DeflateConfig { server_max_window_bits: Some(bits), client_max_window_bits: Some(bits), ..Default::default() };
+            assert_eq!(config.validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn window_bits_8_is_given_to_zlib_as_9() {
+        assert_eq!(zlib_window_bits(8), 9);
+        for bits in 9..=15 {
+            assert_eq!(zlib_window_bits(bits), bits);
+        }
+    }
+
+    #[test]
+    fn the_threshold_is_ws_s_rule() {
+        let config = DeflateConfig::default();
+        assert!(!config.compresses(1023));
+        assert!(config.compresses(1024));
+    }
+}
