@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR
 VENV := $(HOME)/.cache/wsaction/venv
 
 .PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix setup-fuzz fuzz fuzz-smoke
-FUZZ_TARGETS := receive_frames handshake_heads operation_sequences
+FUZZ_TARGETS := receive_frames handshake_heads operation_sequences inflate
 FUZZ_SECONDS ?= 20
 FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 

@@ -102,19 +102,31 @@ impl MessageCompressor {
             }
         }
         if last {
-            // RFC 7692 7.2.1 step 3. A sync flush always ends with the empty stored block.
+            if out.len() == start {
+                // zlib writes nothing for a flush with no new input, and the previous piece already
+                // ended with an empty stored block. RFC 7692 7.2.3.6: an empty stored block's first
+                // octet, 0x00, is a last fragment "which contains 0 bytes of data" (the receiver's
+                // appended tail completes it).
+                out.push(0x00);
+                return Ok(self.end_message());
+            }
+            // RFC 7692 7.2.1 step 3. A sync flush that wrote anything ends with the empty stored block.
             if !out[start..].ends_with(&MESSAGE_TAIL) {
                 return Err(self.fail(out, start, "a sync flush did not end with 0x00 0x00 0xff 0xff"));
             }
             out.truncate(out.len() - MESSAGE_TAIL.len());
-            self.in_message = false;
-            if self.direction.no_context_takeover {
-                // RFC 7692 7.2.1: the next message starts with an empty window. Freeing the state
-                // (rather than resetting it) gives the memory back while the connection idles.
-                self.stream = None;
-            }
+            self.end_message();
         }
         Ok(())
+    }
+
+    fn end_message(&mut self) {
+        self.in_message = false;
+        if self.direction.no_context_takeover {
+            // RFC 7692 7.2.1: the next message starts with an empty window. Freeing the state
+            // (rather than resetting it) gives the memory back while the connection idles.
+            self.stream = None;
+        }
     }
 
     /// Drops a failed stream and what it wrote, so the next message starts clean.
@@ -181,6 +193,11 @@ mod tests {
         c.compress(b"llo", true, &mut last).unwrap();
         assert!(!c.in_message());
         assert_eq!(*last.last().unwrap(), 0x00);
+        // An empty last piece after a flushed one: zlib writes nothing, so the 0x00 of 7.2.3.6.
+        c.compress(b"abc", false, &mut Vec::new()).unwrap();
+        let mut empty_last = Vec::new();
+        c.compress(b"", true, &mut empty_last).unwrap();
+        assert_eq!(empty_last, [0x00]);
     }
 
     #[test]
