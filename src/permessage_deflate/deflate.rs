@@ -108,7 +108,8 @@ impl MessageCompressor {
                 // octet, 0x00, is a last fragment "which contains 0 bytes of data" (the receiver's
                 // appended tail completes it).
                 out.push(0x00);
-                return Ok(self.end_message());
+                self.end_message();
+                return Ok(());
             }
             // RFC 7692 7.2.1 step 3. A sync flush that wrote anything ends with the empty stored block.
             if !out[start..].ends_with(&MESSAGE_TAIL) {
