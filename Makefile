@@ -42,7 +42,8 @@ bench:
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
-test-rust: setup-rust
+# tests/permessage_deflate.rs checks its negotiation against Python websockets in the venv.
+test-rust: setup-rust component-venv
 	cargo test --all-targets
 	cargo test --doc
 

@@ -515,3 +515,145 @@ proptest! {
         }
     }
 }
+
+// ------------------------------------------------------------------ negotiation against Python websockets
+
+/// The venv `make test` builds (Makefile `component-venv`), with Python websockets in it.
+fn websockets_python() -> String {
+    std::env::var("WSACTION_PYTHON")
+        .unwrap_or_else(|_| format!("{}/.cache/wsaction/venv/bin/python", std::env::var("HOME").unwrap()))
+}
+
+fn run_websockets_negotiation(mode: &str, cases: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/permessage_deflate/websockets_negotiation.py");
+    let python = websockets_python();
+    let mut child = Command::new(&python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{python} (the venv with websockets, `make component-venv`): {e}"));
+    let request = serde_json::json!({ "mode": mode, "cases": cases });
+    child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "websockets_negotiation.py failed");
+    serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout).unwrap()
+}
+
+/// websockets' view of one side as ours: (no_context_takeover, window bits) for local and remote.
+fn websockets_directions(settings: &serde_json::Value) -> (Direction, Direction) {
+    let direction = |side: &str| Direction {
+        window_bits: settings[format!("{side}_max_window_bits")].as_u64().unwrap() as u8,
+        no_context_takeover: settings[format!("{side}_no_context_takeover")].as_bool().unwrap(),
+    };
+    (direction("local"), direction("remote"))
+}
+
+fn our_configs() -> Vec<DeflateConfig> {
+    let default = DeflateConfig::default();
+    vec![
+        default,
+        DeflateConfig { server_no_context_takeover: true, ..default },
+        DeflateConfig { client_no_context_takeover: true, ..default },
+        DeflateConfig { server_max_window_bits: Some(10), ..default },
+        DeflateConfig { client_max_window_bits: Some(9), ..default },
+        DeflateConfig { server_max_window_bits: Some(8), client_max_window_bits: Some(8), ..default },
+        DeflateConfig {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: Some(11),
+            client_max_window_bits: Some(12),
+            ..default
+        },
+    ]
+}
+
+/// A wsaction client against websockets' server factory: every response websockets gives to our
+/// offer is one our client accepts, and both sides settle on the same windows and takeover.
+#[test]
+fn our_client_offers_agree_with_websockets_servers() {
+    let servers = [
+        serde_json::json!({}),
+        // websockets' own server default (enable_server_permessage_deflate).
+        serde_json::json!({"server_max_window_bits": 12, "client_max_window_bits": 12, "compress_settings": {"memLevel": 5}}),
+        serde_json::json!({"server_no_context_takeover": true}),
+        serde_json::json!({"client_no_context_takeover": true}),
+        serde_json::json!({"server_max_window_bits": 9}),
+        serde_json::json!({"client_max_window_bits": 8, "require_client_max_window_bits": true}),
+        // websockets' server compresses with 9..=15 only (zlib refuses 8) and inflates with 8..=15.
+        serde_json::json!({"server_no_context_takeover": true, "client_no_context_takeover": true, "server_max_window_bits": 9, "client_max_window_bits": 8}),
+    ];
+    let mut cases = Vec::new();
+    let mut ours = Vec::new();
+    for config in our_configs() {
+        for server in &servers {
+            let offer = client_offer(&config).unwrap().to_header_text();
+            cases.push(serde_json::json!({"server": server, "offer": offer}));
+            ours.push(config);
+        }
+    }
+    let answers = run_websockets_negotiation("serve", cases.clone());
+    for ((config, case), answer) in ours.iter().zip(&cases).zip(&answers) {
+        let label = format!("offer {} to websockets server {}", case["offer"], case["server"]);
+        // websockets' server never declines an offer from a client that offers client_max_window_bits
+        // (ours always does) and asks for no window of 8 (ours asks for 9 instead).
+        let response = answer["response"].as_str().unwrap_or_else(|| panic!("{label}: declined: {answer}"));
+        let negotiated = client_check_response(config, &parse_extension_list(response).unwrap())
+            .unwrap_or_else(|e| panic!("{label}: our client rejects {response:?}: {e}"))
+            .unwrap();
+        let (server_side, client_side) = websockets_directions(&answer["settings"]);
+        assert_eq!(negotiated.receive, server_side, "{label}: response {response:?}");
+        // Our client keeps its own promises (client_max_window_bits hint, client_no_context_takeover
+        // hint) even when the response leaves them out, so it may be stricter than websockets needs.
+        assert!(negotiated.send.window_bits <= client_side.window_bits, "{label}: response {response:?}");
+        assert!(negotiated.send.no_context_takeover >= client_side.no_context_takeover, "{label}: response {response:?}");
+    }
+}
+
+/// websockets' client factory against a wsaction server: our server accepts its offers (unless it
+/// is configured to limit a client that cannot be limited), websockets accepts our response, and
+/// both settle on the same parameters.
+#[test]
+fn websockets_clients_agree_with_our_server_responses() {
+    let clients = [
+        serde_json::json!({}),
+        serde_json::json!({"server_no_context_takeover": true}),
+        serde_json::json!({"client_no_context_takeover": true}),
+        serde_json::json!({"server_max_window_bits": 10}),
+        serde_json::json!({"client_max_window_bits": 9}),
+        serde_json::json!({"client_max_window_bits": null}),
+        // websockets' client inflates with 8..=15 and compresses with 9..=15 only.
+        serde_json::json!({"server_no_context_takeover": true, "client_no_context_takeover": true, "server_max_window_bits": 8, "client_max_window_bits": 9}),
+    ];
+    let offers = run_websockets_negotiation("offer", clients.iter().map(|c| serde_json::json!({"client": c})).collect());
+    let mut cases = Vec::new();
+    let mut ours = Vec::new();
+    for config in our_configs() {
+        for (client, offer) in clients.iter().zip(&offers) {
+            let offer = offer["offer"].as_str().unwrap();
+            let decision = server_accept(&config, &parse_extension_list(offer).unwrap());
+            match decision.accepted {
+                Some(accepted) => {
+                    cases.push(serde_json::json!({"client": client, "response": accepted.response.to_header_text()}));
+                    ours.push((offer.to_string(), accepted.negotiated));
+                }
+                None => {
+                    // Only a server that limits the client's window declines, and only an offer
+                    // without client_max_window_bits.
+                    assert!(config.client_max_window_bits.is_some() && !offer.contains("client_max_window_bits"), "{offer}: {decision:?}");
+                }
+            }
+        }
+    }
+    let answers = run_websockets_negotiation("check", cases.clone());
+    for (((offer, negotiated), case), answer) in ours.iter().zip(&cases).zip(&answers) {
+        let label = format!("websockets client offer {offer:?}, our response {}", case["response"]);
+        let settings = answer.get("settings").unwrap_or_else(|| panic!("{label}: websockets rejects it: {answer}"));
+        let (client_side, server_side) = websockets_directions(settings);
+        assert_eq!(negotiated.send, server_side, "{label}");
+        assert_eq!(negotiated.receive.window_bits, client_side.window_bits, "{label}");
+        // websockets' client keeps client_no_context_takeover when it offered it, even unechoed;
+        // our server echoes the hint, so the two agree exactly.
+        assert_eq!(negotiated.receive.no_context_takeover, client_side.no_context_takeover, "{label}");
+    }
+}

@@ -82,11 +82,11 @@ pub struct DeflateConfig {
     /// Client: reset our window per message, and say so. Server: ask the client to
     /// (`clientNoContextTakeover`). Default false.
     pub client_no_context_takeover: bool,
-    /// Client: ask the server to use at most 2^n. Server: use at most 2^n (8..=15; None = as
-    /// offered, else 15) (`serverMaxWindowBits`).
+    /// Client: ask the server to use at most 2^n (8 is asked as 9, see `negotiation`). Server:
+    /// use at most 2^n (8..=15; None = as offered, else 15) (`serverMaxWindowBits`).
     pub server_max_window_bits: Option<u8>,
-    /// Client: promise to use at most 2^n (None = 15). Server: ask the client for at most 2^n,
-    /// declining offers that cannot be limited (8..=15) (`clientMaxWindowBits`).
+    /// Client: promise to use at most 2^n (None = 15). Server: ask the client for at most 2^n
+    /// (8 is asked as 9), declining offers that cannot be limited (8..=15) (`clientMaxWindowBits`).
     pub client_max_window_bits: Option<u8>,
     /// zlib compression level, 0 (store) ..= 9 (smallest). Default 6, zlib's and so ws's default.
     pub level: u8,

@@ -12,7 +12,7 @@
 //! | `client_max_window_bits` | no value: "I understand it in a response"; 8..=15: also a hint | 8..=15, only if offered: "client, use at most 2^n" |
 
 use super::header::ExtensionElement;
-use super::DeflateConfig;
+use super::{zlib_window_bits, DeflateConfig};
 use crate::config::Role;
 use crate::constants::{close_status, hresult};
 use crate::error::{Error, HandshakeRejection};
@@ -111,6 +111,13 @@ impl Negotiated {
     }
 }
 
+/// The limit this endpoint asks the peer's compressor for: 8 is asked as 9. This endpoint inflates
+/// a window of 8 with 9 anyway (see [`zlib_window_bits`]), so asking for 8 would save nothing here,
+/// while a peer on zlib cannot compress with 8 (Python websockets declines rather than try).
+fn peer_window_limit(configured: Option<u8>) -> Option<u8> {
+    configured.map(zlib_window_bits)
+}
+
 /// What a client offers, from its configuration (RFC 7692 7.1): None when deflate is off.
 ///
 /// `client_max_window_bits` is always offered, without a value unless one is configured, to say
@@ -126,7 +133,7 @@ pub fn client_offer(config: &DeflateConfig) -> Option<ExtensionElement> {
     if config.client_no_context_takeover {
         params.push((CLIENT_NO_CONTEXT_TAKEOVER.to_string(), None));
     }
-    if let Some(bits) = config.server_max_window_bits {
+    if let Some(bits) = peer_window_limit(config.server_max_window_bits) {
         params.push((SERVER_MAX_WINDOW_BITS.to_string(), Some(bits.to_string())));
     }
     params.push((CLIENT_MAX_WINDOW_BITS.to_string(), config.client_max_window_bits.map(|bits| bits.to_string())));
@@ -288,7 +295,7 @@ fn server_answer(config: &DeflateConfig, offer: &ExtensionElement) -> Result<Agr
     };
     // RFC 7692 7.1.2.2: client_max_window_bits only in answer to an offer that has it, at most the
     // offered value (a hint the server may use to allocate less).
-    agreed.client_max_window_bits = match (offered.client_max_window_bits, config.client_max_window_bits) {
+    agreed.client_max_window_bits = match (offered.client_max_window_bits, peer_window_limit(config.client_max_window_bits)) {
         (None, Some(ours)) => {
             // The client cannot be told to use a smaller window, and this server is configured
             // not to hold a larger one: the configuration is unsupported (RFC 7692 7), as ws does.
@@ -376,7 +383,7 @@ pub fn client_check_response(
         ));
     }
     // RFC 7692 7.1.2.1: a requested server_max_window_bits is answered with the same or smaller value.
-    if let Some(requested) = config.server_max_window_bits {
+    if let Some(requested) = peer_window_limit(config.server_max_window_bits) {
         match answered.server_max_window_bits {
             None => {
                 return Err(NegotiationError::unacceptable(format!(
@@ -439,6 +446,12 @@ mod tests {
                 },
                 Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9"),
             ),
+            // The peer's window is asked for as zlib runs it: 8 as 9. A promise about our own
+            // window (client_max_window_bits) stays 8: we compress with 9 and reach back at most 250.
+            (
+                DeflateConfig { server_max_window_bits: Some(8), client_max_window_bits: Some(8), ..config() },
+                Some("permessage-deflate; server_max_window_bits=9; client_max_window_bits=8"),
+            ),
         ];
         for (config, expected) in cases {
             assert_eq!(client_offer(config).map(|e| e.to_header_text()).as_deref(), *expected);
@@ -450,6 +463,7 @@ mod tests {
     fn server_accepts_the_first_offer_its_configuration_allows() {
         let limited_server = DeflateConfig { server_max_window_bits: Some(10), ..config() };
         let limited_client = DeflateConfig { client_max_window_bits: Some(10), ..config() };
+        let limited_client_8 = DeflateConfig { client_max_window_bits: Some(8), ..config() };
         let resets = DeflateConfig { server_no_context_takeover: true, client_no_context_takeover: true, ..config() };
         let off = DeflateConfig { enabled: false, ..config() };
         let cases: &[(&DeflateConfig, &str, Option<&str>)] = &[
@@ -496,6 +510,9 @@ mod tests {
             (&limited_client, "permessage-deflate; client_max_window_bits", Some("permessage-deflate; client_max_window_bits=10")),
             (&limited_client, "permessage-deflate; client_max_window_bits=9", Some("permessage-deflate; client_max_window_bits=9")),
             (&limited_client, "permessage-deflate; client_max_window_bits=14", Some("permessage-deflate; client_max_window_bits=10")),
+            // A limit of 8 on the client is asked as 9, unless the client itself offered 8.
+            (&limited_client_8, "permessage-deflate; client_max_window_bits", Some("permessage-deflate; client_max_window_bits=9")),
+            (&limited_client_8, "permessage-deflate; client_max_window_bits=8", Some("permessage-deflate; client_max_window_bits=8")),
             // A server that limits the client's window declines an offer that cannot be limited (as ws).
             (&limited_client, "permessage-deflate", None),
             (&limited_client, "permessage-deflate, permessage-deflate; client_max_window_bits", Some("permessage-deflate; client_max_window_bits=10")),
@@ -560,6 +577,12 @@ mod tests {
         let requesting = DeflateConfig { server_max_window_bits: Some(12), server_no_context_takeover: true, ..config() };
         let n = check(&requesting, "permessage-deflate; server_max_window_bits=9; server_no_context_takeover").unwrap().unwrap();
         assert_eq!(n.receive, Direction { window_bits: 9, no_context_takeover: true });
+
+        // A request for 8 went out as 9, so 9 is a valid answer (and 8 too).
+        let requesting_8 = DeflateConfig { server_max_window_bits: Some(8), ..config() };
+        assert_eq!(check(&requesting_8, "permessage-deflate; server_max_window_bits=9").unwrap().unwrap().receive.window_bits, 9);
+        assert_eq!(check(&requesting_8, "permessage-deflate; server_max_window_bits=8").unwrap().unwrap().receive.window_bits, 8);
+        assert!(check(&requesting_8, "permessage-deflate; server_max_window_bits=10").is_err());
     }
 
     #[test]
