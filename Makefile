@@ -43,6 +43,7 @@ setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
 # tests/permessage_deflate.rs checks its negotiation against Python websockets in the venv.
+test-rust: export WSACTION_PYTHON := $(VENV)/bin/python
 test-rust: setup-rust component-venv
 	cargo test --all-targets
 	cargo test --doc

@@ -54,7 +54,9 @@ pub use negotiation::{
     Negotiated, NegotiationError, ServerNegotiation, EXTENSION_NAME, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
 };
 
-use crate::error::Error;
+use crate::constants::hresult;
+use crate::error::{Error, HandshakeRejection};
+use crate::handshake::Header;
 
 /// The four octets a sender strips from each compressed message and a receiver appends
 /// (RFC 7692 7.2.1 step 3, 7.2.2 step 1): the end of an empty stored block.
@@ -141,6 +143,7 @@ impl DeflateConfig {
 
 /// Both directions of one connection after a successful negotiation: the compressor for what it
 /// sends and the inflater for what it receives.
+#[derive(Debug)]
 pub struct PerMessageDeflate {
     pub negotiated: Negotiated,
     pub threshold: usize,
@@ -161,9 +164,100 @@ impl PerMessageDeflate {
     }
 }
 
+impl MalformedExtensions {
+    /// A server rejects a request whose `Sec-WebSocket-Extensions` does not parse with 400, as ws
+    /// does (RFC 6455 4.2.1: "the server MUST stop processing the client's handshake").
+    pub fn into_server_error(self) -> Error {
+        Error::Handshake(HandshakeRejection {
+            status: 400,
+            headers: Vec::new(),
+            problem: self.to_string(),
+            hresult: hresult::E_INVALID_PROTOCOL_FORMAT,
+        })
+    }
+
+    /// A client fails the connection over a response whose `Sec-WebSocket-Extensions` does not parse.
+    pub fn into_client_error(self) -> Error {
+        Error::Handshake(HandshakeRejection {
+            status: 0,
+            headers: Vec::new(),
+            problem: self.to_string(),
+            hresult: hresult::E_INVALID_PROTOCOL_FORMAT,
+        })
+    }
+}
+
+/// The server's half of the handshake for permessage-deflate: reads every `Sec-WebSocket-Extensions`
+/// header of the request, accepts the first offer `config` allows, and returns the response element
+/// (for the response's `Sec-WebSocket-Extensions`) with the transform. Ok(None) when deflate is off
+/// or every offer was declined (RFC 7692 5: the response then names no PMCE); Err (400) when the
+/// header does not parse.
+pub fn negotiate_as_server(
+    config: &DeflateConfig,
+    request_headers: &[Header],
+) -> Result<Option<(ExtensionElement, PerMessageDeflate)>, Error> {
+    if !config.enabled {
+        return Ok(None);
+    }
+    let elements = parse_extension_headers(request_headers).map_err(MalformedExtensions::into_server_error)?;
+    Ok(server_accept(config, &elements)
+        .accepted
+        .map(|accepted| (accepted.response, PerMessageDeflate::new(accepted.negotiated, config))))
+}
+
+/// The client's half: checks the response's `Sec-WebSocket-Extensions` against the offer
+/// [`client_offer`] made. Ok(None) when the server declined; Err when the client must fail the
+/// connection (the error's problem names the rule; [`NegotiationError::close_code`] is in it).
+pub fn negotiate_as_client(config: &DeflateConfig, response_headers: &[Header]) -> Result<Option<PerMessageDeflate>, Error> {
+    let elements = parse_extension_headers(response_headers).map_err(MalformedExtensions::into_client_error)?;
+    let negotiated = client_check_response(config, &elements).map_err(NegotiationError::into_error)?;
+    Ok(negotiated.map(|negotiated| PerMessageDeflate::new(negotiated, config)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<Header> {
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_server_and_a_client_negotiate_through_headers_and_exchange_a_message() {
+        let client_config = DeflateConfig { client_max_window_bits: Some(10), ..Default::default() };
+        let server_config = DeflateConfig { server_no_context_takeover: true, ..Default::default() };
+        let offer = client_offer(&client_config).unwrap().to_header_text();
+        let request = headers(&[("Host", "x"), ("Sec-WebSocket-Extensions", "x-unknown; a=1"), ("Sec-WebSocket-Extensions", &offer)]);
+        let (response, mut server) = negotiate_as_server(&server_config, &request).unwrap().unwrap();
+        assert_eq!(response.to_header_text(), "permessage-deflate; server_no_context_takeover; client_max_window_bits=10");
+        let mut client =
+            negotiate_as_client(&client_config, &headers(&[("Sec-WebSocket-Extensions", &response.to_header_text())])).unwrap().unwrap();
+        assert_eq!(client.negotiated.send, server.negotiated.receive);
+        assert_eq!(server.negotiated.send, client.negotiated.receive);
+
+        let mut payload = Vec::new();
+        server.compressor.compress_message(b"Hello, Hello", &mut payload).unwrap();
+        client.inflater.begin_message();
+        let mut buffer = [0u8; 64];
+        let step = client.inflater.inflate(&payload, true, &mut buffer, 1000).unwrap();
+        assert_eq!((&buffer[..step.produced], step.state), (&b"Hello, Hello"[..], InflateState::MessageDone));
+    }
+
+    #[test]
+    fn malformed_headers_reject_the_handshake() {
+        let bad = headers(&[("Sec-WebSocket-Extensions", "permessage-deflate; x=\"a b\"")]);
+        let error = negotiate_as_server(&DeflateConfig::default(), &bad).err().unwrap();
+        assert_eq!(error.http_status(), Some(400));
+        // With deflate off the header is not this module's business.
+        assert!(negotiate_as_server(&DeflateConfig { enabled: false, ..Default::default() }, &bad).unwrap().is_none());
+        let error = negotiate_as_client(&DeflateConfig::default(), &bad).err().unwrap();
+        assert!(error.is_remote() && error.http_status().is_none());
+        // A response that breaks RFC 7692 7 is a handshake failure too.
+        let error = negotiate_as_client(&DeflateConfig::default(), &headers(&[("Sec-WebSocket-Extensions", "permessage-deflate; x")])).err().unwrap();
+        assert_eq!(error.hresult(), hresult::E_INVALID_PROTOCOL_FORMAT);
+        // Declined: no element, no transform.
+        assert!(negotiate_as_client(&DeflateConfig::default(), &headers(&[])).unwrap().is_none());
+    }
 
     #[test]
     fn the_configuration_checks_its_ranges() {
