@@ -301,7 +301,8 @@ fn a_one_gib_bomb_in_one_frame_fails_with_1009_in_bounded_memory() {
         inflater.begin_message();
         let mut inflated: u64 = 0;
         // The frame's payload arrives read by read: never all in memory at once.
-        let reads = std::iter::once(&first).chain(std::iter::repeat(&repeated).take(1023)).chain(std::iter::once(&last));
+        let reads =
+            std::iter::once(&first).chain(std::iter::repeat(&repeated).take(1023)).chain(std::iter::once(&last));
         for (index, read) in reads.enumerate() {
             let ends_message = index == 1024;
             let mut input = &read[..];
@@ -342,9 +343,8 @@ fn a_fragmented_bomb_of_small_frames_fails_with_1009_in_bounded_memory() {
         for (index, frame) in frames.enumerate() {
             let mut input = &frame[..];
             loop {
-                let step = inflater
-                    .inflate(input, index == 9_999, &mut buffer, limit - inflated)
-                    .map_err(|e| (e, index))?;
+                let step =
+                    inflater.inflate(input, index == 9_999, &mut buffer, limit - inflated).map_err(|e| (e, index))?;
                 input = &input[step.consumed..];
                 inflated += step.produced as u64;
                 if step.state != InflateState::OutputFull {
@@ -374,7 +374,8 @@ fn a_few_kib_that_inflate_to_megabytes_fail_at_a_small_limit() {
     MessageCompressor::new(direction(15, false), 9, 9).compress_message(&vec![b'x'; 8 << 20], &mut payload).unwrap();
     assert!(payload.len() < 10 * 1024, "{} bytes", payload.len());
     let limit = 1 << 20;
-    let error = inflate_message(&mut MessageInflater::new(direction(15, false)), &[payload.clone()], 4096, 4096, limit).unwrap_err();
+    let error = inflate_message(&mut MessageInflater::new(direction(15, false)), &[payload.clone()], 4096, 4096, limit)
+        .unwrap_err();
     assert_eq!(error, InflateError::MessageTooBig { inflated: limit + 1 });
     println!("{} bytes that inflate to 8 MiB failed at a 1 MiB limit", payload.len());
 }
@@ -606,7 +607,10 @@ fn our_client_offers_agree_with_websockets_servers() {
         // Our client keeps its own promises (client_max_window_bits hint, client_no_context_takeover
         // hint) even when the response leaves them out, so it may be stricter than websockets needs.
         assert!(negotiated.send.window_bits <= client_side.window_bits, "{label}: response {response:?}");
-        assert!(negotiated.send.no_context_takeover >= client_side.no_context_takeover, "{label}: response {response:?}");
+        assert!(
+            negotiated.send.no_context_takeover >= client_side.no_context_takeover,
+            "{label}: response {response:?}"
+        );
     }
 }
 
@@ -625,7 +629,8 @@ fn websockets_clients_agree_with_our_server_responses() {
         // websockets' client inflates with 8..=15 and compresses with 9..=15 only.
         serde_json::json!({"server_no_context_takeover": true, "client_no_context_takeover": true, "server_max_window_bits": 8, "client_max_window_bits": 9}),
     ];
-    let offers = run_websockets_negotiation("offer", clients.iter().map(|c| serde_json::json!({"client": c})).collect());
+    let offers =
+        run_websockets_negotiation("offer", clients.iter().map(|c| serde_json::json!({"client": c})).collect());
     let mut cases = Vec::new();
     let mut ours = Vec::new();
     for config in our_configs() {
@@ -640,7 +645,10 @@ fn websockets_clients_agree_with_our_server_responses() {
                 None => {
                     // Only a server that limits the client's window declines, and only an offer
                     // without client_max_window_bits.
-                    assert!(config.client_max_window_bits.is_some() && !offer.contains("client_max_window_bits"), "{offer}: {decision:?}");
+                    assert!(
+                        config.client_max_window_bits.is_some() && !offer.contains("client_max_window_bits"),
+                        "{offer}: {decision:?}"
+                    );
                 }
             }
         }

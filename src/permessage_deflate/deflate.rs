@@ -40,7 +40,13 @@ impl MessageCompressor {
     /// A compressor for `direction` (window bits 8..=15, 8 run as 9). `level` 0..=9 and
     /// `mem_level` 1..=9 are clamped into range.
     pub fn new(direction: Direction, level: u8, mem_level: u8) -> Self {
-        MessageCompressor { direction, level: level.min(9), mem_level: mem_level.clamp(1, 9), stream: None, in_message: false }
+        MessageCompressor {
+            direction,
+            level: level.min(9),
+            mem_level: mem_level.clamp(1, 9),
+            stream: None,
+            in_message: false,
+        }
     }
 
     pub fn direction(&self) -> Direction {
@@ -93,7 +99,9 @@ impl MessageCompressor {
             consumed += used;
             match status {
                 Ok(Status::Ok | Status::BufError) => {}
-                Ok(Status::StreamEnd) => return Err(self.fail(out, start, "zlib ended the stream without being asked")),
+                Ok(Status::StreamEnd) => {
+                    return Err(self.fail(out, start, "zlib ended the stream without being asked"))
+                }
                 Err(error) => return Err(self.fail(out, start, error.as_str())),
             }
             // zlib: a sync flush is complete when deflate returns with output space left over.

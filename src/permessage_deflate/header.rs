@@ -281,7 +281,10 @@ mod tests {
 
     #[test]
     fn writes_elements_back_as_header_text() {
-        let e = element("permessage-deflate", &[("server_no_context_takeover", None), ("client_max_window_bits", Some("10"))]);
+        let e = element(
+            "permessage-deflate",
+            &[("server_no_context_takeover", None), ("client_max_window_bits", Some("10"))],
+        );
         assert_eq!(e.to_header_text(), "permessage-deflate; server_no_context_takeover; client_max_window_bits=10");
         assert_eq!(parse_extension_list(&e.to_header_text()).unwrap(), vec![e]);
     }

@@ -335,7 +335,11 @@ mod tests {
         // 7.2.3.6: the single octet 0x00 is an empty message.
         assert_eq!(inflate_frames(&mut inflater(15, false), &[&[0x00]], 16, 0).unwrap(), b"");
         // An empty final frame after data frames is fine too.
-        assert_eq!(inflate_frames(&mut inflater(15, false), &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &[]], 16, 5).unwrap(), b"Hello");
+        assert_eq!(
+            inflate_frames(&mut inflater(15, false), &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &[]], 16, 5)
+                .unwrap(),
+            b"Hello"
+        );
     }
 
     #[test]

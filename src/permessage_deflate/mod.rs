@@ -130,7 +130,12 @@ impl DeflateConfig {
             return Err(Error::PropertyOutOfRange { property: "level", value: self.level.into(), min: 0, max: 9 });
         }
         if !(1..=9).contains(&self.mem_level) {
-            return Err(Error::PropertyOutOfRange { property: "mem_level", value: self.mem_level.into(), min: 1, max: 9 });
+            return Err(Error::PropertyOutOfRange {
+                property: "mem_level",
+                value: self.mem_level.into(),
+                min: 1,
+                max: 9,
+            });
         }
         Ok(())
     }
@@ -208,7 +213,10 @@ pub fn negotiate_as_server(
 /// The client's half: checks the response's `Sec-WebSocket-Extensions` against the offer
 /// [`client_offer`] made. Ok(None) when the server declined; Err when the client must fail the
 /// connection (the error's problem names the rule; [`NegotiationError::close_code`] is in it).
-pub fn negotiate_as_client(config: &DeflateConfig, response_headers: &[Header]) -> Result<Option<PerMessageDeflate>, Error> {
+pub fn negotiate_as_client(
+    config: &DeflateConfig,
+    response_headers: &[Header],
+) -> Result<Option<PerMessageDeflate>, Error> {
     let elements = parse_extension_headers(response_headers).map_err(MalformedExtensions::into_client_error)?;
     let negotiated = client_check_response(config, &elements).map_err(NegotiationError::into_error)?;
     Ok(negotiated.map(|negotiated| PerMessageDeflate::new(negotiated, config)))
@@ -227,11 +235,20 @@ mod tests {
         let client_config = DeflateConfig { client_max_window_bits: Some(10), ..Default::default() };
         let server_config = DeflateConfig { server_no_context_takeover: true, ..Default::default() };
         let offer = client_offer(&client_config).unwrap().to_header_text();
-        let request = headers(&[("Host", "x"), ("Sec-WebSocket-Extensions", "x-unknown; a=1"), ("Sec-WebSocket-Extensions", &offer)]);
+        let request = headers(&[
+            ("Host", "x"),
+            ("Sec-WebSocket-Extensions", "x-unknown; a=1"),
+            ("Sec-WebSocket-Extensions", &offer),
+        ]);
         let (response, mut server) = negotiate_as_server(&server_config, &request).unwrap().unwrap();
-        assert_eq!(response.to_header_text(), "permessage-deflate; server_no_context_takeover; client_max_window_bits=10");
+        assert_eq!(
+            response.to_header_text(),
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"
+        );
         let mut client =
-            negotiate_as_client(&client_config, &headers(&[("Sec-WebSocket-Extensions", &response.to_header_text())])).unwrap().unwrap();
+            negotiate_as_client(&client_config, &headers(&[("Sec-WebSocket-Extensions", &response.to_header_text())]))
+                .unwrap()
+                .unwrap();
         assert_eq!(client.negotiated.send, server.negotiated.receive);
         assert_eq!(server.negotiated.send, client.negotiated.receive);
 
@@ -253,7 +270,12 @@ mod tests {
         let error = negotiate_as_client(&DeflateConfig::default(), &bad).err().unwrap();
         assert!(error.is_remote() && error.http_status().is_none());
         // A response that breaks RFC 7692 7 is a handshake failure too.
-        let error = negotiate_as_client(&DeflateConfig::default(), &headers(&[("Sec-WebSocket-Extensions", "permessage-deflate; x")])).err().unwrap();
+        let error = negotiate_as_client(
+            &DeflateConfig::default(),
+            &headers(&[("Sec-WebSocket-Extensions", "permessage-deflate; x")]),
+        )
+        .err()
+        .unwrap();
         assert_eq!(error.hresult(), hresult::E_INVALID_PROTOCOL_FORMAT);
         // Declined: no element, no transform.
         assert!(negotiate_as_client(&DeflateConfig::default(), &headers(&[])).unwrap().is_none());
@@ -273,7 +295,11 @@ mod tests {
             assert!(matches!(config.validate(), Err(Error::PropertyOutOfRange { .. })), "{config:?}");
         }
         for bits in 8..=15 {
-            let config = DeflateConfig { server_max_window_bits: Some(bits), client_max_window_bits: Some(bits), ..Default::default() };
+            let config = DeflateConfig {
+                server_max_window_bits: Some(bits),
+                client_max_window_bits: Some(bits),
+                ..Default::default()
+            };
             assert_eq!(config.validate(), Ok(()));
         }
     }

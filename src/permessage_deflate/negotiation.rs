@@ -170,9 +170,10 @@ fn parse_params(element: &ExtensionElement, sender: Sender) -> Result<Params, St
     let mut params = Params::default();
     let mut seen: Vec<&str> = Vec::new();
     for (name, value) in &element.params {
-        let key = [SERVER_NO_CONTEXT_TAKEOVER, CLIENT_NO_CONTEXT_TAKEOVER, SERVER_MAX_WINDOW_BITS, CLIENT_MAX_WINDOW_BITS]
-            .into_iter()
-            .find(|known| known.eq_ignore_ascii_case(name));
+        let key =
+            [SERVER_NO_CONTEXT_TAKEOVER, CLIENT_NO_CONTEXT_TAKEOVER, SERVER_MAX_WINDOW_BITS, CLIENT_MAX_WINDOW_BITS]
+                .into_iter()
+                .find(|known| known.eq_ignore_ascii_case(name));
         let Some(key) = key else {
             // RFC 7692 7: "an extension parameter not defined for use in an offer / a response".
             return Err(format!("unknown parameter {name:?} (RFC 7692 7)"));
@@ -254,7 +255,9 @@ pub fn server_accept(config: &DeflateConfig, elements: &[ExtensionElement]) -> S
             continue;
         }
         if !config.enabled {
-            decision.declined.push(DeclinedOffer { index, reason: "this server does not accept permessage-deflate".into() });
+            decision
+                .declined
+                .push(DeclinedOffer { index, reason: "this server does not accept permessage-deflate".into() });
             continue;
         }
         match server_answer(config, element) {
@@ -295,7 +298,10 @@ fn server_answer(config: &DeflateConfig, offer: &ExtensionElement) -> Result<Agr
     };
     // RFC 7692 7.1.2.2: client_max_window_bits only in answer to an offer that has it, at most the
     // offered value (a hint the server may use to allocate less).
-    agreed.client_max_window_bits = match (offered.client_max_window_bits, peer_window_limit(config.client_max_window_bits)) {
+    agreed.client_max_window_bits = match (
+        offered.client_max_window_bits,
+        peer_window_limit(config.client_max_window_bits),
+    ) {
         (None, Some(ours)) => {
             // The client cannot be told to use a smaller window, and this server is configured
             // not to hold a larger one: the configuration is unsupported (RFC 7692 7), as ws does.
@@ -366,7 +372,9 @@ pub fn client_check_response(
     };
     if !config.enabled {
         // RFC 7692 5: "such as accepting a PMCE that the client did not offer".
-        return Err(NegotiationError::malformed("the server accepted permessage-deflate, which was not offered (RFC 7692 5)".into()));
+        return Err(NegotiationError::malformed(
+            "the server accepted permessage-deflate, which was not offered (RFC 7692 5)".into(),
+        ));
     }
     if ours.next().is_some() {
         // This client made one offer, so it can be accepted once (RFC 7692 5: one element per accepted PMCE).
@@ -385,11 +393,9 @@ pub fn client_check_response(
     // RFC 7692 7.1.2.1: a requested server_max_window_bits is answered with the same or smaller value.
     if let Some(requested) = peer_window_limit(config.server_max_window_bits) {
         match answered.server_max_window_bits {
-            None => {
-                return Err(NegotiationError::unacceptable(format!(
-                    "the offer requested server_max_window_bits={requested} and the response lacks it (RFC 7692 7.1.2.1)"
-                )))
-            }
+            None => return Err(NegotiationError::unacceptable(format!(
+                "the offer requested server_max_window_bits={requested} and the response lacks it (RFC 7692 7.1.2.1)"
+            ))),
             Some(bits) if bits > requested => {
                 return Err(NegotiationError::unacceptable(format!(
                     "server_max_window_bits={bits} exceeds the {requested} requested (RFC 7692 7.1.2.1)"
@@ -541,7 +547,10 @@ mod tests {
 
     #[test]
     fn a_server_derives_its_directions_from_the_agreed_parameters() {
-        let elements = parse_extension_list("permessage-deflate; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=12").unwrap();
+        let elements = parse_extension_list(
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=12",
+        )
+        .unwrap();
         let negotiated = server_accept(&config(), &elements).accepted.unwrap().negotiated;
         assert_eq!(negotiated.send, Direction { window_bits: 9, no_context_takeover: false });
         assert_eq!(negotiated.receive, Direction { window_bits: 12, no_context_takeover: true });
@@ -574,27 +583,42 @@ mod tests {
         assert_eq!(n.agreed, AgreedParameters::default());
 
         // A requested server window answered with the same or smaller value (7.1.2.1).
-        let requesting = DeflateConfig { server_max_window_bits: Some(12), server_no_context_takeover: true, ..config() };
-        let n = check(&requesting, "permessage-deflate; server_max_window_bits=9; server_no_context_takeover").unwrap().unwrap();
+        let requesting =
+            DeflateConfig { server_max_window_bits: Some(12), server_no_context_takeover: true, ..config() };
+        let n = check(&requesting, "permessage-deflate; server_max_window_bits=9; server_no_context_takeover")
+            .unwrap()
+            .unwrap();
         assert_eq!(n.receive, Direction { window_bits: 9, no_context_takeover: true });
 
         // A request for 8 went out as 9, so 9 is a valid answer (and 8 too).
         let requesting_8 = DeflateConfig { server_max_window_bits: Some(8), ..config() };
-        assert_eq!(check(&requesting_8, "permessage-deflate; server_max_window_bits=9").unwrap().unwrap().receive.window_bits, 9);
-        assert_eq!(check(&requesting_8, "permessage-deflate; server_max_window_bits=8").unwrap().unwrap().receive.window_bits, 8);
+        assert_eq!(
+            check(&requesting_8, "permessage-deflate; server_max_window_bits=9").unwrap().unwrap().receive.window_bits,
+            9
+        );
+        assert_eq!(
+            check(&requesting_8, "permessage-deflate; server_max_window_bits=8").unwrap().unwrap().receive.window_bits,
+            8
+        );
         assert!(check(&requesting_8, "permessage-deflate; server_max_window_bits=10").is_err());
     }
 
     #[test]
     fn a_client_fails_the_connection_on_responses_that_break_the_rules() {
-        let requesting = DeflateConfig { server_max_window_bits: Some(10), server_no_context_takeover: true, ..config() };
+        let requesting =
+            DeflateConfig { server_max_window_bits: Some(10), server_no_context_takeover: true, ..config() };
         let offering_11 = DeflateConfig { client_max_window_bits: Some(11), ..config() };
         let off = DeflateConfig { enabled: false, ..config() };
         let cases: &[(&DeflateConfig, &str, u16, &str)] = &[
             (&off, "permessage-deflate", 1002, "not offered"),
             (&config(), "permessage-deflate, permessage-deflate", 1002, "twice"),
             (&config(), "permessage-deflate; foo", 1002, "unknown parameter"),
-            (&config(), "permessage-deflate; server_no_context_takeover; server_no_context_takeover", 1002, "appears twice"),
+            (
+                &config(),
+                "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+                1002,
+                "appears twice",
+            ),
             (&config(), "permessage-deflate; client_no_context_takeover=1", 1002, "has no value"),
             (&config(), "permessage-deflate; server_max_window_bits=7", 1002, "8..=15"),
             (&config(), "permessage-deflate; server_max_window_bits", 1002, "8..=15"),
