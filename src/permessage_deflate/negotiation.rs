@@ -393,9 +393,11 @@ pub fn client_check_response(
     // RFC 7692 7.1.2.1: a requested server_max_window_bits is answered with the same or smaller value.
     if let Some(requested) = peer_window_limit(config.server_max_window_bits) {
         match answered.server_max_window_bits {
-            None => return Err(NegotiationError::unacceptable(format!(
+            None => {
+                return Err(NegotiationError::unacceptable(format!(
                 "the offer requested server_max_window_bits={requested} and the response lacks it (RFC 7692 7.1.2.1)"
-            ))),
+            )))
+            }
             Some(bits) if bits > requested => {
                 return Err(NegotiationError::unacceptable(format!(
                     "server_max_window_bits={bits} exceeds the {requested} requested (RFC 7692 7.1.2.1)"
