@@ -144,6 +144,7 @@ export class WebSocket extends EventEmitter {
       cb = options;
       options = {};
     }
+    if (typeof data === 'number') data = String(data);
     if (this._readyState !== WebSocket.OPEN) {
       this.#sendAfterClose(data, cb);
       return;

@@ -271,3 +271,368 @@ describe('issue 8 (6): a server on the caller\'s http server', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------- ws drop-in: the same code on ws and wsaction
+
+import * as ws from 'ws';
+import * as wsaction from '../../pkg/node.js';
+import { once, on } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const IMPLEMENTATIONS = [
+  ['ws', { WebSocket: ws.WebSocket, WebSocketServer: ws.WebSocketServer, createWebSocketStream: ws.createWebSocketStream }],
+  ['wsaction', { WebSocket: wsaction.WebSocket, WebSocketServer: wsaction.WebSocketServer, createWebSocketStream: wsaction.createWebSocketStream }],
+];
+
+async function listening(wss) {
+  if (!wss.address()) await once(wss, 'listening');
+  return wss.address().port;
+}
+
+function closeServer(wss) {
+  for (const client of wss.clients ?? []) client.terminate();
+  return new Promise((r) => wss.close(() => r()));
+}
+
+for (const [name, { WebSocket, WebSocketServer, createWebSocketStream }] of IMPLEMENTATIONS) {
+  describe(`ws README patterns on ${name}`, () => {
+    test('echo with text and binary, isBinary, Buffers, readyState, protocol, url, events.once/on', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (set, req) => (set.has('chat') && req.url === '/echo' ? 'chat' : false) });
+      wss.on('connection', (socket, req) => {
+        assert.equal(req.url, '/echo');
+        socket.on('message', (data, isBinary) => {
+          assert.ok(Buffer.isBuffer(data));
+          socket.send(data, { binary: isBinary });
+        });
+      });
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/echo`, ['other', 'chat']);
+      assert.equal(client.readyState, WebSocket.CONNECTING);
+      assert.equal(client.url, `ws://127.0.0.1:${port}/echo`);
+      await once(client, 'open');
+      assert.equal(client.readyState, WebSocket.OPEN);
+      assert.equal(client.OPEN, 1);
+      assert.equal(client.protocol, 'chat');
+      assert.equal(client.extensions, '');
+      assert.equal(client.binaryType, 'nodebuffer');
+      const messages = on(client, 'message');
+      client.send('héllo');
+      client.send(Buffer.from([1, 2, 3]));
+      client.send(new Uint8Array([4]).buffer);
+      client.send(42);
+      const got = [];
+      for await (const [data, isBinary] of messages) {
+        got.push([Buffer.isBuffer(data), isBinary ? [...data] : data.toString(), isBinary]);
+        if (got.length === 4) break;
+      }
+      assert.deepEqual(got, [[true, 'héllo', false], [true, [1, 2, 3], true], [true, [4], true], [true, '42', false]]);
+      client.binaryType = 'arraybuffer';
+      client.send(Buffer.from([7, 8]));
+      const [ab, isBinary] = await once(client, 'message');
+      assert.ok(ab instanceof ArrayBuffer);
+      assert.deepEqual([[...new Uint8Array(ab)], isBinary], [[7, 8], true]);
+      client.binaryType = 'fragments';
+      client.send(Buffer.from([9]));
+      const [fragments] = await once(client, 'message');
+      assert.ok(Array.isArray(fragments));
+      assert.deepEqual([...Buffer.concat(fragments)], [9]);
+      const sent = await new Promise((resolve) => client.send('with a callback', (err) => resolve(err)));
+      assert.ok(sent === undefined || sent === null);
+      client.close(4000, 'bye');
+      assert.equal(client.readyState, WebSocket.CLOSING);
+      const [code, reason] = await once(client, 'close');
+      assert.equal(client.readyState, WebSocket.CLOSED);
+      assert.equal(code, 4000);
+      assert.ok(Buffer.isBuffer(reason));
+      assert.equal(reason.toString(), 'bye');
+      const err = await new Promise((resolve) => client.send('late', resolve));
+      assert.match(err.message, /WebSocket is not open: readyState 3 \(CLOSED\)/);
+      await closeServer(wss);
+    });
+
+    test('a server that sends first, broadcast to clients, server close', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (socket) => {
+        socket.send('welcome');
+        socket.on('message', (data, isBinary) => {
+          for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+        });
+      });
+      const port = await listening(wss);
+      const clients = [];
+      for (let i = 0; i < 3; i++) {
+        const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+        const greeting = once(client, 'message');
+        await once(client, 'open');
+        assert.equal(String((await greeting)[0]), 'welcome');
+        clients.push(client);
+      }
+      assert.equal(wss.clients.size, 3);
+      const heard = clients.map((c) => once(c, 'message'));
+      clients[0].send('to all');
+      for (const [data] of await Promise.all(heard)) assert.equal(String(data), 'to all');
+      const closes = clients.map((c) => once(c, 'close'));
+      for (const c of wss.clients) c.close(1001, 'going');
+      for (const [code, reason] of await Promise.all(closes)) assert.deepEqual([code, String(reason)], [1001, 'going']);
+      await closeServer(wss);
+    });
+
+    test('ping/pong heartbeat and terminate', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      const serverSide = once(wss, 'connection');
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await once(client, 'open');
+      const [socket] = await serverSide;
+      socket.isAlive = false;
+      socket.on('pong', () => (socket.isAlive = true));
+      const pong = once(socket, 'pong');
+      socket.ping();
+      await pong;
+      assert.equal(socket.isAlive, true);
+      const clientPong = once(client, 'pong');
+      client.ping(Buffer.from('payload'));
+      assert.equal(String((await clientPong)[0]), 'payload');
+      assert.throws(() => client.ping(Buffer.alloc(126)), RangeError);
+      const closed = once(client, 'close');
+      socket.terminate();
+      const [code] = await closed;
+      assert.equal(code, 1006);
+      await closeServer(wss);
+    });
+
+    test('close() validates like ws: TypeError and RangeError, at once', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      assert.throws(() => client.send('too early'), /not open: readyState 0 \(CONNECTING\)/);
+      await once(client, 'open');
+      for (const code of [999, 1004, 1005, 1006, 1015, 2000, 5000]) assert.throws(() => client.close(code), TypeError, String(code));
+      assert.throws(() => client.close(1000, 'x'.repeat(124)), RangeError);
+      assert.equal(client.readyState, WebSocket.OPEN);
+      await closeServer(wss);
+    });
+
+    test('client authentication: verifyClient sync and async with a status and headers', async () => {
+      const wss = new WebSocketServer({
+        port: 0,
+        host: '127.0.0.1',
+        verifyClient: (info, done) => {
+          assert.equal(typeof info.secure, 'boolean');
+          if (info.req.headers.authorization === 'Bearer good') done(true);
+          else setTimeout(() => done(false, 403, 'Forbidden here', { 'X-Why': 'token' }), 5);
+        },
+      });
+      const port = await listening(wss);
+      const refused = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { Authorization: 'Bearer bad' } });
+      const [req, res] = await once(refused, 'unexpected-response');
+      assert.equal(res.statusCode, 403);
+      assert.equal(res.headers['x-why'], 'token');
+      assert.ok(req);
+      refused.on('error', () => {}); // ws fails a socket still connecting on terminate()
+      refused.terminate();
+      const accepted = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { Authorization: 'Bearer good' } });
+      await once(accepted, 'open');
+      accepted.close();
+      await once(accepted, 'close');
+      await closeServer(wss);
+
+      const sync = new WebSocketServer({ port: 0, host: '127.0.0.1', verifyClient: (info) => info.origin === 'https://good.example' });
+      const syncPort = await listening(sync);
+      const bad = new WebSocket(`ws://127.0.0.1:${syncPort}/`, { origin: 'https://evil.example' });
+      const [error] = await once(bad, 'error');
+      assert.match(error.message, /Unexpected server response: 401/);
+      const good = new WebSocket(`ws://127.0.0.1:${syncPort}/`, { origin: 'https://good.example' });
+      await once(good, 'open');
+      good.terminate();
+      await closeServer(sync);
+    });
+
+    test('several servers on one http server: noServer + handleUpgrade, headers event; close leaves the http server', async () => {
+      const httpServer = http.createServer((req, res) => res.end('plain'));
+      const byPath = new WebSocketServer({ noServer: true, path: '/one' });
+      const manual = new WebSocketServer({ noServer: true });
+      byPath.on('headers', (headers) => headers.push('X-Server: one'));
+      byPath.on('connection', (s) => s.send('one'));
+      manual.on('connection', (s, req) => s.send(`manual ${req.url}`));
+      httpServer.on('upgrade', (req, socket, head) => {
+        if (byPath.shouldHandle(req)) byPath.handleUpgrade(req, socket, head, (s) => byPath.emit('connection', s, req));
+        else if (req.url === '/two') manual.handleUpgrade(req, socket, head, (s) => manual.emit('connection', s, req));
+        else socket.destroy();
+      });
+      await new Promise((r) => httpServer.listen(0, '127.0.0.1', r));
+      assert.throws(() => manual.address(), /noServer/);
+      const port = httpServer.address().port;
+      const first = new WebSocket(`ws://127.0.0.1:${port}/one`);
+      const upgrade = once(first, 'upgrade');
+      assert.equal(String((await once(first, 'message'))[0]), 'one');
+      assert.equal((await upgrade)[0].headers['x-server'], 'one');
+      const second = new WebSocket(`ws://127.0.0.1:${port}/two`);
+      assert.equal(String((await once(second, 'message'))[0]), 'manual /two');
+      first.terminate();
+      second.terminate();
+      await new Promise((r) => byPath.close(r));
+      await new Promise((r) => manual.close(r));
+      assert.equal(httpServer.listening, true);
+      httpServer.closeAllConnections?.();
+      await new Promise((r) => httpServer.close(r));
+    });
+
+    test('createWebSocketStream: a Duplex both ways with backpressure', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (socket) => {
+        const duplex = createWebSocketStream(socket, { encoding: 'utf8' });
+        duplex.pipe(duplex); // echo through the stream
+      });
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      const duplex = createWebSocketStream(client, { encoding: 'utf8' });
+      let text = '';
+      duplex.on('data', (chunk) => (text += chunk));
+      const total = 2000;
+      for (let i = 0; i < total; i++) duplex.write(`line ${i}\n`);
+      while (text.split('\n').length <= total) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(text.split('\n')[total - 1], `line ${total - 1}`);
+      duplex.end();
+      await once(client, 'close');
+      await closeServer(wss);
+    });
+
+    test('WHATWG style on the same object: onopen, addEventListener, MessageEvent, CloseEvent', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (s) => s.on('message', (data, isBinary) => (String(data) === 'close' ? s.close(4001, 'done') : s.send(data, { binary: isBinary }))));
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await new Promise((resolve) => (client.onopen = resolve));
+      const events = [];
+      const handler = (event) => events.push(['listener', event.type, event.data]);
+      client.addEventListener('message', handler);
+      client.onmessage = (event) => events.push(['onmessage', event.type, event.data, event.target === client]);
+      client.send('text');
+      await new Promise((r) => client.addEventListener('message', r, { once: true }));
+      assert.deepEqual(events, [['listener', 'message', 'text'], ['onmessage', 'message', 'text', true]]);
+      client.removeEventListener('message', handler);
+      client.onmessage = null;
+      const closed = new Promise((resolve) => (client.onclose = resolve));
+      client.send('close');
+      const event = await closed;
+      assert.deepEqual([event.code, event.reason, event.wasClean], [4001, 'done', true]);
+      assert.equal(events.length, 2);
+      await closeServer(wss);
+    });
+
+    test('pause() holds messages until resume()', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (s) => s.on('message', () => s.send('reply')));
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await once(client, 'open');
+      client.pause();
+      assert.equal(client.isPaused, true);
+      let got = 0;
+      client.on('message', () => got++);
+      client.send('x');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(got, 0);
+      client.resume();
+      await once(client, 'message');
+      assert.equal(got, 1);
+      client.terminate();
+      await closeServer(wss);
+    });
+
+    test('redirects: followRedirects with the redirect event, maxRedirects, unexpected-response off', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      const port = await listening(wss);
+      const redirector = http.createServer();
+      let hops = 0;
+      redirector.on('upgrade', (req, socket) => {
+        hops++;
+        socket.end(`HTTP/1.1 302 Found\r\nLocation: ${req.url === '/loop' ? '/loop' : `ws://127.0.0.1:${port}/target`}\r\nContent-Length: 0\r\n\r\n`);
+      });
+      await new Promise((r) => redirector.listen(0, '127.0.0.1', r));
+      const base = `ws://127.0.0.1:${redirector.address().port}`;
+      const client = new WebSocket(`${base}/start`, { followRedirects: true });
+      const redirected = once(client, 'redirect');
+      await once(client, 'open');
+      assert.equal((await redirected)[0], `ws://127.0.0.1:${port}/target`);
+      assert.equal(client.url, `ws://127.0.0.1:${port}/target`);
+      client.terminate();
+      const looping = new WebSocket(`${base}/loop`, { followRedirects: true, maxRedirects: 2 });
+      const [err] = await once(looping, 'error');
+      assert.match(err.message, /Maximum redirects exceeded/);
+      assert.equal(hops, 4);
+      redirector.closeAllConnections?.();
+      await new Promise((r) => redirector.close(r));
+      await closeServer(wss);
+    });
+
+    test('ws+unix: addresses and createConnection', async () => {
+      const socketPath = join(tmpdir(), `wsaction-${name}-${process.pid}.sock`);
+      const httpServer = http.createServer();
+      const wss = new WebSocketServer({ server: httpServer });
+      wss.on('connection', (s) => s.send('over a unix socket'));
+      await new Promise((r) => httpServer.listen(socketPath, r));
+      const client = new WebSocket(`ws+unix:${socketPath}:/path`);
+      assert.equal(String((await once(client, 'message'))[0]), 'over a unix socket');
+      client.terminate();
+      const viaCreate = new WebSocket('ws://example.invalid/', { createConnection: () => net.connect(socketPath) });
+      assert.equal(String((await once(viaCreate, 'message'))[0]), 'over a unix socket');
+      viaCreate.terminate();
+      await new Promise((r) => wss.close(r));
+      httpServer.closeAllConnections?.();
+      await new Promise((r) => httpServer.close(r));
+    });
+
+    test('maxPayload: a larger message closes with 1009', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 1024 });
+      const serverError = new Promise((resolve) => wss.on('connection', (s) => s.on('error', resolve)));
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await once(client, 'open');
+      client.send(Buffer.alloc(2048));
+      const [code] = await once(client, 'close');
+      assert.equal(code, 1009);
+      await serverError;
+      await closeServer(wss);
+    });
+  });
+}
+
+describe('wsaction only', () => {
+  test('default export is WebSocket; the error event listener is optional for conveniences only', () => {
+    assert.equal(wsaction.default, wsaction.WebSocket);
+  });
+
+  test('WebSocketStream: opened, readable/writable, close({closeCode, reason}), closed', async () => {
+    const wss = new ws.WebSocketServer({ port: 0, host: '127.0.0.1' });
+    wss.on('connection', (s) => s.on('message', (data, isBinary) => s.send(data, { binary: isBinary })));
+    const port = await listening(wss);
+    const stream = new wsaction.WebSocketStream(`ws://127.0.0.1:${port}/`);
+    const { readable, writable, protocol, extensions } = await stream.opened;
+    assert.deepEqual([protocol, extensions], ['', '']);
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    await writer.write('hello');
+    await writer.write(new Uint8Array([1, 2]));
+    assert.equal((await reader.read()).value, 'hello');
+    assert.deepEqual([...(await reader.read()).value], [1, 2]);
+    assert.throws(() => stream.close({ closeCode: 1006 }));
+    stream.close({ closeCode: 4000, reason: 'stream done' });
+    assert.deepEqual(await stream.closed, { closeCode: 4000, reason: 'stream done' });
+    assert.equal((await reader.read()).done, true);
+    await closeServer(wss);
+  });
+
+  test('WebSocketStream: an aborted signal ends the handshake', async () => {
+    const controller = new AbortController();
+    const silent = net.createServer(() => {});
+    await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+    const stream = new wsaction.WebSocketStream(`ws://127.0.0.1:${silent.address().port}/`, { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(stream.opened);
+    await assert.rejects(stream.closed);
+    await new Promise((r) => silent.close(r));
+  });
+});

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { WebSocketServer } from '../../pkg/node.js';
+import { createServer } from '../../pkg/node.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>wsaction browser test</title>
 <script>
@@ -42,7 +42,7 @@ test('Chromium native WebSocket against the wsaction Node server', async () => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(PAGE);
   });
-  const wss = new WebSocketServer({ server: httpServer, protocols: ['chat'] });
+  const wss = createServer({ server: httpServer, protocols: ['chat'] });
   const serverCloses = [];
   wss.on('connection', (c) => {
     c.on('message', (data, isBinary) => {
