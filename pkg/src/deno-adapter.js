@@ -187,9 +187,9 @@ function closeQuietly(conn) {
 /** A raw connection the server flow writes to: a Deno.Conn with its transport made once. */
 function socketIo(conn) {
   let state = upgradeState.get(conn);
-  if (!state) upgradeState.set(conn, (state = { head: Promise.resolve(), taken: false }));
+  if (!state) upgradeState.set(conn, (state = { head: Promise.resolve(), taken: false, secure: false }));
   return {
-    secure: typeof Deno.TlsConn === 'function' && conn instanceof Deno.TlsConn,
+    secure: state.secure,
     usable: () => true,
     taken: () => state.taken,
     write: (bytes) => {
@@ -265,8 +265,9 @@ async function acceptOne(wss, conn, options) {
   const request = requestFromHead(head, {
     remoteAddress: remote.hostname,
     remotePort: remote.port,
-    encrypted: typeof Deno.TlsConn === 'function' && conn instanceof Deno.TlsConn,
+    encrypted: !!options.tls,
   });
+  upgradeState.set(conn, { head: Promise.resolve(), taken: false, secure: !!options.tls });
   wss.handleUpgrade(request, conn, leftover, (ws, req) => wss.emit('connection', ws, req));
 }
 

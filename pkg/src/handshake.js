@@ -25,8 +25,9 @@ export const WS_DEFAULTS = Object.freeze({
 });
 
 /**
- * The engine properties for ws-style options: maxPayload (0: no limit), skipUTF8Validation,
- * closeTimeout, handshakeTimeout, and wsaction's own `properties` (engine names) on top.
+ * The engine properties for ws-style options: maxPayload (0: no limit), maxFragments,
+ * skipUTF8Validation, closeTimeout, handshakeTimeout, and wsaction's own `properties` (engine
+ * names) on top.
  */
 export function engineProperties(options = {}) {
   const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
@@ -37,6 +38,7 @@ export function engineProperties(options = {}) {
     handshakeTimeout: options.handshakeTimeout ?? WS_DEFAULTS.handshakeTimeout,
   };
   if (options.skipUTF8Validation) properties.disableUtf8Verification = true;
+  if (options.maxFragments !== undefined && options.maxFragments > 0) properties.maxFragments = options.maxFragments;
   return { ...properties, ...options.properties };
 }
 

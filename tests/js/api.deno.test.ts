@@ -188,3 +188,52 @@ Deno.test('WebSocketServer: the accept loop survives 50 connect+reset clients, t
     await new Promise((r) => wss.close(r));
   }
 });
+
+Deno.test('WebSocketServer over Deno.listenTls and new WebSocket over Deno.connectTls (wss://)', async () => {
+  // A self-signed certificate for 127.0.0.1, made for this run; trusted through `ca`.
+  const dir = await Deno.makeTempDir({ prefix: 'wsaction-wss-' });
+  try {
+    const made = await new Deno.Command('openssl', {
+      args: ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=wsaction.test',
+        // rustls (Deno's TLS) refuses a CA certificate as the server's own: mark it an end entity.
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:FALSE',
+        '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`],
+      stdout: 'null',
+      stderr: 'null',
+    }).output();
+    assert(made.success, 'openssl made the certificate');
+    const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+    const key = await Deno.readTextFile(`${dir}/key.pem`);
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', tls: { cert, key } });
+    await new Promise((r) => wss.once('listening', r));
+    wss.on('connection', (ws: WebSocket, req: { url: string; socket: { encrypted: boolean } }) => {
+      ws.send(`secure ${req.socket.encrypted} ${req.url}`);
+      ws.on('message', (data: Uint8Array, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    });
+    try {
+      const ws = new WebSocket(`wss://127.0.0.1:${wss.address().port}/tls`, { ca: cert });
+      const messages: string[] = [];
+      const done = new Promise<void>((resolve) =>
+        ws.on('message', (data: Uint8Array) => {
+          messages.push(new TextDecoder().decode(data));
+          if (messages.length === 2) resolve();
+        }),
+      );
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.send('over TLS');
+      await withTimeout(done, 5000, 'two messages over TLS');
+      assertEquals(messages, ['secure true /tls', 'over TLS']);
+      const closed = new Promise<[number, Uint8Array]>((r) => ws.once('close', (code: number, reason: Uint8Array) => r([code, reason])));
+      ws.close(1000, 'tls done');
+      const [code, reason] = await closed;
+      assertEquals([code, new TextDecoder().decode(reason)], [1000, 'tls done']);
+    } finally {
+      await new Promise((r) => wss.close(r));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -82,7 +82,9 @@ test('Chromium native WebSocket against the wsaction Node server', async () => {
     assert.deepEqual(serverCloses.sort(), [[4020, 'browser bye'], [4021, 'server bye']]);
   } finally {
     await browser.close();
-    await wss.close();
+    await wss.close(); // ends the WebSocket connections and leaves the http server to its owner
+    httpServer.closeAllConnections();
+    await new Promise((r) => httpServer.close(r));
     rmSync(profile, { recursive: true, force: true });
   }
 });
