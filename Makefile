@@ -83,7 +83,7 @@ test-js: test-js-api test-js-unit test-js-scenarios test-js-interop test-js-deno
 
 # The user API layer (pkg/src): issue 8's regressions and the ws-compatible classes, on Node and Deno.
 test-js-api: setup-js
-	node --test $(JS_TESTS)/api.test.mjs
+	node --test --test-timeout 60000 $(JS_TESTS)/api.test.mjs
 	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/api.deno.test.ts
 
 test-js-unit: setup-js

@@ -261,6 +261,9 @@ export class ConnectionServer extends WebSocketServer {
     if (withDefaults.port == null && !withDefaults.server && !withDefaults.noServer) withDefaults.port = 0;
     if (withDefaults.host == null && withDefaults.port != null) withDefaults.host = '127.0.0.1';
     super(withDefaults);
+    // A listen error rejects `listening` (and is kept in `failure`) instead of going unheard.
+    this.failure = null;
+    this.on('error', (err) => (this.failure ??= err));
     this.#listening = this._listener ? this._listener.listening() : Promise.resolve(null);
     this.#listening.catch(() => {});
   }

@@ -31,9 +31,12 @@ export const WS_DEFAULTS = Object.freeze({
  */
 export function engineProperties(options = {}) {
   const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
+  const maxMessageSize = maxPayload > 0 ? maxPayload : Number.MAX_SAFE_INTEGER;
   const properties = {
     ...DEFAULT_PROPERTIES,
-    maxMessageSize: maxPayload > 0 ? maxPayload : Number.MAX_SAFE_INTEGER,
+    maxMessageSize,
+    // ws has no frame limit of its own: a message of maxPayload bytes may come as one frame.
+    maxFrameSize: maxMessageSize,
     closeTimeout: options.closeTimeout ?? WS_DEFAULTS.closeTimeout,
     handshakeTimeout: options.handshakeTimeout ?? WS_DEFAULTS.handshakeTimeout,
   };

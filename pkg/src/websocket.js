@@ -10,7 +10,7 @@
 // 'connection' callback, as ws's socket.unshift(head) does.
 
 import { EventEmitter, asBuffer, addWhatwgEvents, Buffer } from './events.js';
-import { EngineConnection, k, toBytes, concat } from './connection.js';
+import { EngineConnection, k, toBytes, concat, now } from './connection.js';
 import {
   beginClient,
   checkSubprotocols,
@@ -266,7 +266,8 @@ export class WebSocket extends EventEmitter {
     }
     const deadline = handle.nextDeadline();
     if (deadline !== null && deadline !== undefined) {
-      client.timer = setTimeout(() => this.#abortHandshake(new Error('Opening handshake has timed out')), Math.max(0, deadline - performance.now()) + 1);
+      const timedOut = () => this.#abortHandshake(codedError('Opening handshake has timed out', { code: 'TIMEOUT' }));
+      client.timer = setTimeout(timedOut, Math.max(0, deadline - now()) + 1);
     }
     try {
       client.transport = runtime.dial(target, options);
@@ -482,7 +483,6 @@ export class WebSocket extends EventEmitter {
 
   _engineFinished(result) {
     this._closeCode = result.code;
-    if (!this._closeFrameReceived) this._closeCode = result.code ?? 1006;
     this._closeReason = result.reason;
     this._closeFrameSent = this._closeFrameSent || this._connection?.closeSent;
     this._readyState = WebSocket.CLOSED;

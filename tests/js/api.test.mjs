@@ -585,6 +585,52 @@ for (const [name, { WebSocket, WebSocketServer, createWebSocketStream }] of IMPL
       await new Promise((r) => httpServer.close(r));
     });
 
+    test('handshake failures: handshakeTimeout, a refused upgrade, a closed port: error then close 1006', async () => {
+      const silent = net.createServer(() => {});
+      const plain = http.createServer((req, res) => res.writeHead(404).end());
+      await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+      await new Promise((r) => plain.listen(0, '127.0.0.1', r));
+      try {
+        const cases = [
+          [`ws://127.0.0.1:${silent.address().port}/`, { handshakeTimeout: 100 }, /Opening handshake has timed out/],
+          [`ws://127.0.0.1:${plain.address().port}/`, {}, /Unexpected server response: 404/],
+        ];
+        for (const [url, options, message] of cases) {
+          const client = new WebSocket(url, options);
+          // 'close' comes in the same tick as 'error' (and events.once would reject on 'error').
+          const closed = new Promise((resolve) => client.once('close', resolve));
+          const [err] = await once(client, 'error');
+          assert.match(err.message, message);
+          const code = await closed;
+          assert.equal(code, 1006);
+          assert.equal(client.readyState, WebSocket.CLOSED);
+        }
+        const port = plain.address().port;
+        await new Promise((r) => plain.close(r));
+        const refused = new WebSocket(`ws://127.0.0.1:${port}/`);
+        const [err] = await once(refused, 'error');
+        assert.equal(err.code, 'ECONNREFUSED');
+        assert.throws(() => new WebSocket('ftp://example.com/'), SyntaxError);
+        assert.throws(() => new WebSocket('ws://example.com/#fragment'), SyntaxError);
+        assert.throws(() => new WebSocket('ws://example.com/', ['a', 'a']), SyntaxError);
+      } finally {
+        silent.close();
+        if (plain.listening) plain.close();
+      }
+    });
+
+    test('a message larger than 16 MiB in one frame passes the default maxPayload (100 MiB)', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (s) => s.on('message', (data) => s.send(String(data.length))));
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await once(client, 'open');
+      client.send(Buffer.alloc(20 * 1024 * 1024, 1));
+      assert.equal(String((await once(client, 'message'))[0]), String(20 * 1024 * 1024));
+      client.terminate();
+      await closeServer(wss);
+    });
+
     test('maxPayload: a larger message closes with 1009', async () => {
       const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 1024 });
       const serverError = new Promise((resolve) => wss.on('connection', (s) => s.on('error', resolve)));
