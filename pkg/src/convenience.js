@@ -58,7 +58,7 @@ export class Connection extends WebSocket {
 
   /** The engine state name: 'connecting', 'open', 'close-sent', 'close-received', 'closed', 'aborted'. */
   get state() {
-    if (this.readyState === WebSocket.CONNECTING) return 'connecting';
+    if (!this._connection) return this.readyState === WebSocket.CONNECTING ? 'connecting' : 'closed';
     return this._connection.state;
   }
   /** The close code the peer sent (1005: none, 1006: no close frame), once known. */

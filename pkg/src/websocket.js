@@ -255,8 +255,7 @@ export class WebSocket extends EventEmitter {
 
   #startClient(target) {
     const options = this._options;
-    let begun;
-    begun = beginClient(target, this._protocols, options, this._engineProperties(options));
+    const begun = beginClient(target, this._protocols, options, this._engineProperties(options));
     const { handle, request } = begun;
     const client = { handle, target, received: new Uint8Array(0), transport: null, timer: null, done: false };
     this._client = client;
@@ -307,8 +306,7 @@ export class WebSocket extends EventEmitter {
         this.#redirect(client, location);
         return;
       }
-      this.#endClient(client);
-      client.transport.destroy();
+      this.#discardClient(client);
       if (this.listenerCount('unexpected-response') > 0) {
         this._readyState = WebSocket.CLOSING;
         const request = { method: 'GET', path: client.target.path, host: client.target.host };
@@ -334,9 +332,7 @@ export class WebSocket extends EventEmitter {
   }
 
   #redirect(client, location) {
-    this.#endClient(client);
-    client.transport.destroy();
-    client.handle.free();
+    this.#discardClient(client);
     if (++this._redirects > this._options.maxRedirects) {
       this.#abortHandshake(new Error('Maximum redirects exceeded'));
       return;
@@ -368,19 +364,22 @@ export class WebSocket extends EventEmitter {
     if (this._client === client) this._client = null;
   }
 
+  /** Ends a handshake that will not open: its timer, its socket and its handle. */
+  #discardClient(client) {
+    this.#endClient(client);
+    client.transport?.destroy();
+    try {
+      client.handle.free();
+    } catch {
+      // freed already
+    }
+  }
+
   /** Fails the opening handshake: 'error' then 'close' (1006), as ws. */
   #abortHandshake(err, client = this._client) {
     if (this._readyState !== WebSocket.CONNECTING) return;
     if (client && client !== this._client) return;
-    if (client) {
-      this.#endClient(client);
-      client.transport?.destroy();
-      try {
-        client.handle.free();
-      } catch {
-        // freed already
-      }
-    }
+    if (client) this.#discardClient(client);
     this._readyState = WebSocket.CLOSING;
     soon(() => {
       this._errorEmitted = true;
