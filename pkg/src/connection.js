@@ -4,10 +4,11 @@
 // class: WebSocket, Connection) what arrived. It holds no protocol logic: framing, masking,
 // UTF-8 checks, ping answers, close rules and timers are the engine's.
 //
-// A transport is `{ write(bytes) -> boolean, end(), destroy(), pause?(), resume?(),
+// A transport is `{ start(sink), write(bytes) -> boolean, end(), destroy(), pause?(), resume?(),
 // bufferedAmount?() }`; `write` returning false means "wait for `_writable()`". The runtime file
-// reports transport events by calling `_input(bytes)`, `_inputEnded()`, `_writable()`,
-// `_transportError(err)` and `_transportClosed()`.
+// reports transport events to the sink given to `start` (the handshake's reader first, then this
+// class) by calling `_input(bytes)`, `_inputEnded()`, `_writable()`, `_transportError(err)` and
+// `_transportClosed()`.
 //
 // Nothing is fed to the engine before `release()`: the owner releases the input once the caller
 // could have attached listeners (the macrotask after 'open' or the 'connection' callback), so
