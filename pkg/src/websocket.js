@@ -38,15 +38,26 @@ export function isValidStatusCode(code) {
   return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
-/** Payload bytes of what ws accepts for send/ping/pong: strings, numbers, buffers, views. */
+function isBlob(data) {
+  return typeof Blob !== 'undefined' && data instanceof Blob;
+}
+
+/**
+ * Payload of what ws accepts for send/ping/pong: strings, numbers, buffers, views as bytes; a
+ * Blob as itself (its bytes are read before it is sent, in order).
+ */
 function payloadBytes(data) {
   if (data === undefined || data === null) return new Uint8Array(0);
   if (typeof data === 'string') return textEncoder.encode(data);
   if (typeof data === 'number') return textEncoder.encode(String(data));
-  if (typeof Blob !== 'undefined' && data instanceof Blob) {
-    throw new TypeError('Blob data is not supported yet by wsaction: send await blob.arrayBuffer()');
-  }
+  if (isBlob(data)) return data;
   return toBytes(data);
+}
+
+/** Bytes a payload will send (0 for a close's { status, reason } or null). */
+function payloadSize(payload) {
+  if (isBlob(payload)) return payload.size;
+  return payload instanceof Uint8Array ? payload.length : 0;
 }
 
 /** Runs `fn` after the current stack (process.nextTick where there is one). */
@@ -69,6 +80,8 @@ export class WebSocket extends EventEmitter {
   _fragmentIsBinary = null; // the type of the message being sent in fragments
   _client = null; // the client handshake in progress
   _redirects = 0;
+  #waiting = null; // sends queued behind a Blob being read, or null
+  #waitingBytes = 0;
 
   /**
    * new WebSocket(address, protocols?, options?) as ws: address ws://, wss://, http://, https://
@@ -112,7 +125,7 @@ export class WebSocket extends EventEmitter {
   }
   /** Bytes sent but not yet written to the socket (and those sent after close, as ws counts). */
   get bufferedAmount() {
-    return (this._connection?.bufferedAmount ?? 0) + this._bufferedAfterClose;
+    return (this._connection?.bufferedAmount ?? 0) + this.#waitingBytes + this._bufferedAfterClose;
   }
   /** The negotiated extensions: '' (permessage-deflate is not implemented yet). */
   get extensions() {
@@ -157,7 +170,7 @@ export class WebSocket extends EventEmitter {
     this._fragmentIsBinary = fin ? null : binary;
     const t = k().BufferType;
     const type = binary ? (fin ? t.BINARY_MESSAGE : t.BINARY_FRAGMENT) : fin ? t.UTF8_MESSAGE : t.UTF8_FRAGMENT;
-    this._connection.send(type, bytes, cb ? (err) => (err ? cb(err) : cb()) : null);
+    this.#submit(type, bytes, cb ? (err) => (err ? cb(err) : cb()) : null);
   }
 
   /** Sends a ping (at most 125 bytes); the peer's pong comes as 'pong'. mask is accepted. */
@@ -182,12 +195,49 @@ export class WebSocket extends EventEmitter {
     }
     const bytes = payloadBytes(data);
     // RFC 6455 5.5: control frames carry at most 125 bytes.
-    if (bytes.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
-    this._connection.send(type, bytes, cb ? (err) => (err ? cb(err) : cb()) : null);
+    if (payloadSize(bytes) > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    this.#submit(type, bytes, cb ? (err) => (err ? cb(err) : cb()) : null);
   }
 
+  /**
+   * Hands a send to the connection, or, while a Blob's bytes are being read, queues it behind
+   * the Blob (ws's Sender keeps the same order): frames go out in the order of the calls.
+   */
+  #submit(type, payload, done) {
+    if (this.#waiting === null && !isBlob(payload)) {
+      this._connection.send(type, payload, done);
+      return;
+    }
+    (this.#waiting ??= []).push({ type, payload, done });
+    this.#waitingBytes += payloadSize(payload);
+    if (this.#waiting.length === 1) this.#sendWaiting();
+  }
+
+  async #sendWaiting() {
+    const waiting = this.#waiting;
+    while (waiting.length > 0) {
+      const entry = waiting[0];
+      if (isBlob(entry.payload)) {
+        try {
+          entry.payload = new Uint8Array(await entry.payload.arrayBuffer());
+        } catch (err) {
+          waiting.shift();
+          this.#waitingBytes -= entry.payload.size;
+          entry.done?.(err);
+          continue;
+        }
+      }
+      waiting.shift();
+      this.#waitingBytes -= payloadSize(entry.payload);
+      // Once finished, the connection refuses the send with its "closed" error.
+      this._connection.send(entry.type, entry.payload, entry.done);
+    }
+    this.#waiting = null;
+  }
+
+
   #sendAfterClose(data, cb) {
-    if (data) this._bufferedAfterClose += payloadBytes(data).length;
+    if (data) this._bufferedAfterClose += payloadSize(payloadBytes(data));
     if (cb) {
       const state = this._readyState;
       soon(cb, new Error(`WebSocket is not open: readyState ${state} (${READY_STATES[state]})`));
@@ -224,7 +274,7 @@ export class WebSocket extends EventEmitter {
     this._readyState = WebSocket.CLOSING;
     if (this._connection.closeSent) return;
     this._closeFrameSent = true;
-    this._connection.send(k().BufferType.CLOSE, closeData, null);
+    this.#submit(k().BufferType.CLOSE, closeData, null);
   }
 
   /** Ends the connection at once, without a closing handshake. */

@@ -522,6 +522,31 @@ for (const [name, { WebSocket, WebSocketServer, createWebSocketStream }] of IMPL
       await closeServer(wss);
     });
 
+    test('send(Blob) is binary and keeps its place among the sends around it', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      const received = [];
+      let done;
+      const all = new Promise((r) => (done = r));
+      wss.on('connection', (s) =>
+        s.on('message', (data, isBinary) => {
+          received.push([String(data), isBinary]);
+          if (received.length === 4) done();
+        }),
+      );
+      const port = await listening(wss);
+      const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await once(client, 'open');
+      client.send('before');
+      client.send(new Blob(['a blob, ', 'in parts']));
+      client.send('after');
+      const sent = new Promise((resolve) => client.send(new Blob(['last']), resolve));
+      await all;
+      assert.ok((await sent) == null);
+      assert.deepEqual(received, [['before', false], ['a blob, in parts', true], ['after', false], ['last', true]]);
+      client.terminate();
+      await closeServer(wss);
+    });
+
     test('pause() holds messages until resume()', async () => {
       const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
       wss.on('connection', (s) => s.on('message', () => s.send('reply')));
