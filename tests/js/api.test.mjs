@@ -547,6 +547,28 @@ for (const [name, { WebSocket, WebSocketServer, createWebSocketStream }] of IMPL
       await closeServer(wss);
     });
 
+    test('wsClientError: a bad upgrade request is the listener\'s to answer', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('wsClientError', (err, socket, req) => {
+        assert.ok(err instanceof Error);
+        assert.equal(req.headers['sec-websocket-version'], '12');
+        socket.end('HTTP/1.1 418 I\'m a teapot\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      });
+      const port = await listening(wss);
+      const status = await new Promise((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '12', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+        });
+        req.on('response', (res) => resolve(res.statusCode));
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 418);
+      await closeServer(wss);
+    });
+
     test('pause() holds messages until resume()', async () => {
       const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
       wss.on('connection', (s) => s.on('message', () => s.send('reply')));
