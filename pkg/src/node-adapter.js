@@ -7,9 +7,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import http from 'node:http';
 import { setRuntime } from './websocket.js';
-import { setServerRuntime, kServer } from './server.js';
+import { WebSocketServer, setServerRuntime, kServer } from './server.js';
 import { ConnectionServer, convenienceServerOptions } from './convenience.js';
-import { WebSocketServer } from './server.js';
 
 const kTaken = Symbol('wsaction.taken');
 
