@@ -1,4 +1,5 @@
 // wsaction for Node.js (ESM): the engine class, and the adapter (connect, handleUpgrade, createServer).
+import './src/node-crypto.js'; // first: Node 18 has no global Web Crypto without a flag
 import { readFileSync } from 'node:fs';
 import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';

@@ -1,2 +1,3 @@
-export * from './core.d.ts';
-export * from './connection.d.ts';
+// wsaction in browsers: the engine class and its helpers (browsers have no raw sockets, so no
+// adapter; drive a WebSocketHandle over any byte transport).
+export * from './core.js';
