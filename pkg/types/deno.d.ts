@@ -1,11 +1,11 @@
 /* wsaction for Deno: the engine class, and the adapter (connect over Deno.connect/connectTls,
    serve over Deno.listen). */
-import type { RequestHead, WsActionError, HandleProperties } from './core.js';
-import type { AcceptOptions, CloseResult, Message, SendOptions } from './connection.js';
+// Deno resolves these .d.ts specifiers itself (the file is Deno's only, through @ts-self-types and
+// the `deno` export condition); Node's types import with .js specifiers instead.
+import type { AcceptOptions, CloseResult, HandleProperties, Message, RequestHead, SendOptions, WsActionError } from './core.d.ts';
 
-export * from './core.js';
-export * from './connection.js';
-export * from './websocket-stream.js';
+export * from './core.d.ts';
+export * from './websocket-stream.d.ts';
 
 export interface ConnectionEvents {
   message: (data: string | Uint8Array, isBinary: boolean) => void;

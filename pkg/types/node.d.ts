@@ -6,15 +6,14 @@
 // Needs @types/node (node:events, node:http, node:stream, node:tls), as @types/ws does.
 
 import type { Buffer } from 'node:buffer';
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex, DuplexOptions } from 'node:stream';
 import type { ConnectionOptions, SecureContextOptions } from 'node:tls';
-import type { AcceptOptions, CloseResult, EngineClientOptions, Message, SendOptions } from './connection.js';
+import type { AcceptOptions, CloseResult, EngineClientOptions, Message, SendOptions } from './core.js';
 
 export * from './core.js';
-export * from './connection.js';
 export * from './websocket-stream.js';
 
 /** What `send` takes: text as a string, binary as any buffer or view (@types/ws's BufferLike, so ws code type-checks as it is). */

@@ -1,0 +1,84 @@
+// The compatibility suite on Deno: ws's README patterns (ws-readme.mjs) on npm:ws under Deno and
+// on wsaction's Deno entry, and the raw-socket peer (raw-peer.mjs) against Deno's own WebSocket
+// (the reference), wsaction's `new WebSocket` and wsaction's `connect()`.
+import * as wsModule from 'ws';
+import * as wsactionDeno from '../../pkg/deno.js';
+import { cases } from './ws-readme.mjs';
+import { pairings, wsApi } from './harness.mjs';
+import { EXPECTED_CLOSE, EXPECTED_MESSAGES, MODES, normalize, startRawPeer } from './raw-peer.mjs';
+import { assertEquals } from '../js/deno-assert.ts';
+
+const wsaction = wsApi('wsaction', wsactionDeno);
+const ws = wsApi('ws', wsModule);
+const selected = Deno.env.get('COMPAT_SIDES')?.split(',');
+const options = { sanitizeOps: false, sanitizeResources: false };
+
+for (const pairing of pairings(ws, wsaction)) {
+  if (selected && !selected.includes(pairing.label)) continue;
+  for (const { name, run } of cases) {
+    Deno.test(`[${pairing.label}] ${name}`, options, async () => {
+      for (const api of [pairing.client, pairing.server]) {
+        const missing = api.missing.filter((n: string) => n !== 'createWebSocketStream');
+        if (missing.length) throw new Error(`${api.name} does not export ${missing.join(', ')} yet`);
+      }
+      await run(pairing);
+    });
+  }
+}
+
+type Received = { messages: unknown[]; close: { code: number; reason: string } };
+
+/** Deno's WebSocket, listeners attached right after construction. */
+function nativeClient(url: string): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.binaryType = 'arraybuffer';
+    const messages: unknown[] = [];
+    socket.onmessage = (event) => messages.push(normalize(event.data, typeof event.data !== 'string'));
+    socket.onerror = (event) => reject(new Error(`Deno's WebSocket failed: ${(event as ErrorEvent).message}`));
+    socket.onclose = (event) => resolve({ messages, close: { code: event.code, reason: event.reason } });
+  });
+}
+
+/** wsaction's `new WebSocket`, ws style. */
+function wsactionClient(url: string): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    const WebSocketClass = (wsactionDeno as Record<string, unknown>).WebSocket as
+      | (new (url: string) => { on(event: string, listener: (...args: any[]) => void): void })
+      | undefined;
+    if (typeof WebSocketClass !== 'function') throw new Error('wsaction exports no WebSocket on Deno yet');
+    const socket = new WebSocketClass(url);
+    const messages: unknown[] = [];
+    socket.on('message', (data: unknown, isBinary: boolean) => messages.push(normalize(data, isBinary)));
+    socket.on('error', reject);
+    socket.on('close', (code: number, reason: unknown) => resolve({ messages, close: { code, reason: String(reason) } }));
+  });
+}
+
+/** `await connect(url)`, then a 'message' listener. */
+async function wsactionConnect(url: string): Promise<Received> {
+  const connection = await wsactionDeno.connect(url);
+  const messages: unknown[] = [];
+  connection.on('message', (data: string | Uint8Array, isBinary: boolean) => messages.push(normalize(data, isBinary)));
+  const { code, reason } = await connection.closed;
+  return { messages, close: { code, reason } };
+}
+
+for (const [label, receive] of Object.entries({
+  "Deno's WebSocket": nativeClient,
+  'wsaction: new WebSocket': wsactionClient,
+  'wsaction: await connect()': wsactionConnect,
+})) {
+  for (const mode of MODES) {
+    Deno.test(`raw peer, ${label}: 101 and frames ${mode}, every message then the close`, options, async () => {
+      const peer = await startRawPeer(mode);
+      try {
+        const got = await receive(peer.url);
+        assertEquals(got.messages, EXPECTED_MESSAGES);
+        assertEquals(got.close, EXPECTED_CLOSE);
+      } finally {
+        await peer.close();
+      }
+    });
+  }
+}
