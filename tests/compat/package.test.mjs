@@ -89,6 +89,17 @@ describe('npm pack', () => {
     }
   });
 
+  test('types/node.d.ts declares every value pkg/node.js exports, and nothing it lacks', async () => {
+    const declared = new Set(['default']);
+    for (const file of ['node.d.ts', 'core.d.ts', 'websocket-stream.d.ts']) {
+      const source = await readFile(join(pkg, 'types', file), 'utf8');
+      for (const [, name] of source.matchAll(/^export declare (?:class|function|const) (\w+)/gm)) declared.add(name);
+    }
+    const exported = new Set(Object.keys(await import(pathToFileURL(join(pkg, 'node.js')).href)));
+    assert.deepEqual([...exported].filter((n) => !declared.has(n)).sort(), [], 'exported at run time but not declared');
+    assert.deepEqual([...declared].filter((n) => !exported.has(n)).sort(), [], 'declared but not exported at run time');
+  });
+
   test('without the repository around it, prepack fails and nothing is packed', async () => {
     const lonely = join(scratch, 'lonely', 'pkg');
     await mkdir(lonely, { recursive: true });
