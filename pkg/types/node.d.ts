@@ -207,21 +207,21 @@ export default WebSocket;
 export type SocketClass = abstract new (...args: any[]) => object;
 
 /** What verifyClient is told about the upgrade request. */
-export interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
+export interface VerifyClientInfo<Request = IncomingMessage> {
   origin: string;
   secure: boolean;
   req: Request;
 }
 
-export type VerifyClientCallbackSync<Request extends IncomingMessage = IncomingMessage> = (info: VerifyClientInfo<Request>) => boolean;
+export type VerifyClientCallbackSync<Request = IncomingMessage> = (info: VerifyClientInfo<Request>) => boolean;
 
-export type VerifyClientCallbackAsync<Request extends IncomingMessage = IncomingMessage> = (
+export type VerifyClientCallbackAsync<Request = IncomingMessage> = (
   info: VerifyClientInfo<Request>,
   callback: (res: boolean, code?: number, message?: string, headers?: OutgoingHttpHeaders) => void,
 ) => void;
 
 /** ws's server options (exactly one of port, server and noServer). */
-export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request extends IncomingMessage = IncomingMessage> {
+export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request = IncomingMessage> {
   host?: string | undefined;
   port?: number | undefined;
   backlog?: number | undefined;
@@ -256,7 +256,7 @@ export interface AddressInfo {
 }
 
 /** The server's events: name -> listener arguments. */
-export interface WebSocketServerEvents<T extends SocketClass, Request extends IncomingMessage> {
+export interface WebSocketServerEvents<T extends SocketClass, Request> {
   connection: [socket: InstanceType<T>, request: Request, ...rest: any[]];
   error: [error: Error];
   headers: [headers: string[], request: Request];
@@ -266,7 +266,7 @@ export interface WebSocketServerEvents<T extends SocketClass, Request extends In
 }
 
 /** ws's WebSocketServer. */
-export declare class WebSocketServer<T extends SocketClass = typeof WebSocket, Request extends IncomingMessage = IncomingMessage> extends EventEmitter {
+export declare class WebSocketServer<T extends SocketClass = typeof WebSocket, Request = IncomingMessage> extends EventEmitter {
   constructor(options?: ServerOptions<T, Request>, callback?: () => void);
   options: ServerOptions<T, Request>;
   /** The connected sockets (with clientTracking, the default). */

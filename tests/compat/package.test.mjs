@@ -80,12 +80,16 @@ describe('npm pack', () => {
     }
   });
 
-  test('the .d.ts files that TypeScript reads import no .d.ts specifier (TS2846 without skipLibCheck)', async () => {
-    // deno.d.ts is Deno's alone (the `deno` condition, @ts-self-types): Deno resolves ./x.d.ts
-    // specifiers itself and not ./x.js ones, so it keeps the former.
-    for (const name of (await readdir(join(pkg, 'types'))).filter((n) => n !== 'deno.d.ts')) {
+  test('the .d.ts files import ./x.js specifiers (TS2846 without skipLibCheck), each with a stub Deno resolves', async () => {
+    const names = await readdir(join(pkg, 'types'));
+    for (const name of names.filter((n) => n.endsWith('.d.ts'))) {
       const source = await readFile(join(pkg, 'types', name), 'utf8');
       assert.doesNotMatch(source, /from\s+['"][^'"]+\.d\.ts['"]|import\(['"][^'"]+\.d\.ts['"]\)/, `types/${name}`);
+      // TypeScript maps ./x.js to ./x.d.ts; Deno needs the file ./x.js, which names its types.
+      for (const [, target] of source.matchAll(/from\s+['"]\.\/([\w-]+)\.js['"]/g)) {
+        assert.ok(names.includes(`${target}.js`), `types/${target}.js exists for types/${name}`);
+        assert.match(await readFile(join(pkg, 'types', `${target}.js`), 'utf8'), new RegExp(`@ts-self-types="\\./${target}\\.d\\.ts"`));
+      }
     }
   });
 

@@ -27,8 +27,9 @@ import {
 } from './harness.mjs';
 
 export const cases = [];
-function scenario(name, run) {
-  cases.push({ name, run });
+/** `sharesHttpServer`: the server side hands upgrades from a node:http server to the WebSocketServer. */
+function scenario(name, run, { sharesHttpServer = false } = {}) {
+  cases.push({ name, run, sharesHttpServer });
 }
 
 // README "Simple server" + "Sending and receiving text data" + "Sending binary data" +
@@ -405,7 +406,7 @@ scenario('client authentication with noServer + handleUpgrade + emit(connection,
     await closeServer(wss);
     httpServer.close();
   }
-});
+}, { sharesHttpServer: true });
 
 // README "Multiple servers sharing a single HTTP/S server": noServer servers chosen by pathname.
 scenario('several servers on one http server: noServer, routed by pathname', async ({ client, server }) => {
@@ -443,7 +444,7 @@ scenario('several servers on one http server: noServer, routed by pathname', asy
     await closeServer(wss2);
     httpServer.close();
   }
-});
+}, { sharesHttpServer: true });
 
 // `new WebSocketServer({ server, path })` beside the caller's own routes: the path is served, other
 // upgrade paths are refused with 400 (as ws does), plain requests still work, and close() leaves
@@ -474,7 +475,7 @@ scenario('{ server, path }: shares the caller\'s http server and close() leaves 
     await Promise.all(sockets.map(shut));
     await new Promise((resolve) => httpServer.close(resolve));
   }
-});
+}, { sharesHttpServer: true });
 
 // README "Use the Node.js streams API": createWebSocketStream on both ends, text with an encoding,
 // and a megabyte through pipeline() with backpressure both ways.
