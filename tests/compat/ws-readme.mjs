@@ -268,12 +268,13 @@ scenario('heartbeat: isAlive, ping/pong, terminate the dead peer; client ping li
     const liveClosed = next(live, 'close');
     live.close(1000);
     await liveClosed;
-  } finally {
-    dead.destroy();
-    await shut(live);
     await closeServer(wss);
     assert.ok(serverClosed, "wss.close() emits 'close' (the README clears its interval there)");
+  } finally {
     clearInterval(interval);
+    dead.destroy();
+    await shut(live);
+    if (!serverClosed) await closeServer(wss);
   }
 });
 
