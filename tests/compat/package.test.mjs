@@ -41,7 +41,8 @@ before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'wsaction-pack-'));
   const { stdout, stderr } = await sh('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: pkg });
   packOutput = stderr + stdout;
-  [packed] = JSON.parse(stdout.slice(stdout.indexOf('[')));
+  // prepack's own output (make's) comes first on stdout; npm's JSON array starts a line.
+  [packed] = JSON.parse(stdout.slice(stdout.search(/^\[\s*\{/m)));
 });
 
 after(async () => {
