@@ -29,6 +29,20 @@ for (const pairing of pairings(ws, wsaction)) {
   }
 }
 
+Deno.test('types/deno.d.ts declares every value pkg/deno.js exports, and nothing it lacks', async () => {
+  const read = (file: string) => Deno.readTextFile(new URL(`../../pkg/types/${file}`, import.meta.url));
+  const declared = new Set(['default']);
+  for (const file of ['deno.d.ts', 'core.d.ts', 'websocket-stream.d.ts']) {
+    for (const [, name] of (await read(file)).matchAll(/^export declare (?:class|function|const) (\w+)/gm)) declared.add(name);
+  }
+  // The values deno.d.ts re-exports from the Node declarations (the `export { ... }` block).
+  const reexported = /^export \{([^}]*)\} from '\.\/node\.js';/m.exec(await read('deno.d.ts'))?.[1] ?? '';
+  for (const name of reexported.split(',').map((n) => n.trim()).filter(Boolean)) declared.add(name);
+  const exported = new Set(Object.keys(wsactionDeno));
+  assertEquals([...exported].filter((n) => !declared.has(n)).sort(), [], 'exported at run time but not declared');
+  assertEquals([...declared].filter((n) => !exported.has(n)).sort(), [], 'declared but not exported at run time');
+});
+
 type Received = { messages: unknown[]; close: { code: number; reason: string } };
 
 /** Deno's WebSocket, listeners attached right after construction. */
