@@ -1,3 +1,6 @@
+/// <reference lib="esnext.disposable" />
+// (WebSocketHandle is Disposable: `using handle = ...` frees it; the lib names Symbol.dispose for
+// projects whose `lib` predates it.)
 // The engine's JS surface: the WebSocketHandle class (websocket.h's WEB_SOCKET_HANDLE), its
 // constants, WsActionError and the HTTP/handshake helpers. Shared by every entry point.
 

@@ -146,38 +146,31 @@ describe('the installed tarball', () => {
   }
 
   // TypeScript 5 takes some 15 s a run over @types/node without skipLibCheck: nodenext only.
+  const nodeConsumers = async (dir) => {
+    const wsApi = await readFile(join(here, 'consumer', 'ws-api.ts'), 'utf8');
+    // The ws consumer twice, the same code: once on ws (proving it is ws code), once on wsaction.
+    await writeFile(join(dir, 'on-ws.ts'), wsApi);
+    await writeFile(join(dir, 'on-wsaction.ts'), wsApi.replace("from 'ws';", "from 'wsaction';"));
+    await cp(join(here, 'consumer', 'wsaction-api.ts'), join(dir, 'wsaction-api.ts'));
+  };
+  const base = { strict: true, noEmit: true, skipLibCheck: false, target: 'es2022' };
   const checks = [
-    ['nodenext', 'TypeScript 7'],
-    ['bundler', 'TypeScript 7'],
-    ['nodenext', 'TypeScript 5'],
+    ['nodenext', 'TypeScript 7', nodeConsumers, { module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'] }],
+    ['bundler', 'TypeScript 7', nodeConsumers, { module: 'esnext', moduleResolution: 'bundler', lib: ['es2022'], types: ['node'] }],
+    ['nodenext', 'TypeScript 5', nodeConsumers, { module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'] }],
+    [
+      'bundler with the browser condition, the DOM lib and no @types/node',
+      'TypeScript 7',
+      (dir) => cp(join(here, 'consumer', 'browser.ts'), join(dir, 'browser.ts')),
+      { module: 'esnext', moduleResolution: 'bundler', customConditions: ['browser'], lib: ['es2022', 'dom'], types: [] },
+    ],
   ];
-  for (const [resolution, compiler] of checks) {
-    const tsc = compilers[compiler];
+  for (const [resolution, compiler, writeConsumers, compilerOptions] of checks) {
     test(`tsc --strict --noEmit, moduleResolution ${resolution}, no skipLibCheck (${compiler})`, async () => {
-      const dir = join(project, `tsc-${resolution}-${compiler.replace(/\W/g, '')}`);
-      await mkdir(dir);
-      const wsApi = await readFile(join(here, 'consumer', 'ws-api.ts'), 'utf8');
-      // The ws consumer twice, the same code: once on ws (proving it is ws code), once on wsaction.
-      await writeFile(join(dir, 'on-ws.ts'), wsApi);
-      await writeFile(join(dir, 'on-wsaction.ts'), wsApi.replace("from 'ws';", "from 'wsaction';"));
-      await cp(join(here, 'consumer', 'wsaction-api.ts'), join(dir, 'wsaction-api.ts'));
-      await writeFile(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            strict: true,
-            noEmit: true,
-            skipLibCheck: false,
-            target: 'es2022',
-            lib: ['es2022'],
-            module: resolution === 'nodenext' ? 'nodenext' : 'esnext',
-            moduleResolution: resolution,
-            types: ['node'],
-          },
-          include: ['*.ts'],
-        }),
-      );
-      await sh(tsc, ['-p', join(dir, 'tsconfig.json')], { cwd: dir });
+      const dir = await mkdtemp(join(project, 'tsc-'));
+      await writeConsumers(dir);
+      await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...base, ...compilerOptions }, include: ['*.ts'] }));
+      await sh(compilers[compiler], ['-p', join(dir, 'tsconfig.json')], { cwd: dir });
     });
   }
 });
