@@ -212,14 +212,14 @@ async function deadPeer(url) {
   return socket;
 }
 
-// README "How to detect and close broken connections", both halves: the server pings every
-// interval and terminates a client that did not pong since the last one; the client resets a
-// timer on every ping (the listener's `this` is the WebSocket).
-scenario('heartbeat: isAlive, ping/pong, terminate the dead peer; client ping listener', async ({ client, server }) => {
+// README "How to detect and close broken connections", the server half: the server pings every
+// interval and terminates a client that did not pong since the last one.
+scenario('heartbeat (server): isAlive, ping/pong, terminate the dead peer', async ({ client, server }) => {
   const { wss, url } = await listeningServer(server);
   const INTERVAL = 40;
   function heartbeat() {
     this.isAlive = true;
+    this.pongs = (this.pongs ?? 0) + 1;
   }
   const closedOnServer = [];
   wss.on('connection', function connection(ws) {
@@ -241,28 +241,14 @@ scenario('heartbeat: isAlive, ping/pong, terminate the dead peer; client ping li
     clearInterval(interval);
   });
 
-  const live = new client.WebSocket(url);
-  let pings = 0;
-  let thisWasTheSocket = true;
-  function clientHeartbeat() {
-    if (this !== live) thisWasTheSocket = false;
-    pings += 1;
-    clearTimeout(this.pingTimeout);
-    this.pingTimeout = setTimeout(() => this.terminate(), INTERVAL * 10);
-  }
-  live.on('error', () => {});
-  live.on('open', clientHeartbeat);
-  live.on('ping', clientHeartbeat);
-  live.on('close', function clear() {
-    clearTimeout(this.pingTimeout);
-  });
+  const live = await open(client, url); // answers pings by itself (autoPong)
   const dead = await deadPeer(url);
   try {
     await until(() => closedOnServer.length === 1, 'the server terminated the dead peer', 2000);
     assert.deepEqual(closedOnServer, [1006], 'terminate() closes without a close frame: 1006');
     await until(() => dead.destroyed || dead.readableEnded, 'the dead peer saw its socket end');
-    assert.ok(pings >= 3, `the live client answered pings (${pings} so far)`);
-    assert.ok(thisWasTheSocket, "a listener's `this` is the WebSocket");
+    const [liveOnServer] = wss.clients;
+    await until(() => liveOnServer.pongs >= 3, 'three pongs from the live client');
     assert.equal(live.readyState, client.WebSocket.OPEN, 'the live client is still open');
     assert.equal(wss.clients.size, 1);
     const liveClosed = next(live, 'close');
@@ -275,6 +261,44 @@ scenario('heartbeat: isAlive, ping/pong, terminate the dead peer; client ping li
     dead.destroy();
     await shut(live);
     if (!serverClosed) await closeServer(wss);
+  }
+});
+
+// The client half: a 'ping' listener resets a timer that would terminate a silent connection
+// (the listener's `this` is the WebSocket, and data is the ping's payload).
+scenario("heartbeat (client): 'ping' events reset the client's timer", async ({ client, server }) => {
+  const { wss, url } = await listeningServer(server);
+  const INTERVAL = 30;
+  const interval = setInterval(() => wss.clients.forEach((ws) => ws.ping('beat')), INTERVAL);
+  const live = new client.WebSocket(url);
+  const payloads = [];
+  let thisWasTheSocket = true;
+  let terminatedForSilence = false;
+  function heartbeat(data) {
+    if (this !== live) thisWasTheSocket = false;
+    if (data !== undefined) payloads.push(text(data));
+    clearTimeout(this.pingTimeout);
+    this.pingTimeout = setTimeout(() => {
+      terminatedForSilence = true;
+      this.terminate();
+    }, INTERVAL * 10);
+  }
+  live.on('error', () => {});
+  live.on('open', heartbeat);
+  live.on('ping', heartbeat);
+  live.on('close', function clear() {
+    clearTimeout(this.pingTimeout);
+  });
+  try {
+    await until(() => payloads.length >= 3, "three 'ping' events on the client", 2000);
+    assert.deepEqual(payloads.slice(0, 3), ['beat', 'beat', 'beat']);
+    assert.ok(thisWasTheSocket, "a listener's `this` is the WebSocket");
+    assert.equal(terminatedForSilence, false);
+    assert.equal(live.readyState, client.WebSocket.OPEN);
+  } finally {
+    clearInterval(interval);
+    await shut(live);
+    await closeServer(wss);
   }
 });
 
