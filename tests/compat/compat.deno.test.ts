@@ -1,11 +1,12 @@
 // The compatibility suite on Deno: ws's README patterns (ws-readme.mjs) on npm:ws under Deno and
 // on wsaction's Deno entry, and the raw-socket peer (raw-peer.mjs) against Deno's own WebSocket
-// (the reference), wsaction's `new WebSocket` and wsaction's `connect()`.
+// (the reference), wsaction's `new WebSocket` and wsaction's `connect()`, and a raw client that
+// sends frames behind its upgrade request to npm:ws's and wsaction's WebSocketServer.
 import * as wsModule from 'ws';
 import * as wsactionDeno from '../../pkg/deno.js';
 import { cases } from './ws-readme.mjs';
 import { pairings, wsApi } from './harness.mjs';
-import { EXPECTED_CLOSE, EXPECTED_MESSAGES, MODES, normalize, startRawPeer } from './raw-peer.mjs';
+import { EXPECTED_CLOSE, EXPECTED_MESSAGES, MODES, normalize, rawClientSends, startRawPeer } from './raw-peer.mjs';
 import { assertEquals } from '../js/deno-assert.ts';
 
 const wsaction = wsApi('wsaction', wsactionDeno);
@@ -91,6 +92,33 @@ for (const [label, receive] of Object.entries({
         assertEquals(got.close, EXPECTED_CLOSE);
       } finally {
         await peer.close();
+      }
+    });
+  }
+}
+
+for (const api of [ws, wsaction]) {
+  for (const mode of MODES) {
+    Deno.test(`raw client, ${api.name} WebSocketServer: upgrade request and frames ${mode}, every message then the close`, options, async () => {
+      const wss = new api.WebSocketServer({ port: 0, host: '127.0.0.1' });
+      await new Promise((resolve) => wss.once('listening', resolve));
+      const got: Received = { messages: [], close: { code: 0, reason: '' } };
+      let closed = false;
+      wss.on('connection', (socket: any) => {
+        socket.on('message', (data: unknown, isBinary: boolean) => got.messages.push(normalize(data, isBinary)));
+        socket.on('close', (code: number, reason: unknown) => {
+          got.close = { code, reason: String(reason) };
+          closed = true;
+        });
+      });
+      try {
+        await rawClientSends(`ws://127.0.0.1:${wss.address().port}/raw`, mode);
+        for (let waited = 0; !closed && waited < 2000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+        assertEquals(got.messages, EXPECTED_MESSAGES);
+        assertEquals(got.close, EXPECTED_CLOSE);
+      } finally {
+        for (const client of wss.clients) client.terminate();
+        await new Promise((resolve) => wss.close(() => resolve(undefined)));
       }
     });
   }

@@ -108,6 +108,61 @@ export async function startRawPeer(mode) {
   };
 }
 
+/** A masked client frame (RFC 6455 section 5.3: every client frame is masked). */
+function maskedFrame(opcode, payload, fin = true) {
+  const bytes = Buffer.from(payload);
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  const masked = Buffer.from(bytes.map((byte, i) => byte ^ mask[i % 4]));
+  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | bytes.length]), mask, masked]);
+}
+
+/**
+ * The other direction: a raw client that writes its upgrade request and, without waiting for the
+ * 101, the same four messages and a close, cut into writes as `mode` says. The server must hand
+ * every message to its 'connection' listener's socket (the bytes after the request head are
+ * ws's `head`). Resolves once the server closed the TCP connection.
+ */
+export async function rawClientSends(url, mode) {
+  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}`);
+  const { hostname, port, pathname } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  socket.setNoDelay(true);
+  socket.on('error', () => {});
+  socket.on('data', () => {}); // the 101 and the server's close frame
+  const ended = new Promise((resolve) => socket.on('close', resolve));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const request = Buffer.from(
+    `GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${Buffer.from('raw client key 1').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    'latin1',
+  );
+  const frames = [
+    maskedFrame(0x1, 'first'),
+    maskedFrame(0x1, 'second'),
+    maskedFrame(0x1, 'frag', false),
+    maskedFrame(0x0, 'mented'),
+    maskedFrame(0x2, [1, 2, 3]),
+    maskedFrame(0x8, closePayload(EXPECTED_CLOSE.code, EXPECTED_CLOSE.reason)),
+  ];
+  if (mode === 'one-write') {
+    socket.write(Buffer.concat([request, ...frames]));
+  } else if (mode === 'separate') {
+    for (const part of [request, ...frames]) {
+      socket.write(part);
+      await pause(3);
+    }
+  } else {
+    for (const byte of Buffer.concat([request, ...frames])) {
+      if (socket.destroyed) break;
+      socket.write(Buffer.from([byte]));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+  const timer = setTimeout(() => socket.destroy(), 3000);
+  await ended;
+  clearTimeout(timer);
+}
+
 /** A received message as [text or byte list, isBinary], whatever form the client gave it in. */
 export function normalize(data, isBinary) {
   if (typeof data === 'string') return [data, false];
