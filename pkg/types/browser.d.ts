@@ -32,8 +32,23 @@ export declare class ErrorEvent extends Event {
   readonly message: string;
 }
 
-/** A byte transport: `write` returning false means "wait until it drains". */
+/** Where a transport reports what happens to it (handed to `start`). */
+export interface TransportSink {
+  /** Bytes read from the peer. */
+  _input(bytes: Uint8Array): void;
+  /** The peer ended its side of the stream. */
+  _inputEnded(): void;
+  /** A write that returned false has drained: write again. */
+  _writable(): void;
+  _transportError(error: Error): void;
+  /** The transport is closed. */
+  _transportClosed(): void;
+}
+
+/** A byte transport: `write` returning false means "wait for the sink's `_writable()`". */
 export interface Transport {
+  /** Called once: report reads and transport events to `sink` from then on. */
+  start(sink: TransportSink): void;
   write(bytes: Uint8Array): boolean;
   end(): void;
   destroy(): void;
