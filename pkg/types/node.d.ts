@@ -63,7 +63,9 @@ export interface ClientOptions extends SecureContextOptions, EngineClientOptions
   /** Largest message accepted, in bytes (ws's default: 100 MiB). */
   maxPayload?: number | undefined;
   skipUTF8Validation?: boolean | undefined;
-  /** Answer pings (default true). */
+  /** Most frames in one message (the engine's maxFragments). */
+  maxFragments?: number | undefined;
+  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
   autoPong?: boolean | undefined;
   followRedirects?: boolean | undefined;
   maxRedirects?: number | undefined;
@@ -71,6 +73,10 @@ export interface ClientOptions extends SecureContextOptions, EngineClientOptions
   createConnection?: ((options: object, connectListener?: () => void) => Duplex) | undefined;
   /** Only 13 is spoken. */
   protocolVersion?: number | undefined;
+  /** Socket options of net.connect. */
+  family?: number | undefined;
+  localAddress?: string | undefined;
+  lookup?: ((hostname: string, options: object, callback: (...args: any[]) => void) => void) | undefined;
   rejectUnauthorized?: boolean | undefined;
   servername?: string | undefined;
   /** Accepted for ws compatibility: no extension is negotiated yet. */
@@ -238,6 +244,9 @@ export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request
   /** Largest message accepted, in bytes (default 100 MiB). */
   maxPayload?: number | undefined;
   skipUTF8Validation?: boolean | undefined;
+  /** Most frames in one message (the engine's maxFragments). */
+  maxFragments?: number | undefined;
+  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
   autoPong?: boolean | undefined;
   /** Accepted for ws compatibility: no extension is negotiated yet. */
   perMessageDeflate?: boolean | object | undefined;
