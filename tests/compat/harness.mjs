@@ -1,5 +1,5 @@
 // What the compatibility tests share: the implementations under test (ws, the reference, and
-// wsaction's Node entry), the client x server pairings they run in, and small waiting helpers
+// wsaction's Node or Deno entry), the client x server pairings they run in, and small waiting helpers
 // that time out with a message instead of hanging.
 //
 // Runs on Node and on Deno (through Deno's node: modules), so it imports nothing Node-only
@@ -15,7 +15,6 @@ export function wsApi(name, module) {
     WebSocketServer: module.WebSocketServer ?? module.Server,
     createWebSocketStream: module.createWebSocketStream,
   };
-  api.missing = ['WebSocket', 'WebSocketServer', 'createWebSocketStream'].filter((key) => typeof api[key] !== 'function');
   return api;
 }
 
@@ -37,6 +36,12 @@ export function pairings(ws, wsaction) {
 export function requireApi(api, ...names) {
   const missing = names.filter((n) => typeof api[n] !== 'function');
   if (missing.length) throw new Error(`${api.name} does not export ${missing.join(', ')}`);
+}
+
+/** Throws a clear error when either side of a pairing lacks the two classes every case uses. */
+export function requireClasses({ client, server }) {
+  requireApi(client, 'WebSocket', 'WebSocketServer');
+  requireApi(server, 'WebSocket', 'WebSocketServer');
 }
 
 /** Resolves with the arguments of the next `event` (an array), or rejects after `ms`. */

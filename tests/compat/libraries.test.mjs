@@ -9,7 +9,7 @@ import { createClient } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import ReconnectingWebSocket from 'reconnecting-websocket';
 import * as wsModule from 'ws';
-import { closeServer, listeningServer, pairings, until, wsApi } from './harness.mjs';
+import { closeServer, listeningServer, pairings, requireClasses, until, wsApi } from './harness.mjs';
 
 const wsaction = wsApi('wsaction', await import('../../pkg/node.js'));
 const selected = process.env.COMPAT_SIDES?.split(',');
@@ -105,18 +105,12 @@ async function reconnecting({ client, server }) {
 for (const pairing of pairings(wsApi('ws', wsModule), wsaction)) {
   if (selected && !selected.includes(pairing.label)) continue;
   describe(`[${pairing.label}]`, () => {
-    const ready = () => {
-      for (const api of [pairing.client, pairing.server]) {
-        const missing = api.missing.filter((name) => name !== 'createWebSocketStream');
-        if (missing.length) throw new Error(`${api.name} does not export ${missing.join(', ')} yet`);
-      }
-    };
     test('graphql-ws: createClient({ webSocketImpl }) and useServer: a query and a subscription of five values', { timeout: 10_000 }, async () => {
-      ready();
+      requireClasses(pairing);
       await graphqlWs(pairing);
     });
     test('reconnecting-websocket: reconnects after the server drops it, stops after close()', { timeout: 10_000 }, async () => {
-      ready();
+      requireClasses(pairing);
       await reconnecting(pairing);
     });
   });
