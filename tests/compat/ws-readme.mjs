@@ -175,12 +175,15 @@ scenario('a server that sends first on connection: every client gets the greetin
         sockets.push(ws);
         const got = [];
         return new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`a client heard ${got.length} of 2 greetings in 3000 ms`)), 3000);
           ws.on('error', reject);
           ws.on('message', (data, isBinary) => {
             got.push([text(data), isBinary]);
-            if (got.length === 2) resolve(got);
+            if (got.length === 2) {
+              clearTimeout(timer);
+              resolve(got);
+            }
           });
-          setTimeout(() => reject(new Error(`a client heard ${got.length} of 2 greetings in 3000 ms`)), 3000);
         });
       }),
     );
