@@ -1,11 +1,13 @@
-// The compatibility suite on Deno: ws's README patterns (ws-readme.mjs) on npm:ws under Deno and
-// on wsaction's Deno entry, and the raw-socket peer (raw-peer.mjs) against Deno's own WebSocket
+// The compatibility suite on Deno: ws's README patterns (ws-readme.mjs) and the libraries
+// (libraries.mjs) on npm:ws under Deno and on wsaction's Deno entry, and with Deno's own
+// WebSocket as the client where the client side is WHATWG-only; and the raw-socket peer (raw-peer.mjs) against Deno's own WebSocket
 // (the reference), wsaction's `new WebSocket` and wsaction's `connect()`, and a raw client that
 // sends frames behind its upgrade request to npm:ws's and wsaction's WebSocketServer.
 import * as wsModule from 'ws';
 import * as wsactionDeno from '../../pkg/deno.js';
 import { cases } from './ws-readme.mjs';
-import { pairings, requireClasses, wsApi } from './harness.mjs';
+import { libraryCases } from './libraries.mjs';
+import { pairings, requireApi, requireClasses, wsApi } from './harness.mjs';
 import { EXPECTED_CLOSE, EXPECTED_MESSAGES, MODES, normalize, rawClientSends, startRawPeer } from './raw-peer.mjs';
 import { assertEquals } from '../js/deno-assert.ts';
 
@@ -22,6 +24,25 @@ for (const pairing of pairings(ws, wsaction)) {
     const ignore = sharesHttpServer && pairing.server.name === 'wsaction';
     Deno.test(`[${pairing.label}] ${name}`, { ...options, ignore }, async () => {
       requireClasses(pairing);
+      await run(pairing);
+    });
+  }
+  for (const { name, run } of libraryCases) {
+    Deno.test(`[${pairing.label}] ${name}`, options, async () => {
+      requireClasses(pairing);
+      await run(pairing);
+    });
+  }
+}
+
+// Deno's own WebSocket as the client, against both servers, where the client side is WHATWG-only.
+const denoClient = { name: "Deno's WebSocket", WebSocket: globalThis.WebSocket };
+for (const server of [ws, wsaction]) {
+  const pairing = { label: `Deno's WebSocket client, ${server.name} server`, client: denoClient, server };
+  if (selected && !selected.includes(pairing.label)) continue;
+  for (const { name, run } of [...cases.filter((c) => c.whatwgClient), ...libraryCases]) {
+    Deno.test(`[${pairing.label}] ${name}`, options, async () => {
+      requireApi(server, 'WebSocket', 'WebSocketServer');
       await run(pairing);
     });
   }

@@ -27,9 +27,13 @@ import {
 } from './harness.mjs';
 
 export const cases = [];
-/** `sharesHttpServer`: the server side hands upgrades from a node:http server to the WebSocketServer. */
-function scenario(name, run, { sharesHttpServer = false } = {}) {
-  cases.push({ name, run, sharesHttpServer });
+/**
+ * `sharesHttpServer`: the server side hands upgrades from a node:http server to the
+ * WebSocketServer. `whatwgClient`: the client side uses only the WHATWG API (so a browser's or
+ * Deno's own WebSocket can be the client).
+ */
+function scenario(name, run, { sharesHttpServer = false, whatwgClient = false } = {}) {
+  cases.push({ name, run, sharesHttpServer, whatwgClient });
 }
 
 // README "Simple server" + "Sending and receiving text data" + "Sending binary data" +
@@ -122,7 +126,7 @@ scenario('WHATWG style: onopen, addEventListener, MessageEvent, CloseEvent, bina
     await shut(ws);
     await closeServer(wss);
   }
-});
+}, { whatwgClient: true });
 
 // README "Server broadcast": to every client, and to every client but the sender.
 scenario('broadcast: to all clients and to all but the sender (wss.clients)', async ({ client, server }) => {
