@@ -108,12 +108,14 @@ bench-js: setup-js
 
 # ---------------------------------------------------------------- ws compatibility, the packed package
 # tests/compat: ws's README patterns written once against the ws API and run with the same
-# assertions on ws and on wsaction (and the two mixed pairings: which half fails), on Node and on
-# Deno; graphql-ws and reconnecting-websocket on both; a raw-socket peer that sends frames with
-# its 101. test-pkg packs pkg/ (prepack builds the wasm), installs the tarball into a scratch
-# project, runs a script there on this Node and on Node 18.0.0 (the oldest `engines` claims), and
-# type-checks consumer files with tsc (nodenext and bundler, no skipLibCheck, TypeScript 7 and 5).
-# COMPAT_SIDES=ws (or wsaction, ...) runs one pairing of the compatibility suites.
+# assertions on ws and on wsaction (and the two mixed pairings, which tell a client-side failure
+# from a server-side one), and graphql-ws and reconnecting-websocket on the same pairings, on Node
+# and on Deno (there also with Deno's own WebSocket as the WHATWG client); a raw-socket peer that
+# sends frames in the same write as its 101 (and a raw client, right behind its upgrade request).
+# test-pkg packs pkg/ (prepack builds the wasm), installs the tarball into a scratch project, runs
+# a script there on this Node and on Node 18.0.0 (the oldest `engines` claims), and type-checks
+# consumer files with tsc (nodenext, bundler, the browser condition; no skipLibCheck).
+# COMPAT_SIDES=ws (or wsaction, or a comma list of pairing labels) runs a subset of the pairings.
 .PHONY: setup-compat test-js-compat test-pkg
 
 COMPAT_TESTS := tests/compat
