@@ -5,7 +5,7 @@
 // sends frames behind its upgrade request to npm:ws's and wsaction's WebSocketServer.
 import * as wsModule from 'ws';
 import * as wsactionDeno from '../../pkg/deno.js';
-import { cases } from './ws-readme.mjs';
+import { cases, knownGap } from './ws-readme.mjs';
 import { libraryCases } from './libraries.mjs';
 import { pairings, requireApi, requireClasses, wsApi } from './harness.mjs';
 import { EXPECTED_CLOSE, EXPECTED_MESSAGES, MODES, normalize, rawClientSends, startRawPeer } from './raw-peer.mjs';
@@ -18,11 +18,14 @@ const options = { sanitizeOps: false, sanitizeResources: false };
 
 for (const pairing of pairings(ws, wsaction)) {
   if (selected && !selected.includes(pairing.label)) continue;
-  for (const { name, run, sharesHttpServer } of cases) {
+  for (const testCase of cases) {
+    const { name, run, sharesHttpServer } = testCase;
     // wsaction's Deno WebSocketServer listens with Deno.listen: it takes no upgrades from a
     // node:http server (Deno's node compatibility layer), so those cases apply to ws alone there.
-    const ignore = sharesHttpServer && pairing.server.name === 'wsaction';
-    Deno.test(`[${pairing.label}] ${name}`, { ...options, ignore }, async () => {
+    // Deno's runner has no to-do: a known gap (ws-readme.mjs) is ignored, and says so in its name.
+    const gap = knownGap(testCase, pairing);
+    const ignore = (sharesHttpServer && pairing.server.name === 'wsaction') || Boolean(gap);
+    Deno.test(`[${pairing.label}] ${name}${gap ? ` (known gap: ${gap})` : ''}`, { ...options, ignore }, async () => {
       requireClasses(pairing);
       await run(pairing);
     });
@@ -38,7 +41,7 @@ for (const pairing of pairings(ws, wsaction)) {
 // Deno's own WebSocket as the client, against both servers, where the client side is WHATWG-only.
 const denoClient = { name: "Deno's WebSocket", WebSocket: globalThis.WebSocket };
 for (const server of [ws, wsaction]) {
-  const pairing = { label: `Deno's WebSocket client, ${server.name} server`, client: denoClient, server };
+  const pairing = { label: `Deno's WebSocket client / ${server.name} server`, client: denoClient, server };
   if (selected && !selected.includes(pairing.label)) continue;
   for (const { name, run } of [...cases.filter((c) => c.whatwgClient), ...libraryCases]) {
     Deno.test(`[${pairing.label}] ${name}`, options, async () => {

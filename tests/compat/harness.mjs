@@ -27,8 +27,8 @@ export function pairings(ws, wsaction) {
   return [
     { label: 'ws', client: ws, server: ws },
     { label: 'wsaction', client: wsaction, server: wsaction },
-    { label: 'wsaction client, ws server', client: wsaction, server: ws },
-    { label: 'ws client, wsaction server', client: ws, server: wsaction },
+    { label: 'wsaction client / ws server', client: wsaction, server: ws },
+    { label: 'ws client / wsaction server', client: ws, server: wsaction },
   ];
 }
 
