@@ -1,0 +1,45 @@
+// An echo server under load, for bench-conns.mjs: `node --expose-gc server-node.mjs wsaction|ws`.
+// Prints "listening PORT STATS_PORT"; GET http://127.0.0.1:STATS_PORT/stats answers its own
+// figures as JSON (after two full GCs, so both servers are measured the same way):
+// { rss, heapUsed, external, arrayBuffers, wasm (bytes of wasm memory, wsaction only), connections }.
+import http from 'node:http';
+
+const kind = process.argv[2];
+let connections;
+let wasmBytes = () => null;
+let port;
+if (kind === 'wsaction') {
+  const { createServer } = await import('../../pkg/node.js');
+  const engine = await import('../../pkg/dist/wsaction.js');
+  const server = createServer({ port: 0, host: '127.0.0.1' });
+  server.on('connection', (connection) => {
+    connection.on('message', (data, isBinary) => connection.send(data, { binary: isBinary }));
+  });
+  port = (await server.listening).port;
+  connections = () => server.clients.size;
+  // The engine's one wasm memory (pkg/src/fast.js reads it the same way); null if the build hides it.
+  wasmBytes = () => (typeof engine._memory === 'function' ? engine._memory().buffer.byteLength : null);
+} else if (kind === 'ws') {
+  const { WebSocketServer } = await import('ws');
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024 });
+  server.on('connection', (socket) => {
+    socket.on('error', () => {});
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+  });
+  await new Promise((resolve) => server.once('listening', resolve));
+  port = server.address().port;
+  connections = () => server.clients.size;
+} else {
+  throw new Error(`usage: node --expose-gc server-node.mjs wsaction|ws (got ${kind})`);
+}
+
+const stats = http.createServer((req, res) => {
+  if (globalThis.gc) {
+    globalThis.gc();
+    globalThis.gc();
+  }
+  const m = process.memoryUsage();
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, wasm: wasmBytes(), connections: connections() }));
+});
+stats.listen(0, '127.0.0.1', () => console.log(`listening ${port} ${stats.address().port}`));
