@@ -211,7 +211,7 @@ test-component-jco: component component-js-deps
 # or echo it expects; today's failures are listed by issue in tests/hostile/run.mjs (KNOWN-FAIL).
 # `make bench-conns`: memory per connection, handshake time and echo peaks, wsaction beside ws
 # (tests/load/bench-conns.mjs; minutes, not part of `make test`).
-.PHONY: test-hostile bench-conns
+.PHONY: test-hostile bench-conns test-faults
 HOSTILE := tests/hostile
 LOAD := tests/load
 
@@ -228,3 +228,9 @@ test-hostile: setup-js component wasmtime-host $(HOSTILE)/node_modules/.installe
 
 bench-conns: setup-js $(LOAD)/node_modules/.installed
 	DENO=$(DENO) node $(LOAD)/bench-conns.mjs $(BENCH_CONNS_ARGS)
+
+# A fault stays with its connection (issue 10 items 2 and 3: wasm memory running out in one
+# connection's upgrade or echo). Not in `make test` yet: both tests fail on today's engine; move
+# this target into `test` when issue 10's fallible allocation and instance recovery land.
+test-faults: setup-js $(LOAD)/node_modules/.installed
+	node --test $(LOAD)/faults.test.mjs

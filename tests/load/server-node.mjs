@@ -1,8 +1,19 @@
-// An echo server under load, for bench-conns.mjs: `node --expose-gc server-node.mjs wsaction|ws`.
+// An echo server under load, for bench-conns.mjs and faults.test.mjs:
+// `node --expose-gc server-node.mjs wsaction|ws [PROPERTIES_JSON]` (wsaction: the handle
+// properties every connection gets, e.g. '{"receiveBufferSize":8388608}').
 // Prints "listening PORT STATS_PORT"; GET http://127.0.0.1:STATS_PORT/stats answers its own
 // figures as JSON (after two full GCs, so both servers are measured the same way):
 // { rss, heapUsed, external, arrayBuffers, wasm (bytes of wasm memory, wsaction only), connections }.
+// Every message is echoed, except the text "!send N", answered with a binary message of N MiB
+// (a server that sends a large message of its own, for faults.test.mjs).
 import http from 'node:http';
+
+const MiB = 1024 * 1024;
+/** What the server sends back for a message: the echo, or the large message "!send N" asks for. */
+function answer(data, isBinary) {
+  const m = isBinary ? null : /^!send (\d+)$/.exec(String(data));
+  return m ? [new Uint8Array(Number(m[1]) * MiB).fill(0x6d), { binary: true }] : [data, { binary: isBinary }];
+}
 
 const kind = process.argv[2];
 let connections;
@@ -11,9 +22,10 @@ let port;
 if (kind === 'wsaction') {
   const { createServer } = await import('../../pkg/node.js');
   const engine = await import('../../pkg/dist/wsaction.js');
-  const server = createServer({ port: 0, host: '127.0.0.1' });
+  const properties = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
+  const server = createServer({ port: 0, host: '127.0.0.1', properties });
   server.on('connection', (connection) => {
-    connection.on('message', (data, isBinary) => connection.send(data, { binary: isBinary }));
+    connection.on('message', (data, isBinary) => connection.send(...answer(data, isBinary)));
   });
   port = (await server.listening).port;
   connections = () => server.clients.size;
@@ -24,7 +36,7 @@ if (kind === 'wsaction') {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024 });
   server.on('connection', (socket) => {
     socket.on('error', () => {});
-    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+    socket.on('message', (data, isBinary) => socket.send(...answer(data, isBinary)));
   });
   await new Promise((resolve) => server.once('listening', resolve));
   port = server.address().port;
