@@ -125,7 +125,7 @@ function openOne(port) {
 }
 
 /** Opens connections until `sockets` holds `target`; returns ms per batch of 1,000, or throws. */
-async function openUpTo(port, sockets, target, batchTimes) {
+async function openUpTo(port, sockets, target, batchTimes, progress = false) {
   let batchStart = performance.now();
   let next = sockets.length;
   let failure = null;
@@ -140,6 +140,7 @@ async function openUpTo(port, sockets, target, batchTimes) {
       if (sockets.length % 1000 === 0 && sockets.length > batchTimes.length * 1000) {
         batchTimes.push(performance.now() - batchStart);
         batchStart = performance.now();
+        if (progress) process.stdout.write(`    ${sockets.length}: ${(batchTimes.at(-1) / 1000).toFixed(2)} s for the last 1,000\n`);
       }
     }
   };
@@ -224,7 +225,7 @@ async function idleRun(kind) {
     const sockets = [];
     for (const count of counts) {
       try {
-        await openUpTo(server.port, sockets, count, result.batchTimes);
+        await openUpTo(server.port, sockets, count, result.batchTimes, true);
       } catch (err) {
         result.stopped = `${err.message} (at ${sockets.length})`;
       }
@@ -283,7 +284,7 @@ try {
   bufferutil = 'yes';
 } catch {}
 console.log(`bench-conns: ${new Date().toISOString()}, ${os.cpus().length} CPUs (nproc ${execFileSync('nproc').toString().trim()}), ${cpu}`);
-console.log(`node ${process.version}, ws ${wsVersion} (bufferutil: ${bufferutil}); counts ${counts.join(', ')}; ${IN_FLIGHT} handshakes in flight`);
+console.log(`node ${process.version}, ws ${wsVersion} (bufferutil: ${bufferutil}); counts ${counts.join(', ')}; ${IN_FLIGHT} handshakes in flight; load average ${os.loadavg()[0].toFixed(1)}`);
 
 const idle = [];
 const echo = [];
@@ -338,6 +339,8 @@ if (handleCount > 0) {
   }
   printTable(['properties', 'handles', 'RSS per handle', 'wasm per handle', 'RSS', 'wasm'], handleRows);
 }
+
+console.log(`\nload average at the end: ${os.loadavg()[0].toFixed(1)} (other work on the machine slows every server of the run alike)`);
 
 function printTable(head, body) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => String(r[i]).length)));
