@@ -77,6 +77,10 @@ const KNOWN_FAILURES = {
   'server deno frames-with-the-head': { issue: 8, why: 'the frames read with the request head are lost' },
   'client node message-with-the-101': { issue: 8, why: 'the message read with the 101 is pumped before the application has a listener, and lost' },
   'client deno message-with-the-101': { issue: 8, why: 'the message read with the 101 is pumped before the application has a listener, and lost' },
+  'client wasmtime server-close': {
+    issue: 10,
+    why: "the host's client loop, given a close right after the 101, neither answers it nor sends, and spins until its 30 s deadline",
+  },
   'client wasmtime echo': { issue: 10, why: NO_ECHO_CLIENT },
   'client wasmtime message-with-the-101': { issue: 10, why: NO_ECHO_CLIENT },
   'client wasmtime chop-1-byte': { issue: 10, why: NO_ECHO_CLIENT },
@@ -438,6 +442,7 @@ async function runServerRole(host, scripts, report) {
   let server = await startServer(host);
   try {
     for (const script of scripts) {
+      const started = Date.now();
       let detail;
       let error = null;
       try {
@@ -461,7 +466,7 @@ async function runServerRole(host, scripts, report) {
         const died = server.proc.exited ? ` (the server process exited: code ${server.proc.exited.code}, signal ${server.proc.exited.signal}; ${tail(server.proc.output)})` : '';
         error = `${error ? `${error}; ` : ''}${err.message}${died}`;
       }
-      report('server', host, script, error, detail);
+      report('server', host, script, error, detail, Date.now() - started);
       if (server.proc.exited || error) {
         // A dead or wedged server would fail every later script: start a fresh one.
         await stopProcess(server.proc);
@@ -578,11 +583,14 @@ async function runClientScript(host, kit, script) {
 async function runClientRole(host, scripts, report, parallel) {
   const kit = await kitServer();
   try {
-    const queue = [...scripts];
+    // Known failures first: some of them wait out a timeout, which then overlaps the other scripts.
+    const known = (script) => (KNOWN_FAILURES[`client ${host} ${script.name}`] ? 0 : 1);
+    const queue = [...scripts].sort((a, b) => known(a) - known(b));
     const worker = async () => {
       for (let script = queue.shift(); script; script = queue.shift()) {
+        const started = Date.now();
         const { error, detail } = await runClientScript(host, kit, script);
-        report('client', host, script, error, detail);
+        report('client', host, script, error, detail, Date.now() - started);
       }
     };
     await Promise.all(Array.from({ length: parallel }, worker));
@@ -606,7 +614,7 @@ const pick = (scripts) => (only ? scripts.filter((s) => only.includes(s.name)) :
 
 const counts = { passed: 0, failed: 0, known: 0, unexpected: 0 };
 const problems = [];
-function report(role, host, script, error, detail) {
+function report(role, host, script, error, detail, ms) {
   const key = `${role} ${host} ${script.name}`;
   const known = KNOWN_FAILURES[key];
   let line;
@@ -625,7 +633,7 @@ function report(role, host, script, error, detail) {
     counts.passed++;
     line = `ok   ${key} -- ${detail}`;
   }
-  console.log(line);
+  console.log(`${line} [${ms} ms]`);
 }
 
 const started = Date.now();
@@ -637,10 +645,19 @@ if (staleKnown.length) {
   console.log(`KNOWN_FAILURES names scripts that do not exist: ${staleKnown.join(', ')}`);
   process.exit(1);
 }
+const groupTimes = [];
+const timed = async (label, run) => {
+  const t = Date.now();
+  try {
+    await run;
+  } finally {
+    groupTimes.push(`${label} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+};
 const jobs = [];
 for (const host of hosts) {
-  if (roles.includes('server')) jobs.push(runServerRole(host, pick(serverScripts), report));
-  if (roles.includes('client')) jobs.push(runClientRole(host, pick(clientScripts), report, 3));
+  if (roles.includes('server')) jobs.push(timed(`server ${host}`, runServerRole(host, pick(serverScripts), report)));
+  if (roles.includes('client')) jobs.push(timed(`client ${host}`, runClientRole(host, pick(clientScripts), report, 4)));
 }
 const outcomes = await Promise.allSettled(jobs);
 for (const o of outcomes) {
@@ -651,7 +668,7 @@ for (const o of outcomes) {
   }
 }
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`\nhostile kit: hosts ${hosts.join(', ')}; roles ${roles.join(', ')}; ${seconds} s`);
+console.log(`\nhostile kit: hosts ${hosts.join(', ')}; roles ${roles.join(', ')}; ${seconds} s (${groupTimes.join(', ')})`);
 if (problems.length) console.log(`problems:\n  ${problems.join('\n  ')}`);
 console.log(`hostile: ${counts.passed} passed, ${counts.failed + counts.unexpected} failed, ${counts.known} known failures`);
 process.exit(problems.length ? 1 : 0);
