@@ -235,7 +235,7 @@ bench-conns: setup-js $(LOAD)/node_modules/.installed
 	DENO=$(DENO) node $(LOAD)/bench-conns.mjs $(BENCH_CONNS_ARGS)
 
 # A fault stays with its connection (issue 10 items 2 and 3: wasm memory running out in one
-# connection's upgrade or echo). Not in `make test` yet: both tests fail on today's engine; move
+# connection's upgrade or send). Not in `make test` yet: the three tests fail on today's engine; move
 # this target into `test` when issue 10's fallible allocation and instance recovery land.
 test-faults: setup-js $(LOAD)/node_modules/.installed
 	node --test $(LOAD)/faults.test.mjs

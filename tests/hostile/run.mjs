@@ -68,15 +68,11 @@ const HOSTS = {
 // script that passes fails the run until its line is removed.
 const NO_ECHO_CLIENT = 'the wasmtime host has no echo-client mode yet: its `client` mode sends its own messages instead of echoing';
 const KNOWN_FAILURES = {
-  'server deno connect-reset-flood': { issue: 10, why: "a connection reset before it is accepted makes Deno.listen's iterator throw; serve() rethrows it and the process exits" },
   'server wasmtime oversized-head': { issue: 10, why: 'a head the parser refuses is answered with a TCP reset instead of 431' },
   'server wasmtime garbage-head': { issue: 10, why: 'a head the parser refuses is answered with a TCP reset instead of 400' },
   'server node never-read': { issue: 10, why: 'no read backpressure: the server keeps reading and buffers its echoes without bound' },
   'server deno never-read': { issue: 10, why: 'no read backpressure: the server keeps reading and buffers its echoes without bound' },
   'server ws never-read': { issue: 10, why: 'ws has no read backpressure either (its socket keeps reading while its writes pile up); issue 10 asks wsaction for it' },
-  'server deno frames-with-the-head': { issue: 8, why: 'the frames read with the request head are lost' },
-  'client node message-with-the-101': { issue: 8, why: 'the message read with the 101 is pumped before the application has a listener, and lost' },
-  'client deno message-with-the-101': { issue: 8, why: 'the message read with the 101 is pumped before the application has a listener, and lost' },
   'client wasmtime server-close': {
     issue: 10,
     why: "the host's client loop, given a close right after the 101, neither answers it nor sends, and spins until its 30 s deadline",

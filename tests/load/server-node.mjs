@@ -16,34 +16,29 @@ function answer(data, isBinary) {
 }
 
 const kind = process.argv[2];
-let connections;
+// The same server code for both: wsaction's WebSocketServer is a drop-in for ws's.
+let WebSocketServer;
 let wasmBytes = () => null;
-let port;
+let options = {};
 if (kind === 'wsaction') {
-  const { createServer } = await import('../../pkg/node.js');
+  ({ WebSocketServer } = await import('../../pkg/node.js'));
   const engine = await import('../../pkg/dist/wsaction.js');
-  const properties = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
-  const server = createServer({ port: 0, host: '127.0.0.1', properties });
-  server.on('connection', (connection) => {
-    connection.on('message', (data, isBinary) => connection.send(...answer(data, isBinary)));
-  });
-  port = (await server.listening).port;
-  connections = () => server.clients.size;
   // The engine's one wasm memory (pkg/src/fast.js reads it the same way); null if the build hides it.
   wasmBytes = () => (typeof engine._memory === 'function' ? engine._memory().buffer.byteLength : null);
+  if (process.argv[3]) options = { properties: JSON.parse(process.argv[3]) };
 } else if (kind === 'ws') {
-  const { WebSocketServer } = await import('ws');
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024 });
-  server.on('connection', (socket) => {
-    socket.on('error', () => {});
-    socket.on('message', (data, isBinary) => socket.send(...answer(data, isBinary)));
-  });
-  await new Promise((resolve) => server.once('listening', resolve));
-  port = server.address().port;
-  connections = () => server.clients.size;
+  ({ WebSocketServer } = await import('ws'));
 } else {
-  throw new Error(`usage: node --expose-gc server-node.mjs wsaction|ws (got ${kind})`);
+  throw new Error(`usage: node --expose-gc server-node.mjs wsaction|ws [PROPERTIES_JSON] (got ${kind})`);
 }
+const server = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * MiB, ...options });
+server.on('connection', (socket) => {
+  socket.on('error', () => {});
+  socket.on('message', (data, isBinary) => socket.send(...answer(data, isBinary)));
+});
+await new Promise((resolve) => server.once('listening', resolve));
+const port = server.address().port;
+const connections = () => server.clients.size;
 
 const stats = http.createServer((req, res) => {
   if (globalThis.gc) {
