@@ -4,8 +4,8 @@
 //
 //   node tests/hostile/run.mjs [--hosts node,deno,wasmtime,ws] [--roles server,client] [--only NAME,...]
 //
-// `ws` runs every script too, to prove each one tests something a mature peer gets right (and to
-// compare). A script a host is known to fail is listed in KNOWN_FAILURES with its issue: it
+// `ws` runs every script too, to prove each one tests something a mature peer gets right, and to
+// compare (where ws falls short of an expectation, its entry in KNOWN_FAILURES says so). A script a host is known to fail is listed in KNOWN_FAILURES with its issue: it
 // prints KNOWN-FAIL and does not fail the run, but a known failure that passes fails the run
 // (so the table stays true). Exits 1 on any other failure.
 //
@@ -35,9 +35,10 @@ const EXPECT_MS = 5000;
 const CLIENT_EXIT_MS = 10000;
 
 // ---------------------------------------------------------------- the launcher table
-// server(port) is the command of an echo server that prints "listening PORT" (or the wasmtime
-// host's "listening on ws://127.0.0.1:PORT/"); client(url) is the command of an echo client.
-// handledExit says whether a client's exit is an orderly end (an error reported, no crash).
+// `server` is the command of an echo server on a free port of 127.0.0.1 that prints
+// "listening PORT" (or, the wasmtime host, "listening on ws://127.0.0.1:PORT/"); `client(url)` is
+// the command of an echo client; `handledExit` says whether a client's exit is an orderly end (an
+// error reported, no crash). Commands run from the repository root.
 const HOSTS = {
   node: {
     server: ['node', 'pkg/examples/echo-node.js', '0'],
