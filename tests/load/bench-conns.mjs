@@ -89,10 +89,17 @@ const REQUEST = Buffer.from(
 // Close 1000, masked with a zero key (the mask bit is set, as RFC 6455 §5.1 requires of a client).
 const CLOSE = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
 
+// Connections come from 64 loopback source addresses (127.0.1.0 to 127.0.1.63): from one address,
+// past about 14,000 connections to one port Linux's choice of an ephemeral port slows every
+// connect() down (it prefers even ports, and then searches), which would time the load generator
+// instead of the server.
+const SOURCES = Array.from({ length: 64 }, (_, i) => `127.0.1.${i}`);
+let opened = 0;
+
 /** One connection: resolves with its socket once the 101 is in. */
 function openOne(port) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress: SOURCES[opened++ % SOURCES.length] });
     let head = Buffer.alloc(0);
     const timer = setTimeout(() => fail(new Error('no 101 within 60 s')), 60000);
     const fail = (err) => {
