@@ -33,10 +33,13 @@ readme-matrix:
 demo: pkg
 	node www/demo-server.mjs --port $(DEMO_PORT) --echo-port $(DEMO_ECHO_PORT)
 
-# The engine's codec benchmark: MB/s, messages/s and the ratio to memcpy, from criterion's estimates.
+# The engine's benchmarks: the codec against memcpy (MB/s, messages/s, from criterion's estimates),
+# then the native engine against fastwebsockets and tungstenite on the same bytes (messages/s and
+# the ratios; benches/peers.rs says what each side does). BENCH_SECONDS, BENCH_SLOTS tune the race.
 bench:
-	cargo bench --bench codec
+	nice cargo bench --bench codec
 	python3 benches/summary.py
+	nice cargo bench --bench peers
 
 # ---------------------------------------------------------------- engine (Rust)
 setup-rust:

@@ -10,15 +10,81 @@ pub trait RandomSource: Send {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error>;
 }
 
-/// The operating system's CSPRNG, through getrandom.
+/// The operating system's CSPRNG, through getrandom, drawn in bulk: each thread keeps a pool of
+/// [`OS_POOL_BYTES`] fresh OS bytes and hands them out once each, so a 4-byte mask key costs a
+/// copy and one system call serves 1,024 keys (as ws pools `crypto.randomFillSync`, and
+/// wsaction's JS binding pools `crypto.getRandomValues`). RFC 6455 5.3 asks for unpredictable
+/// keys, which every pooled byte still is: it came from the OS and is used once, then zeroed.
+///
+/// After `fork()` without `exec`, parent and child hold copies of the same pool and would hand
+/// out the same keys until it runs out (as with rand's thread-local generator); start
+/// connections after the fork, or give each process its own [`RandomSource`].
 #[cfg(feature = "os-random")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsRandom;
 
+/// How many OS bytes one draw fetches into a thread's pool (ws pools 8 KiB).
+#[cfg(feature = "os-random")]
+pub const OS_POOL_BYTES: usize = 4096;
+
+#[cfg(feature = "os-random")]
+struct OsPool {
+    bytes: [u8; OS_POOL_BYTES],
+    /// Bytes before `used` have been handed out (and zeroed); the rest are fresh.
+    used: usize,
+    /// Draws from the OS so far on this thread (what the tests count).
+    draws: u64,
+}
+
+#[cfg(feature = "os-random")]
+std::thread_local! {
+    static OS_POOL: std::cell::RefCell<OsPool> =
+        const { std::cell::RefCell::new(OsPool { bytes: [0; OS_POOL_BYTES], used: OS_POOL_BYTES, draws: 0 }) };
+}
+
+#[cfg(feature = "os-random")]
+fn os_random(buf: &mut [u8]) -> Result<(), Error> {
+    getrandom::getrandom(buf).map_err(|e| Error::RandomUnavailable { problem: e.to_string() })
+}
+
+#[cfg(feature = "os-random")]
+impl OsPool {
+    fn fill(&mut self, mut buf: &mut [u8]) -> Result<(), Error> {
+        if buf.len() >= OS_POOL_BYTES {
+            // Larger than a pool: straight from the OS.
+            self.draws += 1;
+            return os_random(buf);
+        }
+        while !buf.is_empty() {
+            if self.used == OS_POOL_BYTES {
+                // A failed draw leaves the pool empty, so the next call asks the OS again.
+                self.draws += 1;
+                os_random(&mut self.bytes)?;
+                self.used = 0;
+            }
+            let n = buf.len().min(OS_POOL_BYTES - self.used);
+            let fresh = &mut self.bytes[self.used..self.used + n];
+            buf[..n].copy_from_slice(fresh);
+            fresh.fill(0);
+            self.used += n;
+            buf = &mut buf[n..];
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "os-random")]
+impl OsRandom {
+    /// How many times this thread has drawn from the OS (each draw fills one pool).
+    pub fn draws_on_this_thread() -> u64 {
+        OS_POOL.with_borrow(|pool| pool.draws)
+    }
+}
+
 #[cfg(feature = "os-random")]
 impl RandomSource for OsRandom {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        getrandom::getrandom(buf).map_err(|e| Error::RandomUnavailable { problem: e.to_string() })
+        OS_POOL.with_borrow_mut(|pool| pool.fill(buf))
     }
 }
 
@@ -73,5 +139,39 @@ mod tests {
         let mut buf = [0u8; 32];
         OsRandom.fill(&mut buf).unwrap();
         assert_ne!(buf, [0u8; 32]);
+    }
+
+    /// Issue 12: a mask key per frame must not cost a system call per frame.
+    #[cfg(feature = "os-random")]
+    #[test]
+    fn os_source_draws_mask_keys_in_bulk() {
+        let before = OsRandom::draws_on_this_thread();
+        let keys: Vec<[u8; 4]> = (0..10_000)
+            .map(|_| {
+                let mut key = [0u8; 4];
+                OsRandom.fill(&mut key).unwrap();
+                key
+            })
+            .collect();
+        let draws = OsRandom::draws_on_this_thread() - before;
+        assert!(draws <= 10_000 * 4 / OS_POOL_BYTES as u64 + 1, "{draws} OS draws for 10,000 keys");
+        // Each pooled byte is handed out once: 10,000 keys from a CSPRNG are all but surely distinct.
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert!(distinct.len() > 9_990, "{} distinct keys of 10,000", distinct.len());
+    }
+
+    /// Requests that straddle a pool's end, and one larger than a pool, are filled whole.
+    #[cfg(feature = "os-random")]
+    #[test]
+    fn os_source_fills_across_pool_refills() {
+        for len in [3usize, 7, 16, 4095, OS_POOL_BYTES, OS_POOL_BYTES + 5] {
+            for _ in 0..3 {
+                let mut buf = vec![0u8; len];
+                OsRandom.fill(&mut buf).unwrap();
+                // 16 zero bytes in a row from a CSPRNG: about 2^-128.
+                let longest_zero_run = buf.split(|&b| b != 0).map(<[u8]>::len).max().unwrap_or(0);
+                assert!(longest_zero_run < 16, "a run of {longest_zero_run} zero bytes in {len}");
+            }
+        }
     }
 }
