@@ -14,13 +14,14 @@
 //! slots, and the best slot counts (the one least disturbed by other work). `BENCH_SECONDS`
 //! (default 0.25) is the length of one slot, `BENCH_SLOTS` (default 5) their number.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::hint::black_box;
-use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use wsaction::*;
@@ -125,11 +126,7 @@ impl Write for MemorySocket {
 }
 
 impl tokio::io::AsyncRead for MemorySocket {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         assert!(this.left() > 0, "fastwebsockets read past the round's messages");
         this.read_chunk(buf.remaining(), |chunk| buf.put_slice(chunk));
@@ -166,9 +163,17 @@ impl tokio::io::AsyncWrite for MemorySocket {
     }
 }
 
+/// A waker for futures that never wait.
+struct NeverWoken;
+
+impl Wake for NeverWoken {
+    fn wake(self: Arc<Self>) {}
+}
+
 /// Runs a future over a `MemorySocket` to completion: it never waits, so one poll finishes it.
 fn now<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+    let waker = Waker::from(Arc::new(NeverWoken));
+    match pin!(future).poll(&mut Context::from_waker(&waker)) {
         Poll::Ready(output) => output,
         Poll::Pending => unreachable!("an in-memory socket never waits"),
     }
@@ -373,8 +378,11 @@ fn env_number(name: &str, default: f64) -> f64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// One engine's turn: its name, and a round that returns (messages, bytes) handled.
+type Side<'a> = (&'static str, Box<dyn FnMut() -> (usize, usize) + 'a>);
+
 /// The best messages/s of each side over `slots` turns of `slot` each, sides interleaved.
-fn race(sides: &mut [(&str, Box<dyn FnMut() -> (usize, usize) + '_>)]) -> Vec<f64> {
+fn race(sides: &mut [Side<'_>]) -> Vec<f64> {
     let slot = Duration::from_secs_f64(env_number("BENCH_SECONDS", 0.25));
     let slots = env_number("BENCH_SLOTS", 5.0) as usize;
     let mut best = vec![0f64; sides.len()];
@@ -420,8 +428,12 @@ fn print_row(kind: &str, case: &Case, rates: &[f64]) {
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: run either way.
-    println!("wsaction {} vs fastwebsockets 0.10 and tungstenite 0.30, messages per second (best of {} slots of {} s)",
-        env!("CARGO_PKG_VERSION"), env_number("BENCH_SLOTS", 5.0), env_number("BENCH_SECONDS", 0.25));
+    println!(
+        "wsaction {} vs fastwebsockets 0.10 and tungstenite 0.30, messages per second (best of {} slots of {} s)",
+        env!("CARGO_PKG_VERSION"),
+        env_number("BENCH_SLOTS", 5.0),
+        env_number("BENCH_SECONDS", 0.25)
+    );
     println!("parse: the same masked client wire (one frame per message), read as a server in 64 KiB chunks;");
     println!("       all three unmask and check UTF-8 of text; wsaction through get_action/complete_receive with");
     println!("       a 64 KiB receive buffer (a 1 MiB message comes as 16 pieces), fastwebsockets read_frame,");
@@ -436,7 +448,7 @@ fn main() {
     );
     for case in cases() {
         let wire = client_wire(&case);
-        let mut sides: Vec<(&str, Box<dyn FnMut() -> (usize, usize)>)> = vec![
+        let mut sides: Vec<Side> = vec![
             ("wsaction", Box::new(parse_wsaction(&wire))),
             ("fastwebsockets", Box::new(parse_fastwebsockets(&wire, case.count))),
             ("tungstenite", Box::new(parse_tungstenite(&wire, case.count))),
@@ -444,7 +456,7 @@ fn main() {
         print_row("parse", &case, &race(&mut sides));
     }
     for case in cases() {
-        let mut sides: Vec<(&str, Box<dyn FnMut() -> (usize, usize)>)> = vec![
+        let mut sides: Vec<Side> = vec![
             ("wsaction", Box::new(frame_wsaction(&case))),
             ("fastwebsockets", Box::new(frame_fastwebsockets(&case))),
             ("tungstenite", Box::new(frame_tungstenite(&case))),
