@@ -446,7 +446,10 @@ fn main() {
         "{:<6} {:<13} {:>10} {:>10} {:>10} {:>9} {:>8} {:>8}",
         "", "workload", "wsaction", "fastws", "tungsten.", "wsa MB/s", "wsa/fws", "wsa/tung"
     );
-    for case in cases() {
+    // BENCH_FILTER=frame or "parse 1 MiB" runs only the matching rows (for a profiler).
+    let filter = std::env::var("BENCH_FILTER").unwrap_or_default();
+    let wanted = |kind: &str, case: &Case| format!("{kind} {}", case.name).contains(&filter);
+    for case in cases().into_iter().filter(|case| wanted("parse", case)) {
         let wire = client_wire(&case);
         let mut sides: Vec<Side> = vec![
             ("wsaction", Box::new(parse_wsaction(&wire))),
@@ -455,7 +458,7 @@ fn main() {
         ];
         print_row("parse", &case, &race(&mut sides));
     }
-    for case in cases() {
+    for case in cases().into_iter().filter(|case| wanted("frame", case)) {
         let mut sides: Vec<Side> = vec![
             ("wsaction", Box::new(frame_wsaction(&case))),
             ("fastwebsockets", Box::new(frame_fastwebsockets(&case))),
