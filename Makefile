@@ -71,29 +71,33 @@ setup-wasm-bindgen:
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 
 # binaryen's wasm-opt (npm `binaryen`, in tests/bench beside the benchmark's ws and bufferutil)
-# shrinks wasm-bindgen's output. It runs under Node (15-20 s), so its output is kept beside the
-# cargo target, outside the clone, in a directory named after the flags: a clone whose wasm did not
-# change copies it instead. The features are what rustc 1.95 emits for wasm32 by default, plus simd.
+# shrinks wasm-bindgen's output. It runs under Node (15-20 s), so its output is kept outside the
+# clone, under the hash of the wasm cargo built and of the flags: a clone (a fresh one too) whose
+# wasm did not change copies it instead (the newest 8 are kept). The features are what rustc 1.95
+# emits for wasm32 by default, plus simd.
 BENCH_DEPS := tests/bench
 WASM_OPT := $(BENCH_DEPS)/node_modules/.bin/wasm-opt
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd
-PKG_BUILD := $(CARGO_TARGET_DIR)/pkg-dist-$(shell echo '$(WASM_BINDGEN_VERSION) $(WASM_OPT_FLAGS)' | md5sum | cut -c1-8)
+PKG_CACHE := $(CARGO_TARGET_DIR)/pkg-dist
 
 $(BENCH_DEPS)/node_modules/.installed: $(BENCH_DEPS)/package.json $(BENCH_DEPS)/package-lock.json
 	cd $(BENCH_DEPS) && npm ci --no-audit --no-fund
 	touch $@
 
-$(PKG_BUILD)/wsaction_bg.wasm: $(JS_WASM) | $(BENCH_DEPS)/node_modules/.installed
-	rm -rf $(PKG_BUILD).tmp
-	wasm-bindgen --target web --out-dir $(PKG_BUILD).tmp --out-name wsaction $(JS_WASM)
-	$(WASM_OPT) $(WASM_OPT_FLAGS) $(PKG_BUILD).tmp/wsaction_bg.wasm -o $(PKG_BUILD).tmp/wsaction_bg.wasm
-	rm -rf $(PKG_BUILD) && mv $(PKG_BUILD).tmp $(PKG_BUILD)
-
-pkg: setup-rust setup-wasm-bindgen
+pkg: setup-rust setup-wasm-bindgen $(BENCH_DEPS)/node_modules/.installed
 	cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features js
-	@$(MAKE) --no-print-directory $(PKG_BUILD)/wsaction_bg.wasm
-	@mkdir -p pkg/dist && cp -R $(PKG_BUILD)/. pkg/dist/
+	@key=$$( (cat $(JS_WASM); echo '$(WASM_BINDGEN_VERSION) $(WASM_OPT_FLAGS)') | sha256sum | cut -c1-16); \
+	cached=$(PKG_CACHE)/$$key; \
+	if [ ! -f $$cached/wsaction_bg.wasm ]; then \
+		set -e; rm -rf $$cached.tmp; \
+		echo "wasm-bindgen and wasm-opt $(WASM_OPT_FLAGS) into $$cached"; \
+		wasm-bindgen --target web --out-dir $$cached.tmp --out-name wsaction $(JS_WASM); \
+		$(WASM_OPT) $(WASM_OPT_FLAGS) $$cached.tmp/wsaction_bg.wasm -o $$cached.tmp/wsaction_bg.wasm; \
+		mv $$cached.tmp $$cached; \
+		ls -dt $(PKG_CACHE)/* | tail -n +9 | xargs rm -rf; \
+	fi; \
+	mkdir -p pkg/dist && cp -R $$cached/. pkg/dist/
 	@printf 'pkg/dist/wsaction_bg.wasm: %s bytes, %s gzipped\n' \
 		"$$(wc -c < pkg/dist/wsaction_bg.wasm)" "$$(gzip -9c pkg/dist/wsaction_bg.wasm | wc -c)"
 
@@ -132,7 +136,7 @@ test-js-python: setup-js
 # The JS class against ws with bufferutil (tests/bench, from its lock file; the first lines say
 # which code path ws took), then echo servers (ws+bufferutil, wsaction's Node adapter, and the
 # component under wasmtime when built) driven by one raw-socket load generator process.
-bench-js: pkg $(BENCH_DEPS)/node_modules/.installed
+bench-js: pkg
 	nice node $(BENCH_DEPS)/codec.mjs
 	@if [ -x $(WASMTIME_HOST) ] && [ -f $(COMPONENT) ]; then \
 		WASMTIME_HOST=$(WASMTIME_HOST) COMPONENT=$(COMPONENT) nice node $(BENCH_DEPS)/echo.mjs; \
