@@ -33,7 +33,8 @@ const cases = [
 ];
 
 function openPair(clientProps = {}, serverProps = {}) {
-  const client = WebSocketHandle.createClient(clientProps, 1);
+  // No seed: mask keys from the default source (crypto.getRandomValues, pooled), as users get.
+  const client = WebSocketHandle.createClient(clientProps);
   const server = WebSocketHandle.createServer(serverProps, 2);
   const request = client.beginClientHandshake([], [], []);
   request.push(['Host', 'bench']);
@@ -166,6 +167,9 @@ function row(kind, name, a, b) {
 const ws = describeWs();
 console.log(`wsaction JS class vs ws ${ws.version} on Node ${process.version}, ${cpus()[0].model} x${cpus().length}, ${SECONDS}s per case, best of ${SLOTS} alternating slots`);
 console.log(`ws code path: mask/unmask by ${ws.mask}; UTF-8 by ${ws.utf8}`);
+console.log('parse: both unmask and check UTF-8 of text; frame: both mask with a fresh key from pooled crypto randomness;');
+console.log('       wsaction also checks UTF-8 of the text it frames (ws Sender.frame does not) and copies the frame out');
+console.log('       of wasm memory; ws masks the caller\'s buffer in place (readOnly: false) and returns [header, data]');
 const ratios = [];
 for (const c of cases) {
   const wire = wireBytes(c);
