@@ -382,9 +382,15 @@ fn env_number(name: &str, default: f64) -> f64 {
 type Side<'a> = (&'static str, Box<dyn FnMut() -> (usize, usize) + 'a>);
 
 /// The best messages/s of each side over `slots` turns of `slot` each, sides interleaved.
+/// True under `cargo bench` (which passes `--bench`); `cargo test --all-targets` runs this binary
+/// without it, as a smoke test: the check round only, so `make test` pays well under a second.
+fn measuring() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
 fn race(sides: &mut [Side<'_>]) -> Vec<f64> {
     let slot = Duration::from_secs_f64(env_number("BENCH_SECONDS", 0.25));
-    let slots = env_number("BENCH_SLOTS", 5.0) as usize;
+    let slots = if measuring() { env_number("BENCH_SLOTS", 5.0) as usize } else { 0 };
     let mut best = vec![0f64; sides.len()];
     // One check round each: every side must handle the same messages and payload bytes.
     let checks: Vec<_> = sides.iter_mut().map(|(_, run)| run()).collect();
@@ -405,6 +411,10 @@ fn race(sides: &mut [Side<'_>]) -> Vec<f64> {
 }
 
 fn print_row(kind: &str, case: &Case, rates: &[f64]) {
+    if !measuring() {
+        println!("{kind:<6} {:<13} checked: the same messages and bytes on all three", case.name);
+        return;
+    }
     let rate = |r: f64| {
         if r >= 1e6 {
             format!("{:.2} M", r / 1e6)
@@ -427,7 +437,6 @@ fn print_row(kind: &str, case: &Case, rates: &[f64]) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: run either way.
     println!(
         "wsaction {} vs fastwebsockets 0.10 and tungstenite 0.30, messages per second (best of {} slots of {} s)",
         env!("CARGO_PKG_VERSION"),
@@ -465,6 +474,10 @@ fn main() {
             ("tungstenite", Box::new(frame_tungstenite(&case))),
         ];
         print_row("frame", &case, &race(&mut sides));
+    }
+    if !measuring() {
+        println!("(a smoke run: every engine handled the same messages; `cargo bench --bench peers` measures)");
+        return;
     }
     // Mask keys come from OsRandom's pool: count how often a million client frames asked the OS.
     let (mut client, _) = open_pair();
