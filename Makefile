@@ -16,7 +16,7 @@ FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 # ---------------------------------------------------------------- the two commands
 # Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
 # and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
-test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke test-component
+test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke test-component test-hostile
 	node tests/scenarios/matrix.mjs --require $(SCENARIO_HOSTS)
 	@echo "make test: all suites passed"
 
@@ -278,3 +278,34 @@ test-component-jco: component component-js-deps
 	tests/jco/node_modules/.bin/jco transpile $(COMPONENT) -o tests/jco/generated --name wsaction --quiet
 	node tests/jco/pair.mjs
 	node tests/jco/scenarios.mjs tests/artifacts/scenario-results/jco.json
+
+# ---------------------------------------------------------------- hostile peers and load (tests/hostile, tests/load)
+# The hostile-peer kit: raw-socket scripts (chopped, slow, reset, garbage, floods, bad heads, protocol
+# violations, a peer that never reads) against the Node, Deno and wasmtime echo servers and clients,
+# and against ws to prove each script tests something. Each script names the close code, HTTP status
+# or echo it expects; today's failures are listed by issue in tests/hostile/run.mjs (KNOWN-FAIL).
+# `make bench-conns`: memory per connection, handshake time and echo peaks, wsaction beside ws
+# (tests/load/bench-conns.mjs; minutes, not part of `make test`).
+.PHONY: test-hostile bench-conns test-faults
+HOSTILE := tests/hostile
+LOAD := tests/load
+
+$(HOSTILE)/node_modules/.installed: $(HOSTILE)/package.json $(HOSTILE)/package-lock.json
+	cd $(HOSTILE) && npm ci --no-audit --no-fund
+	touch $@
+
+$(LOAD)/node_modules/.installed: $(LOAD)/package.json $(LOAD)/package-lock.json
+	cd $(LOAD) && npm ci --no-audit --no-fund
+	touch $@
+
+test-hostile: setup-js component wasmtime-host $(HOSTILE)/node_modules/.installed
+	WASMTIME_HOST=$(WASMTIME_HOST) WSACTION_COMPONENT=$(COMPONENT) DENO=$(DENO) node $(HOSTILE)/run.mjs
+
+bench-conns: setup-js $(LOAD)/node_modules/.installed
+	DENO=$(DENO) node $(LOAD)/bench-conns.mjs $(BENCH_CONNS_ARGS)
+
+# A fault stays with its connection (issue 10 items 2 and 3: wasm memory running out in one
+# connection's upgrade or send). Not in `make test` yet: the three tests fail on today's engine; move
+# this target into `test` when issue 10's fallible allocation and instance recovery land.
+test-faults: setup-js $(LOAD)/node_modules/.installed
+	node --test $(LOAD)/faults.test.mjs
