@@ -180,11 +180,9 @@ fn error_to(e: &Error) -> wit::Error {
             message,
             hresult,
         }),
-        Error::MalformedHttp { status, .. } => wit::Error::MalformedHttp(wit::MalformedHttp {
-            http_status: *status,
-            message,
-            hresult,
-        }),
+        Error::MalformedHttp { status, .. } => {
+            wit::Error::MalformedHttp(wit::MalformedHttp { http_status: *status, message, hresult })
+        }
         Error::Timeout { timer, waited_ms } => wit::Error::Timeout(wit::Timeout {
             timer: match timer {
                 Timer::Handshake => wit::Timer::Handshake,
@@ -212,9 +210,7 @@ fn limits_from(l: wit::HttpLimits) -> Result<crate::config::Limits, wit::Error> 
     if let Some(v) = l.max_headers {
         properties.push(Property::MaxHandshakeHeaders(v));
     }
-    crate::config::Config::from_properties(Role::Server, &properties)
-        .map(|config| config.limits)
-        .map_err(err)
+    crate::config::Config::from_properties(Role::Server, &properties).map(|config| config.limits).map_err(err)
 }
 
 fn len_u32(n: usize) -> u32 {
@@ -364,8 +360,8 @@ impl wit_engine::GuestHandle for ComponentHandle {
             ActionKind::ReceiveFromNetwork => {
                 self.receive_id.set(Some(action.id));
                 wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
-                id: action.id,
-                queue,
+                    id: action.id,
+                    queue,
                     capacity: len_u32(action.receive_capacity),
                     context: action.context,
                 })
@@ -464,7 +460,11 @@ impl wit_engine::Guest for Component {
         }))
     }
 
-    fn serialize_request_head(method: String, target: String, headers: Vec<wit::Header>) -> Result<Vec<u8>, wit::Error> {
+    fn serialize_request_head(
+        method: String,
+        target: String,
+        headers: Vec<wit::Header>,
+    ) -> Result<Vec<u8>, wit::Error> {
         crate::http::serialize_request_head(&method, &target, &headers_from(headers)).map_err(err)
     }
 

@@ -155,12 +155,26 @@ enum Ready {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outstanding {
     /// A chunk of the queued send's frame.
-    SendChunk { id: u32, len: usize },
+    SendChunk {
+        id: u32,
+        len: usize,
+    },
     /// The front internal frame, whole.
-    InternalSend { id: u32, len: usize },
-    SendComplete { id: u32 },
-    ReceiveFromNetwork { id: u32, capacity: usize },
-    Indication { id: u32, ready: Ready },
+    InternalSend {
+        id: u32,
+        len: usize,
+    },
+    SendComplete {
+        id: u32,
+    },
+    ReceiveFromNetwork {
+        id: u32,
+        capacity: usize,
+    },
+    Indication {
+        id: u32,
+        ready: Ready,
+    },
 }
 
 impl Outstanding {
@@ -289,11 +303,7 @@ impl Handle {
 
     /// Creates a handle whose randomness comes from `random` (a host CSPRNG, or a seeded source
     /// for byte-exact replay).
-    pub fn with_random(
-        role: Role,
-        properties: &[Property],
-        random: Box<dyn RandomSource>,
-    ) -> Result<Handle, Error> {
+    pub fn with_random(role: Role, properties: &[Property], random: Box<dyn RandomSource>) -> Result<Handle, Error> {
         let config = Config::from_properties(role, properties)?;
         let receive_size = config.receive_buffer_size as usize;
         Ok(Handle {
@@ -373,9 +383,7 @@ impl Handle {
         extensions: &[&str],
         initial_headers: &[Header],
     ) -> Result<Vec<Header>, Error> {
-        self.require_phase("begin_client_handshake", Role::Client, |p| {
-            matches!(p, HandshakePhase::NotStarted)
-        })?;
+        self.require_phase("begin_client_handshake", Role::Client, |p| matches!(p, HandshakePhase::NotStarted))?;
         let mut nonce = [0u8; 16];
         self.random.fill(&mut nonce)?;
         let key = handshake::encode_key(&nonce);
@@ -391,13 +399,8 @@ impl Handle {
     /// WebSocketEndClientHandshake: checks the response headers (the host has checked for status
     /// 101) and returns the indexes of the chosen subprotocol and extensions. A failed check
     /// closes the handle: close the transport.
-    pub fn end_client_handshake(
-        &mut self,
-        response_headers: &[Header],
-    ) -> Result<ClientHandshakeResult, Error> {
-        self.require_phase("end_client_handshake", Role::Client, |p| {
-            matches!(p, HandshakePhase::ClientBegun { .. })
-        })?;
+    pub fn end_client_handshake(&mut self, response_headers: &[Header]) -> Result<ClientHandshakeResult, Error> {
+        self.require_phase("end_client_handshake", Role::Client, |p| matches!(p, HandshakePhase::ClientBegun { .. }))?;
         let HandshakePhase::ClientBegun { key, subprotocols, extensions } = &self.handshake else {
             return Err(self.invalid_state("end_client_handshake"));
         };
@@ -407,8 +410,7 @@ impl Handle {
         match checked {
             Ok(result) => {
                 self.subprotocol = result.selected_subprotocol.map(|i| subprotocols[i as usize].clone());
-                self.extensions =
-                    result.selected_extensions.iter().map(|&i| extensions[i as usize].clone()).collect();
+                self.extensions = result.selected_extensions.iter().map(|&i| extensions[i as usize].clone()).collect();
                 self.handshake = HandshakePhase::Done;
                 self.open();
                 Ok(result)
@@ -431,9 +433,7 @@ impl Handle {
         selected_extensions: &[&str],
         request_headers: &[Header],
     ) -> Result<Vec<Header>, Error> {
-        self.require_phase("begin_server_handshake", Role::Server, |p| {
-            matches!(p, HandshakePhase::NotStarted)
-        })?;
+        self.require_phase("begin_server_handshake", Role::Server, |p| matches!(p, HandshakePhase::NotStarted))?;
         let key = match self
             .check_header_limits(request_headers, 431)
             .and_then(|_| handshake::check_client_request(request_headers))
@@ -445,12 +445,8 @@ impl Handle {
             }
         };
         // A bad selection is the application's mistake: report it and let it choose again.
-        let headers = handshake::server_response_headers(
-            &key,
-            request_headers,
-            selected_subprotocol,
-            selected_extensions,
-        )?;
+        let headers =
+            handshake::server_response_headers(&key, request_headers, selected_subprotocol, selected_extensions)?;
         self.subprotocol = selected_subprotocol.map(str::to_string);
         self.extensions = selected_extensions.iter().map(|s| s.to_string()).collect();
         self.handshake = HandshakePhase::ServerBegun;
@@ -495,9 +491,7 @@ impl Handle {
     fn check_header_limits(&self, headers: &[Header], status: u16) -> Result<(), Error> {
         let limits = &self.config.limits;
         let bytes: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-        if headers.len() > limits.max_handshake_headers as usize
-            || bytes > limits.max_handshake_header_bytes as usize
-        {
+        if headers.len() > limits.max_handshake_headers as usize || bytes > limits.max_handshake_header_bytes as usize {
             return Err(Error::MalformedHttp {
                 problem: format!(
                     "{} header fields, {bytes} bytes: over the limits ({} fields, {} bytes)",
@@ -554,11 +548,7 @@ impl Handle {
 
     /// Everything `send` checks, nothing it changes: the frame to build and what the message
     /// being sent becomes.
-    fn check_send<'a>(
-        &self,
-        buffer_type: BufferType,
-        buffer: Option<Buffer<'a>>,
-    ) -> Result<CheckedSend<'a>, Error> {
+    fn check_send<'a>(&self, buffer_type: BufferType, buffer: Option<Buffer<'a>>) -> Result<CheckedSend<'a>, Error> {
         match self.state {
             State::Open | State::CloseSent | State::CloseReceived => {}
             _ => return Err(self.invalid_state("send")),
@@ -658,11 +648,7 @@ impl Handle {
                         ),
                     });
                 }
-                let opcode = if buffer_type == BufferType::PingPong {
-                    frame::OPCODE_PING
-                } else {
-                    frame::OPCODE_PONG
-                };
+                let opcode = if buffer_type == BufferType::PingPong { frame::OPCODE_PING } else { frame::OPCODE_PONG };
                 (opcode, true, Cow::Borrowed(data))
             }
         };
@@ -781,10 +767,8 @@ impl Handle {
     fn wire_busy(&self) -> bool {
         let outstanding_write = self.send_slot.is_some_and(|o| o.is_network_write())
             || self.receive_slot.is_some_and(|o| o.is_network_write());
-        let mid_frame = self
-            .send_op
-            .as_ref()
-            .is_some_and(|op| !op.finished && op.written > 0 && op.written < op.frame.len());
+        let mid_frame =
+            self.send_op.as_ref().is_some_and(|op| !op.finished && op.written > 0 && op.written < op.frame.len());
         outstanding_write || mid_frame
     }
 
@@ -1151,8 +1135,7 @@ impl Handle {
                 if message.text && !self.config.disable_utf8_verification && utf8.finish().is_err() {
                     return Err(Violation::InvalidUtf8InText);
                 }
-                let buffer_type =
-                    if message.text { BufferType::Utf8Message } else { BufferType::BinaryMessage };
+                let buffer_type = if message.text { BufferType::Utf8Message } else { BufferType::BinaryMessage };
                 self.ready = Some(Ready::Data { buffer_type, len: self.pending.len() });
                 continue;
             }

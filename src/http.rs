@@ -63,10 +63,9 @@ fn check_size(buf: &[u8], limits: &Limits) -> Result<(), Error> {
 
 fn map_parse_error(e: httparse::Error, limits: &Limits) -> Error {
     match e {
-        httparse::Error::TooManyHeaders => malformed(
-            431,
-            format!("more than {} header fields (max handshake headers)", limits.max_handshake_headers),
-        ),
+        httparse::Error::TooManyHeaders => {
+            malformed(431, format!("more than {} header fields (max handshake headers)", limits.max_handshake_headers))
+        }
         other => malformed(400, format!("not an HTTP/1.x head: {other}")),
     }
 }

@@ -102,10 +102,7 @@ pub fn ws_action_error_class() -> JsValue {
 // ---------------------------------------------------------------------------------------------
 
 fn headers_to_js(headers: &[Header]) -> Array {
-    headers
-        .iter()
-        .map(|(n, v)| Array::of2(&JsValue::from_str(n), &JsValue::from_str(v)))
-        .collect()
+    headers.iter().map(|(n, v)| Array::of2(&JsValue::from_str(n), &JsValue::from_str(v))).collect()
 }
 
 /// An engine error as a `WsActionError`.
@@ -171,9 +168,7 @@ fn context_value(value: &JsValue) -> Result<Option<u64>, JsValue> {
 }
 
 fn string_value(name: &str, value: &JsValue) -> Result<String, JsValue> {
-    value
-        .as_string()
-        .ok_or_else(|| type_error(format!("{name} must be a string, got {}", describe(value))))
+    value.as_string().ok_or_else(|| type_error(format!("{name} must be a string, got {}", describe(value))))
 }
 
 /// An array of strings, or an empty list for undefined/null.
@@ -259,9 +254,7 @@ const PROPERTY_NAMES: &[&str] = &[
 ];
 
 fn boolean_value(name: &str, value: &JsValue) -> Result<bool, JsValue> {
-    value
-        .as_bool()
-        .ok_or_else(|| type_error(format!("{name} must be a boolean, got {}", describe(value))))
+    value.as_bool().ok_or_else(|| type_error(format!("{name} must be a boolean, got {}", describe(value))))
 }
 
 /// A properties object as engine properties, in websocket.h order. Unknown keys are a TypeError
@@ -277,10 +270,7 @@ fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
     for key in Object::keys(object).iter() {
         let key = key.as_string().unwrap_or_default();
         if !PROPERTY_NAMES.contains(&key.as_str()) {
-            return Err(type_error(format!(
-                "unknown property {key:?} (known: {})",
-                PROPERTY_NAMES.join(", ")
-            )));
+            return Err(type_error(format!("unknown property {key:?} (known: {})", PROPERTY_NAMES.join(", "))));
         }
     }
     let u32_max = u32::MAX as f64;
@@ -304,9 +294,7 @@ fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
             "maxFrameSize" => Property::MaxFrameSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
             "maxMessageSize" => Property::MaxMessageSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
             "maxFragments" => Property::MaxFragments(integer_value(name, &item, u32_max)? as u32),
-            "maxHandshakeHeaderBytes" => {
-                Property::MaxHandshakeHeaderBytes(integer_value(name, &item, u32_max)? as u32)
-            }
+            "maxHandshakeHeaderBytes" => Property::MaxHandshakeHeaderBytes(integer_value(name, &item, u32_max)? as u32),
             _ => Property::MaxHandshakeHeaders(integer_value(name, &item, u32_max)? as u32),
         };
         properties.push(property);
@@ -341,7 +329,8 @@ fn limits_from_js(value: &JsValue) -> Result<Limits, JsValue> {
     }
     let bytes = get(value, "maxHandshakeHeaderBytes")?;
     if !bytes.is_undefined() {
-        limits.max_handshake_header_bytes = integer_value("maxHandshakeHeaderBytes", &bytes, (1u32 << 24) as f64)? as u32;
+        limits.max_handshake_header_bytes =
+            integer_value("maxHandshakeHeaderBytes", &bytes, (1u32 << 24) as f64)? as u32;
     }
     let count = get(value, "maxHandshakeHeaders")?;
     if !count.is_undefined() {
@@ -409,10 +398,7 @@ fn seed_value(value: &JsValue) -> Result<Option<u64>, JsValue> {
         let big: &js_sys::BigInt = value.unchecked_ref();
         let text = big.to_string(10).map_err(|_| range_error("seed must be a BigInt in 0..2^64".into()))?;
         let text: String = text.into();
-        return text
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| range_error(format!("seed must be in 0..2^64, got {text}")));
+        return text.parse::<u64>().map(Some).map_err(|_| range_error(format!("seed must be in 0..2^64, got {text}")));
     }
     Ok(Some(integer_value("seed", value, MAX_SAFE_INTEGER)? as u64))
 }
@@ -615,10 +601,7 @@ impl WebSocketHandle {
                 )));
             }
             let bytes = array.to_vec();
-            return self
-                .handle
-                .send(buffer_type, Some(Buffer::Data(&bytes)), context)
-                .map_err(|e| engine_error(&e));
+            return self.handle.send(buffer_type, Some(Buffer::Data(&bytes)), context).map_err(|e| engine_error(&e));
         }
         if buffer_type != BufferType::Close || !data.is_object() {
             return Err(type_error(format!(
@@ -867,10 +850,9 @@ impl WebSocketHandle {
                 self.events.extend_from_slice(&[2.0, buffer_type as u32 as f64, -1.0, -1.0, start, start]);
                 Ok(())
             }
-            Err(Error::OperationPending { .. }) => self
-                .handle
-                .send(buffer_type, Some(Buffer::Data(data)), None)
-                .map_err(|e| engine_error(&e)),
+            Err(Error::OperationPending { .. }) => {
+                self.handle.send(buffer_type, Some(Buffer::Data(data)), None).map_err(|e| engine_error(&e))
+            }
             Err(error) => Err(engine_error(&error)),
         }
     }
@@ -1019,7 +1001,10 @@ pub fn scratch_report() -> Result<u32, JsValue> {
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R, JsValue>) -> Result<R, JsValue> {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut scratch) => f(&mut scratch),
-        Err(_) => Err(js_sys::Error::new("wsaction was called again from inside a call (crypto.getRandomValues re-entered it)").into()),
+        Err(_) => Err(js_sys::Error::new(
+            "wsaction was called again from inside a call (crypto.getRandomValues re-entered it)",
+        )
+        .into()),
     })
 }
 

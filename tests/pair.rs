@@ -9,9 +9,7 @@ fn send(side: &mut Side, buffer_type: BufferType, data: &[u8]) {
 }
 
 fn close(side: &mut Side, status: u16, reason: &str) {
-    side.handle
-        .send(BufferType::Close, Some(Buffer::CloseStatus { status, reason: reason.as_bytes() }), None)
-        .unwrap();
+    side.handle.send(BufferType::Close, Some(Buffer::CloseStatus { status, reason: reason.as_bytes() }), None).unwrap();
 }
 
 #[test]
@@ -184,7 +182,11 @@ fn close_started_by_client_then_server() {
     assert_eq!(pair.client.handle.state(), State::CloseSent);
     assert_eq!(pair.server.handle.state(), State::CloseReceived);
     assert!(pair.server.events.contains(&Event::Received {
-        buffer_type: BufferType::Close, bytes: b"done".to_vec(), close_status: Some(1000), context: None }));
+        buffer_type: BufferType::Close,
+        bytes: b"done".to_vec(),
+        close_status: Some(1000),
+        context: None
+    }));
     // Receiving after the peer's close is not allowed; sending data still is until we close.
     assert_eq!(pair.server.handle.receive(None).unwrap_err().code(), "INVALID_STATE");
     send(&mut pair.server, BufferType::Utf8Message, b"last words");
@@ -235,14 +237,14 @@ fn abort_drains_queued_work_and_refuses_new_work() {
     pair.client.handle.abort();
     pair.run();
     assert_eq!(pair.client.handle.state(), State::Aborted);
-    assert!(pair.client.events.contains(&Event::SendComplete { buffer_type: BufferType::BinaryMessage, context: None }));
+    assert!(pair
+        .client
+        .events
+        .contains(&Event::SendComplete { buffer_type: BufferType::BinaryMessage, context: None }));
     assert!(pair.client.events.iter().any(|e| matches!(e, Event::Received { close_status: Some(1006), .. })));
     assert!(pair.server.messages().is_empty(), "an aborted send is not written");
     assert_eq!(pair.client.handle.receive(None).unwrap_err().code(), "INVALID_STATE");
-    assert_eq!(
-        pair.client.handle.send(BufferType::BinaryMessage, None, None).unwrap_err().code(),
-        "INVALID_STATE"
-    );
+    assert_eq!(pair.client.handle.send(BufferType::BinaryMessage, None, None).unwrap_err().code(), "INVALID_STATE");
 }
 
 #[test]
@@ -531,7 +533,8 @@ fn client_handshake_offer_is_checked_and_the_key_is_16_random_bytes() {
     assert_eq!(client.begin_client_handshake(&[], &["a, b"], &[]).unwrap_err().code(), "INVALID_ARGUMENT");
     let injected = [("X-Evil".to_string(), "a\r\nHost: other".to_string())];
     assert_eq!(client.begin_client_handshake(&[], &[], &injected).unwrap_err().code(), "INVALID_ARGUMENT");
-    let headers = client.begin_client_handshake(&["a", "b"], &["permessage-deflate; client_max_window_bits"], &[]).unwrap();
+    let headers =
+        client.begin_client_handshake(&["a", "b"], &["permessage-deflate; client_max_window_bits"], &[]).unwrap();
     let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     assert_eq!(get("Upgrade").as_deref(), Some("websocket"));
     assert_eq!(get("Connection").as_deref(), Some("Upgrade"));
@@ -544,7 +547,10 @@ fn client_handshake_offer_is_checked_and_the_key_is_16_random_bytes() {
     // A second handle with another seed gets another key.
     let mut other = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(10))).unwrap();
     let other_headers = other.begin_client_handshake(&[], &[], &[]).unwrap();
-    assert_ne!(other_headers.iter().find(|(n, _)| n == "Sec-WebSocket-Key"), headers.iter().find(|(n, _)| n == "Sec-WebSocket-Key"));
+    assert_ne!(
+        other_headers.iter().find(|(n, _)| n == "Sec-WebSocket-Key"),
+        headers.iter().find(|(n, _)| n == "Sec-WebSocket-Key")
+    );
 }
 
 #[test]
@@ -591,7 +597,11 @@ fn send_now_writes_the_same_frames_as_the_action_loop() {
         looped.run();
         direct.client.handle.send_now(buffer_type, Some(Buffer::Data(data)), &mut out).unwrap();
     }
-    direct.client.handle.send_now(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"" }), &mut out).unwrap();
+    direct
+        .client
+        .handle
+        .send_now(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"" }), &mut out)
+        .unwrap();
     assert_eq!(direct.client.handle.state(), State::CloseSent);
     let looped_bytes = &looped.client.wrote;
     assert_eq!(&out[..looped_bytes.len()], &looped_bytes[..]);
@@ -602,9 +612,11 @@ fn send_now_writes_the_same_frames_as_the_action_loop() {
     // It refuses while a queued send holds the wire, and follows send's rules.
     let mut pair = Pair::open(&[], &[]);
     pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(b"queued")), None).unwrap();
-    let err = pair.client.handle.send_now(BufferType::BinaryMessage, Some(Buffer::Data(b"x")), &mut Vec::new()).unwrap_err();
+    let err =
+        pair.client.handle.send_now(BufferType::BinaryMessage, Some(Buffer::Data(b"x")), &mut Vec::new()).unwrap_err();
     assert_eq!(err.code(), "OPERATION_PENDING");
     pair.run();
-    let err = pair.client.handle.send_now(BufferType::Utf8Message, Some(Buffer::Data(&[0xFF])), &mut Vec::new()).unwrap_err();
+    let err =
+        pair.client.handle.send_now(BufferType::Utf8Message, Some(Buffer::Data(&[0xFF])), &mut Vec::new()).unwrap_err();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
 }

@@ -33,7 +33,11 @@ impl Schedule {
     fn next(&mut self) -> usize {
         let size = self.sizes[self.at % self.sizes.len()];
         self.at += 1;
-        if size == 0 { usize::MAX } else { size }
+        if size == 0 {
+            usize::MAX
+        } else {
+            size
+        }
     }
 }
 
