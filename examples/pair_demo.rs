@@ -30,7 +30,7 @@ fn drain(peer: &mut Peer, outbox: &mut Vec<u8>) -> bool {
     }
     loop {
         let action = match peer.handle.get_action(ActionQueue::All) {
-            Ok(action) => action,
+            Ok(action) => action.record(),
             Err(error) => {
                 println!("{:>6}  get_action error: {error}", peer.name);
                 progressed = true;

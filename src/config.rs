@@ -28,6 +28,7 @@ pub enum KeepAliveMode {
 /// websocket.h's number 5, which websocket.h only reports globally; on a wsaction handle it arms
 /// the engine's keep-alive timer. The rest are wsaction's own (numbers from 0x1000).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Property {
     /// Most bytes one receive indication (and one ReceiveFromNetwork) carries. 256..=16 MiB, default 4096.
     ReceiveBufferSize(u32),
@@ -238,6 +239,7 @@ fn in_range(property: &'static str, value: u64, min: u64, max: u64) -> Result<u6
 
 /// A global property's value (WebSocketGetGlobalProperty).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GlobalProperty {
     /// WEB_SOCKET_KEEPALIVE_INTERVAL_PROPERTY_TYPE: the default keep-alive interval, 30000 ms.
     KeepAliveInterval(u32),

@@ -5,11 +5,12 @@
 //! rejects the handshake with.
 
 use crate::constants::{close_status, hresult};
-use crate::handle::State;
+use crate::state::State;
 use std::fmt;
 
 /// A peer's violation of RFC 6455 found in the frames it sent, with the rule it broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Violation {
     /// RSV1-3 set without an extension that defines them.
     ReservedBitsSet { bits: u8 },
@@ -147,6 +148,7 @@ pub struct HandshakeRejection {
 
 /// The engine's timers (see `Handle::tick`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Timer {
     /// The handshake did not complete within the handshake timeout.
     Handshake,
@@ -168,6 +170,7 @@ impl Timer {
 
 /// Every failure a handle or a helper reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     // --- local: the caller misused the API ---
     /// The operation is not allowed in the handle's current state.

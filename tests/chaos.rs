@@ -108,7 +108,7 @@ fn apply(handle: &mut Handle, role: Role, call: &Call, last: &mut Option<(u32, A
         }
         Call::GetAction(q) => {
             let queue = ActionQueue::from_u32(*q as u32).unwrap_or(ActionQueue::All);
-            if let Ok(action) = handle.get_action(queue) {
+            if let Ok(action) = handle.get_action(queue).map(|a| a.record()) {
                 assert!(action.bytes.len() <= 16 * 1024 * 1024);
                 assert!(action.receive_capacity <= 256);
                 if action.kind != ActionKind::NoAction {

@@ -145,12 +145,12 @@ fn ping_is_answered_by_the_engine_on_the_receive_queue_without_context() {
     // Drive the server by hand to see where the pong comes from.
     pair.client.drain(&mut pair.server.wire_in);
     let server = &mut pair.server.handle;
-    let read = server.get_action(ActionQueue::Receive).unwrap();
+    let read = server.get_action(ActionQueue::Receive).unwrap().record();
     assert_eq!(read.kind, ActionKind::ReceiveFromNetwork);
     let (id, wire) = (read.id, std::mem::take(&mut pair.server.wire_in));
     server.complete_receive(id, &wire).unwrap();
-    assert_eq!(server.get_action(ActionQueue::Send).unwrap().kind, ActionKind::NoAction);
-    let pong = server.get_action(ActionQueue::Receive).unwrap();
+    assert_eq!(server.get_action(ActionQueue::Send).unwrap().record().kind, ActionKind::NoAction);
+    let pong = server.get_action(ActionQueue::Receive).unwrap().record();
     assert_eq!(pong.kind, ActionKind::SendToNetwork);
     assert_eq!(pong.queue, ActionQueue::Receive);
     assert_eq!(pong.context, None);
@@ -389,11 +389,11 @@ fn four_mib_in_65536_fragments_passes_default_limits() {
 fn partial_send_cancels_and_aborts_the_stream() {
     let mut pair = Pair::open(&[], &[]);
     send(&mut pair.client, BufferType::BinaryMessage, b"hello");
-    let action = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+    let action = pair.client.handle.get_action(ActionQueue::Send).unwrap().record();
     assert_eq!(action.kind, ActionKind::SendToNetwork);
     let id = action.id;
     pair.client.handle.complete_action(id, 3).unwrap();
-    let done = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+    let done = pair.client.handle.get_action(ActionQueue::Send).unwrap().record();
     assert_eq!(done.kind, ActionKind::IndicateSendComplete);
     let id = done.id;
     pair.client.handle.complete_action(id, 0).unwrap();
@@ -404,9 +404,9 @@ fn partial_send_cancels_and_aborts_the_stream() {
 fn zero_byte_write_cancels_a_send_cleanly() {
     let mut pair = Pair::open(&[], &[]);
     send(&mut pair.client, BufferType::BinaryMessage, b"hello");
-    let id = pair.client.handle.get_action(ActionQueue::Send).unwrap().id;
+    let id = pair.client.handle.get_action(ActionQueue::Send).unwrap().record().id;
     pair.client.handle.complete_action(id, 0).unwrap();
-    let done = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+    let done = pair.client.handle.get_action(ActionQueue::Send).unwrap().record();
     assert_eq!(done.kind, ActionKind::IndicateSendComplete);
     let id = done.id;
     pair.client.handle.complete_action(id, 0).unwrap();
@@ -431,13 +431,13 @@ fn action_ids_are_checked_and_noaction_completion_is_ignored() {
     pair.client.handle.complete_action(0, 0).unwrap();
     assert_eq!(pair.client.handle.complete_action(12345, 0).unwrap_err().code(), "UNKNOWN_ACTION");
     send(&mut pair.client, BufferType::BinaryMessage, b"x");
-    let action = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+    let action = pair.client.handle.get_action(ActionQueue::Send).unwrap().record();
     let (id, n) = (action.id, action.bytes.len());
     // Held: the send queue has nothing more until it is completed.
-    assert_eq!(pair.client.handle.get_action(ActionQueue::Send).unwrap().kind, ActionKind::NoAction);
+    assert_eq!(pair.client.handle.get_action(ActionQueue::Send).unwrap().record().kind, ActionKind::NoAction);
     pair.client.handle.complete_action(id, n).unwrap();
     assert_eq!(pair.client.handle.complete_action(id, n).unwrap_err().code(), "UNKNOWN_ACTION");
-    let read = pair.client.handle.get_action(ActionQueue::Receive).unwrap();
+    let read = pair.client.handle.get_action(ActionQueue::Receive).unwrap().record();
     assert_eq!(read.kind, ActionKind::ReceiveFromNetwork);
     let (id, cap) = (read.id, read.receive_capacity);
     let err = pair.client.handle.complete_action(id, cap + 1).unwrap_err();
@@ -451,14 +451,14 @@ fn action_ids_are_checked_and_noaction_completion_is_ignored() {
 #[test]
 fn zero_copy_receive_buffer_is_the_offered_space() {
     let mut pair = Pair::open(&[], &[]);
-    let read = pair.server.handle.get_action(ActionQueue::Receive).unwrap();
+    let read = pair.server.handle.get_action(ActionQueue::Receive).unwrap().record();
     let (id, cap) = (read.id, read.receive_capacity);
     let frame = client_frame(0x81, b"zc");
     let space = pair.server.handle.receive_buffer(id).unwrap();
     assert_eq!(space.len(), cap);
     space[..frame.len()].copy_from_slice(&frame);
     pair.server.handle.complete_action(id, frame.len()).unwrap();
-    let got = pair.server.handle.get_action(ActionQueue::Receive).unwrap();
+    let got = pair.server.handle.get_action(ActionQueue::Receive).unwrap().record();
     assert_eq!((got.kind, got.bytes), (ActionKind::IndicateReceiveComplete, &b"zc"[..]));
 }
 
@@ -469,7 +469,7 @@ fn masked_frames_go_out_in_send_buffer_sized_actions_and_unmasked_frames_whole()
     pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&payload)), None).unwrap();
     let mut sizes = Vec::new();
     loop {
-        let action = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+        let action = pair.client.handle.get_action(ActionQueue::Send).unwrap().record();
         let (id, n) = (action.id, action.bytes.len());
         match action.kind {
             ActionKind::SendToNetwork => {
@@ -488,7 +488,7 @@ fn masked_frames_go_out_in_send_buffer_sized_actions_and_unmasked_frames_whole()
     pair.run();
     assert_eq!(pair.server.messages(), vec![(BufferType::BinaryMessage, payload.to_vec())]);
     pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&payload)), None).unwrap();
-    let action = pair.server.handle.get_action(ActionQueue::Send).unwrap();
+    let action = pair.server.handle.get_action(ActionQueue::Send).unwrap().record();
     assert_eq!(action.bytes.len(), 102, "a server frame is handed out whole");
 }
 
@@ -497,19 +497,19 @@ fn a_pong_reply_waits_until_a_partly_written_frame_is_finished() {
     let mut pair = Pair::open(&[Property::SendBufferSize(16)], &[]);
     // The client starts a 100-byte masked frame: 7 chunks.
     pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&[1u8; 100])), None).unwrap();
-    let first = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+    let first = pair.client.handle.get_action(ActionQueue::Send).unwrap().record();
     let (id, n) = (first.id, first.bytes.len());
     let mut wire = first.bytes.to_vec();
     pair.client.handle.complete_action(id, n).unwrap();
     // Meanwhile a ping arrives.
-    let read = pair.client.handle.get_action(ActionQueue::Receive).unwrap();
+    let read = pair.client.handle.get_action(ActionQueue::Receive).unwrap().record();
     assert_eq!(read.kind, ActionKind::ReceiveFromNetwork);
     let id = read.id;
     pair.client.handle.complete_receive(id, &server_frame(0x89, b"?")).unwrap();
     // The pong may not cut into the frame on the wire: the receive queue has nothing to send yet.
-    assert_eq!(pair.client.handle.get_action(ActionQueue::Receive).unwrap().kind, ActionKind::NoAction);
+    assert_eq!(pair.client.handle.get_action(ActionQueue::Receive).unwrap().record().kind, ActionKind::NoAction);
     loop {
-        let action = pair.client.handle.get_action(ActionQueue::Send).unwrap();
+        let action = pair.client.handle.get_action(ActionQueue::Send).unwrap().record();
         let (id, n) = (action.id, action.bytes.len());
         if action.kind != ActionKind::SendToNetwork {
             pair.client.handle.complete_action(id, 0).unwrap();
@@ -518,7 +518,7 @@ fn a_pong_reply_waits_until_a_partly_written_frame_is_finished() {
         wire.extend_from_slice(action.bytes);
         pair.client.handle.complete_action(id, n).unwrap();
     }
-    let pong = pair.client.handle.get_action(ActionQueue::Receive).unwrap();
+    let pong = pair.client.handle.get_action(ActionQueue::Receive).unwrap().record();
     assert_eq!(pong.kind, ActionKind::SendToNetwork);
     wire.extend_from_slice(pong.bytes);
     assert_eq!(wire.len(), 106 + 7, "the whole data frame, then the 7-byte masked pong");

@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = handle.receive(None);
             }
             40..=89 => {
-                if let Ok(action) = handle.get_action(ActionQueue::from_u32((arg % 3 + 1) as u32).unwrap()) {
+                if let Ok(action) = handle.get_action(ActionQueue::from_u32((arg % 3 + 1) as u32).unwrap()).map(|a| a.record()) {
                     last[side] = (action.id, action.bytes.len().max(action.receive_capacity));
                 }
             }

@@ -84,7 +84,7 @@ impl Side {
         }
         loop {
             let action = match self.handle.get_action(ActionQueue::All) {
-                Ok(action) => action,
+                Ok(action) => action.record(),
                 Err(error) => {
                     self.events.push(Event::Failed { code: error.code(), close_code: error.close_code() });
                     progressed = true;

@@ -18,10 +18,11 @@ use crate::constants::{
     close_status, hresult, property_type, ActionKind, ActionQueue, BufferType, MAX_CLOSE_REASON_LENGTH,
     SUPPORTED_VERSION,
 };
+use crate::engine::{Buffer, Handle};
 use crate::error::Error;
-use crate::handle::{Buffer, Handle, State};
 use crate::handshake::Header;
 use crate::random::{RandomSource, SeededRandom};
+use crate::state::State;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -646,7 +647,7 @@ impl WebSocketHandle {
     #[wasm_bindgen(js_name = getAction)]
     pub fn get_action(&mut self, queue: Option<f64>) -> Result<JsValue, JsValue> {
         let queue = queue_from(queue)?;
-        let action = self.handle.get_action(queue).map_err(|e| engine_error(&e))?;
+        let action = self.handle.get_action(queue).map_err(|e| engine_error(&e))?.record();
         Ok(make_action(
             action.kind as u32,
             action.id,
@@ -860,7 +861,7 @@ impl WebSocketHandle {
     /// The action loop, appending to the packed buffers (see `_drainReport`).
     fn drain_step(&mut self, keep_receiving: bool, max_out: usize) -> Result<(), JsValue> {
         loop {
-            let action = match self.handle.get_action(ActionQueue::All) {
+            let action = match self.handle.get_action(ActionQueue::All).map(|a| a.record()) {
                 Ok(action) => action,
                 Err(error) => {
                     // A peer violation: the failing close is queued; keep draining after it.
@@ -1051,7 +1052,7 @@ fn continue_after_error(error: &Error) -> Result<(), JsValue> {
     }
 }
 
-fn push_event(events: &mut Vec<f64>, payload: &mut Vec<u8>, action: &crate::handle::Action<'_>, kind: u32) {
+fn push_event(events: &mut Vec<f64>, payload: &mut Vec<u8>, action: &crate::engine::ActionRecord<'_>, kind: u32) {
     let start = payload.len();
     payload.extend_from_slice(action.bytes);
     events.push(kind as f64);

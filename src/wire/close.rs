@@ -1,8 +1,8 @@
 //! Close frame payloads (RFC 6455 5.5.1) and which close codes may cross the wire (7.4).
 
+use super::utf8;
 use crate::constants::{close_status, MAX_CLOSE_REASON_LENGTH};
 use crate::error::{Error, Violation};
-use crate::utf8;
 
 /// May `code` appear in a close frame? RFC 6455 7.4.1/7.4.2: 0-999 are unused; 1004 is reserved;
 /// 1005, 1006 and 1015 "MUST NOT be set as a status code in a Close control frame"; 1016-2999 are
