@@ -113,6 +113,7 @@
 pub mod bindings;
 pub mod config;
 pub mod constants;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod random;
@@ -127,6 +128,7 @@ pub use wire::{close, frame, handshake, http, utf8};
 
 pub use config::{global_property, Config, GlobalProperty, KeepAliveMode, Limits, Property, Role};
 pub use constants::{close_status, hresult, property_type, ActionKind, ActionQueue, BufferType};
+pub use driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
 pub use engine::{Action, ActionRecord, Buffer, Handle, Received};
 pub use error::{Error, HandshakeRejection, Timer, Violation};
 pub use handshake::{ClientHandshakeResult, Header};

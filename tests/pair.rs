@@ -313,7 +313,7 @@ fn handshake_timeout_closes_a_handle_that_never_finishes() {
 fn peer_ending_the_stream_is_a_1006_close() {
     let mut pair = Pair::open(&[], &[]);
     pair.run();
-    let (id, _) = pair.server.held_receive.take().expect("the server waits for bytes");
+    let (id, _) = pair.server.handle.outstanding_receive().expect("the server waits for bytes");
     pair.server.handle.complete_action(id, 0).unwrap();
     pair.run();
     assert_eq!(pair.server.handle.state(), State::Closed);
@@ -571,7 +571,7 @@ fn server_selects_extensions_by_name_and_the_client_gets_their_indexes() {
 fn a_read_held_when_the_engine_gives_up_can_still_be_completed() {
     let mut pair = Pair::open(&[], &[]);
     pair.run();
-    let (id, capacity) = pair.server.held_receive.take().expect("the server waits for bytes");
+    let (id, capacity) = pair.server.handle.outstanding_receive().expect("the server waits for bytes");
     pair.server.handle.abort();
     // The abandoned read still offers its space, for hosts that read into it, and the bytes are dropped.
     let space = pair.server.handle.receive_buffer(id).unwrap();

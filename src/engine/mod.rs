@@ -175,6 +175,21 @@ impl Handle {
         self.subprotocol.as_deref()
     }
 
+    /// The ReceiveFromNetwork handed out and not yet completed, as (action id, capacity): what a
+    /// host holds while it waits for bytes.
+    pub fn outstanding_receive(&self) -> Option<(u32, usize)> {
+        match self.receive_slot {
+            Some(Outstanding::ReceiveFromNetwork { id, capacity }) => Some((id, capacity)),
+            _ => None,
+        }
+    }
+
+    /// True from a peer violation until its failing close is handed out: replies to the messages
+    /// indicated before the violation may still be sent, and go out ahead of the close.
+    pub fn failing_close_waits(&self) -> bool {
+        self.failing_close_queued
+    }
+
     /// The extensions the handshake settled on, as negotiated strings.
     pub fn extensions(&self) -> &[String] {
         &self.extensions
