@@ -30,7 +30,7 @@ fn drain(peer: &mut Peer, outbox: &mut Vec<u8>) -> bool {
     }
     loop {
         let action = match peer.handle.get_action(ActionQueue::All) {
-            Ok(action) => action,
+            Ok(action) => action.record(),
             Err(error) => {
                 println!("{:>6}  get_action error: {error}", peer.name);
                 progressed = true;
@@ -42,7 +42,12 @@ fn drain(peer: &mut Peer, outbox: &mut Vec<u8>) -> bool {
         match action.kind {
             ActionKind::NoAction => return progressed,
             ActionKind::SendToNetwork => {
-                println!("{:>6}  SEND_TO_NETWORK #{id} ({ty}, {:?} queue): {}", peer.name, action.queue, hex(action.bytes));
+                println!(
+                    "{:>6}  SEND_TO_NETWORK #{id} ({ty}, {:?} queue): {}",
+                    peer.name,
+                    action.queue,
+                    hex(action.bytes)
+                );
                 outbox.extend_from_slice(action.bytes);
                 let n = action.bytes.len();
                 peer.handle.complete_action(id, n).unwrap();
@@ -106,7 +111,12 @@ fn main() {
         println!("server  response header {name}: {value}");
     }
     let chosen = client.handle.end_client_handshake(&response).unwrap();
-    println!("client  chose subprotocol index {:?}; states {:?} / {:?}", chosen.selected_subprotocol, client.handle.state(), server.handle.state());
+    println!(
+        "client  chose subprotocol index {:?}; states {:?} / {:?}",
+        chosen.selected_subprotocol,
+        client.handle.state(),
+        server.handle.state()
+    );
     client.handle.receive(Some(1)).unwrap();
     server.handle.receive(Some(2)).unwrap();
 

@@ -28,6 +28,7 @@ pub enum KeepAliveMode {
 /// websocket.h's number 5, which websocket.h only reports globally; on a wsaction handle it arms
 /// the engine's keep-alive timer. The rest are wsaction's own (numbers from 0x1000).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Property {
     /// Most bytes one receive indication (and one ReceiveFromNetwork) carries. 256..=16 MiB, default 4096.
     ReceiveBufferSize(u32),
@@ -194,12 +195,9 @@ impl Config {
                 )? as u32
             }
             Property::SendBufferSize(size) => {
-                self.send_buffer_size = in_range(
-                    "send buffer size",
-                    size as u64,
-                    MIN_SEND_BUFFER_SIZE as u64,
-                    MAX_SEND_BUFFER_SIZE as u64,
-                )? as u32
+                self.send_buffer_size =
+                    in_range("send buffer size", size as u64, MIN_SEND_BUFFER_SIZE as u64, MAX_SEND_BUFFER_SIZE as u64)?
+                        as u32
             }
             Property::DisableMasking(on) => self.disable_masking = on,
             Property::AllocatedBuffer => {
@@ -214,23 +212,17 @@ impl Config {
             Property::KeepAliveTimeout(ms) => self.keepalive_timeout_ms = ms,
             Property::CloseTimeout(ms) => self.close_timeout_ms = ms,
             Property::HandshakeTimeout(ms) => self.handshake_timeout_ms = ms,
-            Property::MaxFrameSize(n) => {
-                self.limits.max_frame_size = in_range("max frame size", n, 1, 1 << 62)?
-            }
-            Property::MaxMessageSize(n) => {
-                self.limits.max_message_size = in_range("max message size", n, 1, 1 << 62)?
-            }
+            Property::MaxFrameSize(n) => self.limits.max_frame_size = in_range("max frame size", n, 1, 1 << 62)?,
+            Property::MaxMessageSize(n) => self.limits.max_message_size = in_range("max message size", n, 1, 1 << 62)?,
             Property::MaxFragments(n) => {
-                self.limits.max_fragments =
-                    in_range("max fragments", n as u64, 1, u32::MAX as u64)? as u32
+                self.limits.max_fragments = in_range("max fragments", n as u64, 1, u32::MAX as u64)? as u32
             }
             Property::MaxHandshakeHeaderBytes(n) => {
                 self.limits.max_handshake_header_bytes =
                     in_range("max handshake header bytes", n as u64, 256, 1 << 24)? as u32
             }
             Property::MaxHandshakeHeaders(n) => {
-                self.limits.max_handshake_headers =
-                    in_range("max handshake headers", n as u64, 8, 4096)? as u32
+                self.limits.max_handshake_headers = in_range("max handshake headers", n as u64, 8, 4096)? as u32
             }
         }
         Ok(())
@@ -247,6 +239,7 @@ fn in_range(property: &'static str, value: u64, min: u64, max: u64) -> Result<u6
 
 /// A global property's value (WebSocketGetGlobalProperty).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GlobalProperty {
     /// WEB_SOCKET_KEEPALIVE_INTERVAL_PROPERTY_TYPE: the default keep-alive interval, 30000 ms.
     KeepAliveInterval(u32),
@@ -258,12 +251,8 @@ pub enum GlobalProperty {
 /// are global; any other number is an invalid argument.
 pub fn global_property(property_type_number: u32) -> Result<GlobalProperty, Error> {
     match property_type_number {
-        property_type::KEEPALIVE_INTERVAL => {
-            Ok(GlobalProperty::KeepAliveInterval(DEFAULT_KEEPALIVE_INTERVAL_MS))
-        }
-        property_type::SUPPORTED_VERSIONS => {
-            Ok(GlobalProperty::SupportedVersions(vec![SUPPORTED_VERSION]))
-        }
+        property_type::KEEPALIVE_INTERVAL => Ok(GlobalProperty::KeepAliveInterval(DEFAULT_KEEPALIVE_INTERVAL_MS)),
+        property_type::SUPPORTED_VERSIONS => Ok(GlobalProperty::SupportedVersions(vec![SUPPORTED_VERSION])),
         other => Err(Error::InvalidArgument {
             argument: "property type",
             problem: format!(

@@ -77,7 +77,7 @@
 //!             handle.complete_receive(id, &bytes).unwrap();
 //!             *waiting = None;
 //!         }
-//!         let action = handle.get_action(ActionQueue::All).unwrap();
+//!         let action = handle.get_action(ActionQueue::All).unwrap().record();
 //!         let id = action.id;
 //!         match action.kind {
 //!             ActionKind::NoAction => return,
@@ -110,29 +110,30 @@
 #![cfg_attr(not(feature = "component"), forbid(unsafe_code))]
 #![cfg_attr(feature = "component", deny(unsafe_code))]
 
-pub mod close;
-#[cfg(feature = "component")]
-#[allow(unsafe_code)]
-mod component;
+pub mod bindings;
 pub mod config;
 pub mod constants;
+pub mod driver;
+pub mod engine;
 pub mod error;
-pub mod frame;
-pub mod handle;
-pub mod handshake;
-pub mod http;
 pub mod permessage_deflate;
 pub mod random;
-pub mod utf8;
+pub mod state;
+pub mod wire;
 
 #[cfg(feature = "js")]
-pub mod js;
+pub use bindings::js;
+
+// The codecs at the crate root too, where they were before `wire/` gathered them.
+pub use wire::{close, frame, handshake, http, utf8};
 
 pub use config::{global_property, Config, GlobalProperty, KeepAliveMode, Limits, Property, Role};
 pub use constants::{close_status, hresult, property_type, ActionKind, ActionQueue, BufferType};
+pub use driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
+pub use engine::{Action, ActionRecord, Buffer, Handle, Received};
 pub use error::{Error, HandshakeRejection, Timer, Violation};
-pub use handle::{Action, Buffer, Handle, State};
 pub use handshake::{ClientHandshakeResult, Header};
 #[cfg(feature = "os-random")]
 pub use random::OsRandom;
 pub use random::{RandomSource, SeededRandom};
+pub use state::State;

@@ -5,7 +5,12 @@ use libfuzzer_sys::fuzz_target;
 use wsaction::*;
 
 fuzz_target!(|data: &[u8]| {
-    let props = [Property::ReceiveBufferSize(256), Property::SendBufferSize(16), Property::KeepAliveInterval(100), Property::CloseTimeout(50)];
+    let props = [
+        Property::ReceiveBufferSize(256),
+        Property::SendBufferSize(16),
+        Property::KeepAliveInterval(100),
+        Property::CloseTimeout(50),
+    ];
     let mut client = Handle::with_random(Role::Client, &props, Box::new(SeededRandom::new(1))).unwrap();
     let mut server = Handle::with_random(Role::Server, &props, Box::new(SeededRandom::new(2))).unwrap();
     let mut request = client.begin_client_handshake(&[], &[], &[]).unwrap();
@@ -24,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
             0..=19 => {
                 let t = BufferType::from_u32(0x8000_0000 + (arg % 7) as u32).unwrap();
                 let buffer = if t == BufferType::Close {
-                    Some(Buffer::CloseStatus { status: u16::from_be_bytes([arg, *payload.first().unwrap_or(&0)]) % 5000, reason: payload })
+                    Some(Buffer::CloseStatus {
+                        status: u16::from_be_bytes([arg, *payload.first().unwrap_or(&0)]) % 5000,
+                        reason: payload,
+                    })
                 } else {
                     Some(Buffer::Data(payload))
                 };
@@ -34,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = handle.receive(None);
             }
             40..=89 => {
-                if let Ok(action) = handle.get_action(ActionQueue::from_u32((arg % 3 + 1) as u32).unwrap()) {
+                if let Ok(action) = handle.get_action(ActionQueue::from_u32((arg % 3 + 1) as u32).unwrap()).map(|a| a.record()) {
                     last[side] = (action.id, action.bytes.len().max(action.receive_capacity));
                 }
             }

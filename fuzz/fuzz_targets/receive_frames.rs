@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let mut fed = 0;
     for _ in 0..100_000 {
         let action = match handle.get_action(ActionQueue::All) {
-            Ok(action) => action,
+            Ok(action) => action.record(),
             Err(_) => continue,
         };
         let id = action.id;

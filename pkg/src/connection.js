@@ -443,6 +443,9 @@ export class Connection extends Emitter {
       this.#failure = r.error;
       this.emit('error', r.error);
     }
+    // A peer violation: its failing close waits in the engine behind the replies to the messages
+    // just delivered (queued by the handlers above); pump once more so they and then the close go.
+    if (r.error) this.#repump = true;
   }
 
   #indication(bufferType, closeStatus, bytes) {

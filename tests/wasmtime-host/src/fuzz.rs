@@ -4,8 +4,8 @@
 //! never a trap: any trap fails the run with its seed and step.
 
 use crate::guest::{
-    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, Header,
-    HttpLimits, KeepAliveMode, Properties, Runtime,
+    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, Header, HttpLimits,
+    KeepAliveMode, Properties, Runtime,
 };
 use crate::pair::Rng;
 use anyhow::{anyhow, Context, Result};
@@ -62,7 +62,20 @@ impl Fuzzer {
     }
 
     fn text(&mut self) -> String {
-        let pieces = ["chat", "", " ", "a,b", "x\r\ny: z", "\0", "tok\u{e9}n", "permessage-deflate; x=1", "GET", "websocket", "Upgrade", "13"];
+        let pieces = [
+            "chat",
+            "",
+            " ",
+            "a,b",
+            "x\r\ny: z",
+            "\0",
+            "tok\u{e9}n",
+            "permessage-deflate; x=1",
+            "GET",
+            "websocket",
+            "Upgrade",
+            "13",
+        ];
         let mut s = String::new();
         for _ in 0..self.rng.below(3) + 1 {
             s.push_str(*pick(&mut self.rng, &pieces[..]));
@@ -71,8 +84,31 @@ impl Fuzzer {
     }
 
     fn headers(&mut self) -> Vec<Header> {
-        let names = ["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Accept", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Bad Name", "", "X\r\nInjected"];
-        let values = ["websocket", "Upgrade", "13", "8", "dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "chat", "a\r\nb", "", "\0"];
+        let names = [
+            "Host",
+            "Upgrade",
+            "Connection",
+            "Sec-WebSocket-Key",
+            "Sec-WebSocket-Version",
+            "Sec-WebSocket-Accept",
+            "Sec-WebSocket-Protocol",
+            "Sec-WebSocket-Extensions",
+            "Bad Name",
+            "",
+            "X\r\nInjected",
+        ];
+        let values = [
+            "websocket",
+            "Upgrade",
+            "13",
+            "8",
+            "dGhlIHNhbXBsZSBub25jZQ==",
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            "chat",
+            "a\r\nb",
+            "",
+            "\0",
+        ];
         let n = self.rng.below(12);
         let mut out = Vec::new();
         for _ in 0..n {
@@ -94,7 +130,10 @@ impl Fuzzer {
                 3 => p.allocated_buffer = Some(v % 2 == 0),
                 4 => p.disable_utf8_verification = Some(v % 2 == 0),
                 5 => p.keep_alive_interval = Some(v as u32),
-                6 => p.keep_alive_mode = Some(if v % 2 == 0 { KeepAliveMode::Ping } else { KeepAliveMode::UnsolicitedPong }),
+                6 => {
+                    p.keep_alive_mode =
+                        Some(if v % 2 == 0 { KeepAliveMode::Ping } else { KeepAliveMode::UnsolicitedPong })
+                }
                 7 => p.keep_alive_timeout = Some(v as u32),
                 8 => p.close_timeout = Some(v as u32),
                 9 => p.handshake_timeout = Some(v as u32),
@@ -183,14 +222,23 @@ impl Fuzzer {
             0 => self.open_pair()?,
             1 => {
                 let p = self.properties();
-                let r = if self.rng.below(2) == 0 { self.g.create_client(p, Some(self.rng.next_u64()))? } else { self.g.create_server(p, None)? };
+                let r = if self.rng.below(2) == 0 {
+                    self.g.create_client(p, Some(self.rng.next_u64()))?
+                } else {
+                    self.g.create_server(p, None)?
+                };
                 if let Some(h) = self.note(r) {
                     self.handles.push(h);
                 }
             }
             2 => {
                 let (subs, exts, hs) = ([self.text(), self.text()], [self.text()], self.headers());
-                let r = self.g.begin_client_handshake(h, &subs[..self.rng.below(3) as usize], &exts[..self.rng.below(2) as usize], &hs)?;
+                let r = self.g.begin_client_handshake(
+                    h,
+                    &subs[..self.rng.below(3) as usize],
+                    &exts[..self.rng.below(2) as usize],
+                    &hs,
+                )?;
                 self.note(r);
             }
             3 => {
@@ -213,7 +261,9 @@ impl Fuzzer {
                 let buffer = match self.rng.below(3) {
                     0 => None,
                     1 => Some(Buffer::Data(self.bytes(300))),
-                    _ => Some(Buffer::CloseStatus(CloseBuffer { status: self.number() as u16, reason: self.bytes(130) })),
+                    _ => {
+                        Some(Buffer::CloseStatus(CloseBuffer { status: self.number() as u16, reason: self.bytes(130) }))
+                    }
                 };
                 let ctx = Some(self.rng.next_u64());
                 let r = self.g.send(h, t, buffer.as_ref(), ctx)?;
@@ -242,7 +292,11 @@ impl Fuzzer {
             }
             12 | 13 => {
                 // complete-action: a seen id (current, stale or repeated) or an invented one.
-                let id = if !self.ids.is_empty() && self.rng.below(4) != 0 { *pick(&mut self.rng, &self.ids) } else { self.rng.next_u64() as u32 };
+                let id = if !self.ids.is_empty() && self.rng.below(4) != 0 {
+                    *pick(&mut self.rng, &self.ids)
+                } else {
+                    self.rng.next_u64() as u32
+                };
                 let n = self.number() as u32;
                 let n = if self.rng.below(2) == 0 { n % 300 } else { n };
                 let r = self.g.complete_action(h, id, n)?;
@@ -250,7 +304,11 @@ impl Fuzzer {
             }
             14 | 15 => {
                 // complete-receive with hostile frames, captured real frames, or noise.
-                let id = if !self.ids.is_empty() && self.rng.below(5) != 0 { *pick(&mut self.rng, &self.ids) } else { self.rng.next_u64() as u32 };
+                let id = if !self.ids.is_empty() && self.rng.below(5) != 0 {
+                    *pick(&mut self.rng, &self.ids)
+                } else {
+                    self.rng.next_u64() as u32
+                };
                 let data = match self.rng.below(3) {
                     0 => self.frame(),
                     1 => {

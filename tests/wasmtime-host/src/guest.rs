@@ -39,10 +39,9 @@ impl Runtime {
             .map_err(|e| anyhow!("{e:?}"))
             .with_context(|| format!("loading the component {}", path.display()))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::bindings::random::random::add_to_linker::<HostState, WasiRandom>(
-            &mut linker,
-            |state| &mut state.random,
-        )
+        wasmtime_wasi::p2::bindings::random::random::add_to_linker::<HostState, WasiRandom>(&mut linker, |state| {
+            &mut state.random
+        })
         .map_err(|e| anyhow!("{e:?}"))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| anyhow!("{e:?}"))?;
         Ok(Runtime { pre: WsactionPre::new(pre).map_err(|e| anyhow!("{e:?}"))? })
@@ -108,11 +107,19 @@ macro_rules! free_call {
 }
 
 impl Guest {
-    pub fn create_client(&mut self, properties: Properties, seed: Option<u64>) -> Result<Result<ResourceAny, Error>, Trap> {
+    pub fn create_client(
+        &mut self,
+        properties: Properties,
+        seed: Option<u64>,
+    ) -> Result<Result<ResourceAny, Error>, Trap> {
         handle_call!(self, call_create_client, properties, seed)
     }
 
-    pub fn create_server(&mut self, properties: Properties, seed: Option<u64>) -> Result<Result<ResourceAny, Error>, Trap> {
+    pub fn create_server(
+        &mut self,
+        properties: Properties,
+        seed: Option<u64>,
+    ) -> Result<Result<ResourceAny, Error>, Trap> {
         handle_call!(self, call_create_server, properties, seed)
     }
 
@@ -151,7 +158,11 @@ impl Guest {
         handle_call!(self, call_begin_client_handshake, h, subprotocols, extensions, initial)
     }
 
-    pub fn end_client_handshake(&mut self, h: ResourceAny, response: &[Header]) -> Result<Result<ClientHandshakeResult, Error>, Trap> {
+    pub fn end_client_handshake(
+        &mut self,
+        h: ResourceAny,
+        response: &[Header],
+    ) -> Result<Result<ClientHandshakeResult, Error>, Trap> {
         handle_call!(self, call_end_client_handshake, h, response)
     }
 
@@ -227,19 +238,37 @@ impl Guest {
         free_call!(self, call_check_request_line, method, minor)
     }
 
-    pub fn parse_request_head(&mut self, bytes: &[u8], limits: HttpLimits) -> Result<Result<Option<ParsedRequest>, Error>, Trap> {
+    pub fn parse_request_head(
+        &mut self,
+        bytes: &[u8],
+        limits: HttpLimits,
+    ) -> Result<Result<Option<ParsedRequest>, Error>, Trap> {
         free_call!(self, call_parse_request_head, bytes, limits)
     }
 
-    pub fn parse_response_head(&mut self, bytes: &[u8], limits: HttpLimits) -> Result<Result<Option<ParsedResponse>, Error>, Trap> {
+    pub fn parse_response_head(
+        &mut self,
+        bytes: &[u8],
+        limits: HttpLimits,
+    ) -> Result<Result<Option<ParsedResponse>, Error>, Trap> {
         free_call!(self, call_parse_response_head, bytes, limits)
     }
 
-    pub fn serialize_request_head(&mut self, method: &str, target: &str, headers: &[Header]) -> Result<Result<Vec<u8>, Error>, Trap> {
+    pub fn serialize_request_head(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[Header],
+    ) -> Result<Result<Vec<u8>, Error>, Trap> {
         free_call!(self, call_serialize_request_head, method, target, headers)
     }
 
-    pub fn serialize_response_head(&mut self, status: u16, reason: &str, headers: &[Header]) -> Result<Result<Vec<u8>, Error>, Trap> {
+    pub fn serialize_response_head(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[Header],
+    ) -> Result<Result<Vec<u8>, Error>, Trap> {
         free_call!(self, call_serialize_response_head, status, reason, headers)
     }
 

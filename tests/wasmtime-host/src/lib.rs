@@ -3,9 +3,9 @@
 //! The component does all the protocol work; this crate only moves bytes, keeps time, and
 //! decides what the application does with messages.
 
-pub mod guest;
 pub mod drive;
+pub mod fuzz;
+pub mod guest;
 pub mod net;
 pub mod pair;
 pub mod scenarios;
-pub mod fuzz;

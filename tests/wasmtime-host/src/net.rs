@@ -84,13 +84,12 @@ fn echo_connection(runtime: &Runtime, mut stream: TcpStream) -> Result<String> {
     let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
     g.tick(h, now_ms(start))?;
 
-    let (request, leftover) = read_head(&mut stream, start + Duration::from_secs(10), |buf| {
-        match g.parse_request_head(buf, NO_LIMITS)? {
+    let (request, leftover) =
+        read_head(&mut stream, start + Duration::from_secs(10), |buf| match g.parse_request_head(buf, NO_LIMITS)? {
             Ok(Some(parsed)) => Ok(Some((parsed.head, parsed.consumed as usize))),
             Ok(None) => Ok(None),
             Err(e) => Err(anyhow!("{e:?}")),
-        }
-    })?;
+        })?;
     // Reject what is not an upgrade with the status the component chooses.
     let accepted = match g.check_request_line(&request.method, request.minor_version)? {
         Err(e) => Err(e),

@@ -39,7 +39,14 @@ struct Peer {
 
 impl Peer {
     fn new(ep: Endpoint) -> Peer {
-        Peer { ep, assembler: Assembler::default(), messages: Vec::new(), pongs: Vec::new(), close: None, sends_completed: 0 }
+        Peer {
+            ep,
+            assembler: Assembler::default(),
+            messages: Vec::new(),
+            pongs: Vec::new(),
+            close: None,
+            sends_completed: 0,
+        }
     }
 }
 
@@ -115,8 +122,10 @@ pub fn run_pair(runtime: &Runtime, seed: u64, max_split: u64) -> Result<Vec<Stri
     let mut s = Peer::new(Endpoint::new(server));
 
     let text = "hello, κόσμε".as_bytes().to_vec();
-    g.send(client, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(1))?.map_err(|e| anyhow!("{e:?}"))?;
-    g.send(server, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(2))?.map_err(|e| anyhow!("{e:?}"))?;
+    g.send(client, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(1))?
+        .map_err(|e| anyhow!("{e:?}"))?;
+    g.send(server, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(2))?
+        .map_err(|e| anyhow!("{e:?}"))?;
     settle(&mut g, &mut c, &mut s, &mut rng, max_split)?;
     if c.messages != vec![(true, text.clone())] || s.messages != vec![(true, text.clone())] {
         bail!("text did not cross both ways");
@@ -124,7 +133,8 @@ pub fn run_pair(runtime: &Runtime, seed: u64, max_split: u64) -> Result<Vec<Stri
     lines.push("text: crossed both ways".to_string());
 
     let big = big_payload();
-    g.send(client, BufferType::BinaryMessage, Some(&Buffer::Data(big.clone())), Some(3))?.map_err(|e| anyhow!("{e:?}"))?;
+    g.send(client, BufferType::BinaryMessage, Some(&Buffer::Data(big.clone())), Some(3))?
+        .map_err(|e| anyhow!("{e:?}"))?;
     settle(&mut g, &mut c, &mut s, &mut rng, max_split.max(4096))?;
     if s.messages.last() != Some(&(false, big.clone())) {
         bail!("1 MiB did not arrive whole");

@@ -6,10 +6,11 @@
 //! `wasi:random` (or a seed the host passes in). No protocol logic here.
 
 use crate::config::{KeepAliveMode, Property, Role};
-use crate::constants::{ActionKind, ActionQueue, BufferType};
+use crate::constants::{ActionQueue, BufferType};
+use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
-use crate::handle::{Buffer, Handle, State};
 use crate::random::{RandomSource, SeededRandom};
+use crate::state::State;
 use std::cell::{Cell, RefCell};
 
 wit_bindgen::generate!({
@@ -20,6 +21,46 @@ wit_bindgen::generate!({
 
 use exports::wsaction::engine::engine as wit_engine;
 use exports::wsaction::engine::types as wit;
+
+/// An engine action as the WIT variant (one case per websocket.h action, each with its fields).
+fn action_to(action: &Action<'_>) -> wit::Action {
+    match *action {
+        Action::NoAction => wit::Action::NoAction,
+        Action::SendToNetwork { id, queue, buffer_type, context, bytes } => {
+            wit::Action::SendToNetwork(wit::NetworkSend {
+                id,
+                queue: queue_to(queue),
+                buffer_type: buffer_type_to(buffer_type),
+                context,
+                bytes: bytes.to_vec(),
+            })
+        }
+        Action::IndicateSendComplete { id, buffer_type, context } => {
+            wit::Action::IndicateSendComplete(wit::SendCompletion {
+                id,
+                queue: wit::ActionQueue::Send,
+                buffer_type: buffer_type_to(buffer_type),
+                context,
+            })
+        }
+        Action::ReceiveFromNetwork { id, context, capacity } => wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
+            id,
+            queue: wit::ActionQueue::Receive,
+            capacity: len_u32(capacity),
+            context,
+        }),
+        Action::IndicateReceiveComplete { id, context, received } => {
+            wit::Action::IndicateReceiveComplete(wit::ReceiveCompletion {
+                id,
+                queue: wit::ActionQueue::Receive,
+                buffer_type: buffer_type_to(received.buffer_type()),
+                context,
+                bytes: received.bytes().to_vec(),
+                close_status: received.close_status(),
+            })
+        }
+    }
+}
 
 /// Randomness from the host's `wasi:random/random` (a CSPRNG by that interface's contract).
 struct WasiRandom;
@@ -180,11 +221,9 @@ fn error_to(e: &Error) -> wit::Error {
             message,
             hresult,
         }),
-        Error::MalformedHttp { status, .. } => wit::Error::MalformedHttp(wit::MalformedHttp {
-            http_status: *status,
-            message,
-            hresult,
-        }),
+        Error::MalformedHttp { status, .. } => {
+            wit::Error::MalformedHttp(wit::MalformedHttp { http_status: *status, message, hresult })
+        }
         Error::Timeout { timer, waited_ms } => wit::Error::Timeout(wit::Timeout {
             timer: match timer {
                 Timer::Handshake => wit::Timer::Handshake,
@@ -212,9 +251,7 @@ fn limits_from(l: wit::HttpLimits) -> Result<crate::config::Limits, wit::Error> 
     if let Some(v) = l.max_headers {
         properties.push(Property::MaxHandshakeHeaders(v));
     }
-    crate::config::Config::from_properties(Role::Server, &properties)
-        .map(|config| config.limits)
-        .map_err(err)
+    crate::config::Config::from_properties(Role::Server, &properties).map(|config| config.limits).map_err(err)
 }
 
 fn len_u32(n: usize) -> u32 {
@@ -343,42 +380,10 @@ impl wit_engine::GuestHandle for ComponentHandle {
     fn get_action(&self, queue: wit::ActionQueue) -> Result<wit::Action, wit::Error> {
         let mut handle = self.inner.borrow_mut();
         let action = handle.get_action(queue_from(queue)).map_err(err)?;
-        let queue = queue_to(action.queue);
-        // The engine sets buffer_type for every action but no-action and receive-from-network.
-        let buffer_type = action.buffer_type.map(buffer_type_to).unwrap_or(wit::BufferType::Close);
-        Ok(match action.kind {
-            ActionKind::NoAction => wit::Action::NoAction,
-            ActionKind::SendToNetwork => wit::Action::SendToNetwork(wit::NetworkSend {
-                id: action.id,
-                queue,
-                buffer_type,
-                context: action.context,
-                bytes: action.bytes.to_vec(),
-            }),
-            ActionKind::IndicateSendComplete => wit::Action::IndicateSendComplete(wit::SendCompletion {
-                id: action.id,
-                queue,
-                buffer_type,
-                context: action.context,
-            }),
-            ActionKind::ReceiveFromNetwork => {
-                self.receive_id.set(Some(action.id));
-                wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
-                id: action.id,
-                queue,
-                    capacity: len_u32(action.receive_capacity),
-                    context: action.context,
-                })
-            }
-            ActionKind::IndicateReceiveComplete => wit::Action::IndicateReceiveComplete(wit::ReceiveCompletion {
-                id: action.id,
-                queue,
-                buffer_type,
-                context: action.context,
-                bytes: action.bytes.to_vec(),
-                close_status: action.close_status,
-            }),
-        })
+        if let Action::ReceiveFromNetwork { id, .. } = action {
+            self.receive_id.set(Some(id));
+        }
+        Ok(action_to(&action))
     }
 
     fn complete_action(&self, id: u32, bytes_transferred: u32) -> Result<(), wit::Error> {
@@ -464,7 +469,11 @@ impl wit_engine::Guest for Component {
         }))
     }
 
-    fn serialize_request_head(method: String, target: String, headers: Vec<wit::Header>) -> Result<Vec<u8>, wit::Error> {
+    fn serialize_request_head(
+        method: String,
+        target: String,
+        headers: Vec<wit::Header>,
+    ) -> Result<Vec<u8>, wit::Error> {
         crate::http::serialize_request_head(&method, &target, &headers_from(headers)).map_err(err)
     }
 
