@@ -76,7 +76,9 @@ pub fn zlib_window_bits(agreed: u8) -> u8 {
 pub struct DeflateConfig {
     /// Client: offer permessage-deflate. Server: accept an offer of it. Default true.
     pub enabled: bool,
-    /// Messages shorter than this many bytes are sent uncompressed (ws's default, 1024).
+    /// Without context takeover on our sending side, messages shorter than this many bytes are
+    /// sent uncompressed (ws's rule and default, 1024). With takeover every message is compressed:
+    /// a small message still feeds the window the next ones refer to.
     pub threshold: usize,
     /// Client: ask the server to reset its window per message. Server: always reset ours
     /// (`serverNoContextTakeover`). Default false.
@@ -139,11 +141,6 @@ impl DeflateConfig {
         }
         Ok(())
     }
-
-    /// Whether a message of `length` bytes is worth compressing (the threshold; ws's rule).
-    pub fn compresses(&self, length: usize) -> bool {
-        length >= self.threshold
-    }
 }
 
 /// Both directions of one connection after a successful negotiation: the compressor for what it
@@ -157,6 +154,13 @@ pub struct PerMessageDeflate {
 }
 
 impl PerMessageDeflate {
+    /// Whether a message whose first piece is `first_piece_len` bytes goes out compressed, when
+    /// the application did not ask otherwise: ws's rule (its `Sender.send`), the threshold
+    /// applying only without context takeover on our sending side.
+    pub fn compresses(&self, first_piece_len: usize) -> bool {
+        !self.negotiated.send.no_context_takeover || first_piece_len >= self.threshold
+    }
+
     /// The transform for a negotiated connection; `config` gives the level, memory level and
     /// threshold (checked by [`DeflateConfig::validate`]; out-of-range values are clamped).
     pub fn new(negotiated: Negotiated, config: &DeflateConfig) -> Self {
@@ -313,9 +317,18 @@ mod tests {
     }
 
     #[test]
-    fn the_threshold_is_ws_s_rule() {
+    fn the_threshold_applies_without_context_takeover_as_in_ws() {
         let config = DeflateConfig::default();
-        assert!(!config.compresses(1023));
-        assert!(config.compresses(1024));
+        let taking_over = client_check_response(&config, &parse_extension_list("permessage-deflate").unwrap()).unwrap();
+        let transform = PerMessageDeflate::new(taking_over.unwrap(), &config);
+        assert!(transform.compresses(0) && transform.compresses(1023));
+        let resetting = client_check_response(
+            &config,
+            &parse_extension_list("permessage-deflate; client_no_context_takeover").unwrap(),
+        )
+        .unwrap();
+        let transform = PerMessageDeflate::new(resetting.unwrap(), &config);
+        assert!(!transform.compresses(1023));
+        assert!(transform.compresses(1024));
     }
 }
