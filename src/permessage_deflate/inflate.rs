@@ -168,6 +168,8 @@ impl MessageInflater {
 
     /// Inflates the next `input` of the current message into `output`.
     ///
+    /// An empty `output` takes nothing (`OutputFull`).
+    ///
     /// `last_frame` says `input` ends the message's last frame (FIN); the inflater then appends
     /// the tail 0x00 0x00 0xff 0xff itself. `budget_left` is how many more bytes the message may
     /// inflate to; past it the call fails with [`InflateError::MessageTooBig`] after writing at
@@ -183,6 +185,11 @@ impl MessageInflater {
         let Some(mut message) = self.message else {
             return Err(InflateError::NotInMessage);
         };
+        if output.is_empty() {
+            // Nothing can come out; zlib could still take input into its state, and then the
+            // message would look complete while its output waits inside.
+            return Ok(InflateProgress { consumed: 0, produced: 0, state: InflateState::OutputFull });
+        }
         if self.stream.is_none() {
             self.stream = Some(self.new_stream());
         }
@@ -239,10 +246,9 @@ impl MessageInflater {
             return Err(error);
         }
         let all_fed = consumed == input.len() && (!last_frame || message.tail_fed == MESSAGE_TAIL.len());
-        let state = if produced == output.len() && !output.is_empty() {
-            InflateState::OutputFull
-        } else if !all_fed {
-            // Only reachable with an empty output buffer.
+        // With room left and input left, zlib would have gone on (or failed): so "not all fed"
+        // means the output filled up.
+        let state = if produced == output.len() || !all_fed {
             InflateState::OutputFull
         } else if last_frame {
             InflateState::MessageDone
@@ -375,6 +381,11 @@ mod tests {
         assert!(matches!(e, InflateError::InvalidData { .. }), "{e:?}");
         let mut i = inflater(15, false);
         assert_eq!(i.inflate(&[0], true, &mut [0; 8], 10), Err(InflateError::NotInMessage));
+        // No room: nothing is taken, and the message is not taken for complete.
+        i.begin_message();
+        let step = i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], true, &mut [], 10).unwrap();
+        assert_eq!(step, InflateProgress { consumed: 0, produced: 0, state: InflateState::OutputFull });
+        assert!(i.in_message());
         assert_eq!(InflateError::NotInMessage.close_code(), None);
     }
 }
