@@ -3,6 +3,7 @@
 
 use crate::constants::{property_type, DEFAULT_KEEPALIVE_INTERVAL_MS, SUPPORTED_VERSION};
 use crate::error::Error;
+use crate::permessage_deflate::{DeflateConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 
 /// Which side of the connection a handle plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,6 +62,22 @@ pub enum Property {
     MaxHandshakeHeaderBytes(u32),
     /// Most header fields in a handshake head. Default 128.
     MaxHandshakeHeaders(u32),
+    /// permessage-deflate (RFC 7692): a client offers it, a server accepts an offer of it. Default off.
+    PerMessageDeflate(bool),
+    /// Without context takeover on our side, messages shorter than this go out uncompressed. Default 1024.
+    DeflateThreshold(u32),
+    /// Client: ask the server to reset its window per message. Server: always reset ours. Default off.
+    DeflateServerNoContextTakeover(bool),
+    /// Client: reset our window per message. Server: ask the client to. Default off.
+    DeflateClientNoContextTakeover(bool),
+    /// 8..=15: the server's LZ77 window (client: asked of the server; server: the most it uses); 0 = unset.
+    DeflateServerMaxWindowBits(u8),
+    /// 8..=15: the client's LZ77 window (client: promised; server: asked of the client); 0 = unset.
+    DeflateClientMaxWindowBits(u8),
+    /// zlib compression level 0..=9. Default 6.
+    DeflateLevel(u8),
+    /// zlib memory level 1..=9 (2^(level+9) bytes of hash table and buffers). Default 8.
+    DeflateMemLevel(u8),
 }
 
 impl Property {
@@ -82,6 +99,14 @@ impl Property {
             Property::MaxFragments(_) => property_type::MAX_FRAGMENTS,
             Property::MaxHandshakeHeaderBytes(_) => property_type::MAX_HANDSHAKE_HEADER_BYTES,
             Property::MaxHandshakeHeaders(_) => property_type::MAX_HANDSHAKE_HEADERS,
+            Property::PerMessageDeflate(_) => property_type::PER_MESSAGE_DEFLATE,
+            Property::DeflateThreshold(_) => property_type::DEFLATE_THRESHOLD,
+            Property::DeflateServerNoContextTakeover(_) => property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
+            Property::DeflateClientNoContextTakeover(_) => property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER,
+            Property::DeflateServerMaxWindowBits(_) => property_type::DEFLATE_SERVER_MAX_WINDOW_BITS,
+            Property::DeflateClientMaxWindowBits(_) => property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS,
+            Property::DeflateLevel(_) => property_type::DEFLATE_LEVEL,
+            Property::DeflateMemLevel(_) => property_type::DEFLATE_MEM_LEVEL,
         }
     }
 }
@@ -152,6 +177,8 @@ pub struct Config {
     /// 0 = no timeout.
     pub handshake_timeout_ms: u32,
     pub limits: Limits,
+    /// permessage-deflate; `deflate.enabled` is false unless `PerMessageDeflate(true)` is given.
+    pub deflate: DeflateConfig,
 }
 
 impl Config {
@@ -172,6 +199,7 @@ impl Config {
             close_timeout_ms: 30_000,
             handshake_timeout_ms: 0,
             limits: Limits::default(),
+            deflate: DeflateConfig { enabled: false, ..DeflateConfig::default() },
         }
     }
 
@@ -224,9 +252,31 @@ impl Config {
             Property::MaxHandshakeHeaders(n) => {
                 self.limits.max_handshake_headers = in_range("max handshake headers", n as u64, 8, 4096)? as u32
             }
+            Property::PerMessageDeflate(on) => self.deflate.enabled = on,
+            Property::DeflateThreshold(bytes) => self.deflate.threshold = bytes as usize,
+            Property::DeflateServerNoContextTakeover(on) => self.deflate.server_no_context_takeover = on,
+            Property::DeflateClientNoContextTakeover(on) => self.deflate.client_no_context_takeover = on,
+            Property::DeflateServerMaxWindowBits(bits) => {
+                self.deflate.server_max_window_bits = window_bits("deflate server max window bits", bits)?
+            }
+            Property::DeflateClientMaxWindowBits(bits) => {
+                self.deflate.client_max_window_bits = window_bits("deflate client max window bits", bits)?
+            }
+            Property::DeflateLevel(level) => self.deflate.level = in_range("deflate level", level as u64, 0, 9)? as u8,
+            Property::DeflateMemLevel(level) => {
+                self.deflate.mem_level = in_range("deflate memory level", level as u64, 1, 9)? as u8
+            }
         }
         Ok(())
     }
+}
+
+/// RFC 7692 7.1.2: 8..=15; 0 leaves the parameter out.
+fn window_bits(property: &'static str, bits: u8) -> Result<Option<u8>, Error> {
+    if bits == 0 {
+        return Ok(None);
+    }
+    in_range(property, bits as u64, MIN_WINDOW_BITS as u64, MAX_WINDOW_BITS as u64).map(|bits| Some(bits as u8))
 }
 
 fn in_range(property: &'static str, value: u64, min: u64, max: u64) -> Result<u64, Error> {

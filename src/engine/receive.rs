@@ -2,15 +2,18 @@
 //! rules of RFC 6455 5.1-5.5), the message assembler (fragments, limits, pieces no larger than the
 //! receive buffer) and UTF-8 checked as each piece arrives (8.1). Control frames go to `control`.
 //!
-//! Permessage-deflate's seam on the receive path: a data frame's payload is inflated where
-//! `copy_payload` fills `pending` (a message whose first frame has RSV1 set, RFC 7692 6.2), before
-//! UTF-8 is checked and before the pieces are cut.
+//! permessage-deflate on the receive path: a message whose first frame has RSV1 set is compressed
+//! (RFC 7692 6); its payload is inflated into `pending` as it arrives (`inflate_payload`), never
+//! past what the message budget has left, before UTF-8 is checked and before the pieces are cut.
+//! Such a message is charged its inflated size (plus the per-frame overhead), not its wire size.
 
+use super::send::RSV1;
 use super::Handle;
 use crate::config::Role;
 use crate::config::FRAGMENT_OVERHEAD;
 use crate::constants::BufferType;
 use crate::error::{Error, Violation};
+use crate::permessage_deflate::InflateState;
 use crate::state::{Event, State};
 use crate::wire::frame::{self, FrameHeader, HeaderParse};
 use crate::wire::utf8::Utf8Validator;
@@ -33,6 +36,8 @@ impl InboundFrame {
 /// The data message being received.
 pub(super) struct InboundMessage {
     text: bool,
+    /// Its first frame had RSV1 set: the payload inflates (RFC 7692 6).
+    compressed: bool,
     charged: u64,
     frames: u32,
     utf8: Utf8Validator,
@@ -159,11 +164,23 @@ impl Handle {
                 self.finish_control(opcode)?;
                 continue;
             }
-            let space = capacity - self.pending.len();
-            let take = (inbound.remaining().min(available as u64) as usize).min(space);
-            if take > 0 {
-                let from = self.pending.len();
-                self.copy_payload(&mut inbound, take, false);
+            let compressed = self.message.as_ref().is_some_and(|m| m.compressed);
+            let from = self.pending.len();
+            let (frame_done, message_done) = if compressed {
+                let inflated_all = self.inflate_payload(&mut inbound, available)?;
+                // The last frame stays open while the inflater still has output for it.
+                let frame_done = inbound.remaining() == 0 && (!inbound.header.fin || inflated_all);
+                (frame_done, inflated_all)
+            } else {
+                let space = capacity - self.pending.len();
+                let take = (inbound.remaining().min(available as u64) as usize).min(space);
+                if take > 0 {
+                    self.copy_payload(&mut inbound, take, false);
+                }
+                let frame_done = inbound.remaining() == 0;
+                (frame_done, frame_done && inbound.header.fin)
+            };
+            if self.pending.len() > from {
                 let verify = !self.config.disable_utf8_verification;
                 if let Some(message) = self.message.as_mut() {
                     if message.text && verify && message.utf8.feed(&self.pending[from..]).is_err() {
@@ -172,8 +189,6 @@ impl Handle {
                     }
                 }
             }
-            let frame_done = inbound.remaining() == 0;
-            let message_done = frame_done && inbound.header.fin;
             self.frame = if frame_done { None } else { Some(inbound) };
             if message_done {
                 let message = self.message.take().expect("a data frame belongs to a message");
@@ -197,9 +212,57 @@ impl Handle {
                 continue;
             }
             if !frame_done {
+                // A compressed frame takes at most a receive buffer of input per step: go on while
+                // more of it is buffered (each step consumes input, produces output, or fails).
+                if compressed && self.in_start < self.in_end {
+                    continue;
+                }
                 return Ok(Progress::NeedBytes);
             }
         }
+    }
+
+    /// Inflates the next buffered part of a compressed frame into `pending` (RFC 7692 7.2.2):
+    /// at most a receive buffer of input, unmasked, and at most what `pending` and the message
+    /// budget have room for. True when the message is complete.
+    fn inflate_payload(&mut self, inbound: &mut InboundFrame, available: usize) -> Result<bool, Violation> {
+        let capacity = self.config.receive_buffer_size as usize;
+        let max_message_size = self.config.limits.max_message_size;
+        let (Some(deflate), Some(message)) = (self.deflate.as_mut(), self.message.as_mut()) else {
+            // The transform is freed only when the handle closes, and nothing is parsed after.
+            return Ok(false);
+        };
+        let take = (inbound.remaining().min(available as u64) as usize).min(capacity);
+        let src = &self.inbound[self.in_start..self.in_start + take];
+        self.inflate_input.clear();
+        match inbound.header.mask {
+            Some(key) => {
+                self.inflate_input.resize(take, 0);
+                frame::copy_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize);
+            }
+            None => self.inflate_input.extend_from_slice(src),
+        }
+        // RFC 7692 7.2.2: the tail 0x00 0x00 0xff 0xff follows the last frame's payload.
+        let ends_message = inbound.header.fin && take as u64 == inbound.remaining();
+        let from = self.pending.len();
+        self.pending.resize(capacity, 0);
+        let budget_left = max_message_size.saturating_sub(message.charged);
+        let step = deflate.inflater.inflate(&self.inflate_input, ends_message, &mut self.pending[from..], budget_left);
+        let step = match step {
+            Ok(step) => step,
+            Err(error) => {
+                self.pending.truncate(from);
+                // NotInMessage cannot happen: start_frame began the message.
+                return Err(error
+                    .violation(max_message_size)
+                    .unwrap_or(Violation::InvalidCompressedData { detail: "no compressed message begun" }));
+            }
+        };
+        self.pending.truncate(from + step.produced);
+        message.charged += step.produced as u64;
+        inbound.consumed += step.consumed as u64;
+        self.in_start += step.consumed;
+        Ok(step.state == InflateState::MessageDone)
     }
 
     /// Moves `take` payload bytes from the inbound buffer to `control` or `pending`, unmasking.
@@ -223,6 +286,16 @@ impl Handle {
         // RFC 6455 5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines meanings".
         if header.rsv & !self.allowed_rsv != 0 {
             return Err(Violation::ReservedBitsSet { bits: header.rsv });
+        }
+        // With permessage-deflate, RSV1 marks a compressed message's first frame only (RFC 7692 6.1:
+        // an endpoint receiving it on a control frame or a non-first fragment "MUST _Fail the
+        // WebSocket Connection_").
+        let compressed = header.rsv & RSV1 != 0;
+        if compressed && frame::is_control(header.opcode) {
+            return Err(Violation::CompressedControlFrame { opcode: header.opcode });
+        }
+        if compressed && header.opcode == frame::OPCODE_CONTINUATION {
+            return Err(Violation::CompressedContinuation);
         }
         match self.config.role {
             // RFC 6455 5.1: "The server MUST close the connection upon receiving a frame that is not masked."
@@ -248,14 +321,21 @@ impl Handle {
                     if message.frames > limits.max_fragments {
                         return Err(Violation::TooManyFragments { limit: limits.max_fragments });
                     }
-                    message.charged += header.payload_len + FRAGMENT_OVERHEAD;
+                    // A compressed message is charged what it inflates to, as it inflates.
+                    message.charged += FRAGMENT_OVERHEAD + if message.compressed { 0 } else { header.payload_len };
                 }
                 // RFC 6455 5.4: "the fragments of one message MUST NOT be interleaved" with another's.
                 (opcode, Some(_)) => return Err(Violation::DataFrameInsideMessage { opcode }),
                 (opcode, None) => {
+                    if compressed {
+                        if let Some(deflate) = self.deflate.as_mut() {
+                            deflate.inflater.begin_message();
+                        }
+                    }
                     self.message = Some(InboundMessage {
                         text: opcode == frame::OPCODE_TEXT,
-                        charged: header.payload_len,
+                        compressed,
+                        charged: if compressed { 0 } else { header.payload_len },
                         frames: 1,
                         utf8: Utf8Validator::new(),
                     });
