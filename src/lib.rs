@@ -130,7 +130,7 @@ pub use wire::{close, frame, handshake, http, utf8};
 pub use config::{global_property, Config, GlobalProperty, KeepAliveMode, Limits, Property, Role};
 pub use constants::{close_status, hresult, property_type, ActionKind, ActionQueue, BufferType};
 pub use driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
-pub use engine::{Action, ActionRecord, Buffer, Handle, Received};
+pub use engine::{Action, ActionRecord, Buffer, Handle, Received, SendOptions};
 pub use error::{Error, HandshakeRejection, Timer, Violation};
 pub use handshake::{ClientHandshakeResult, Header};
 #[cfg(feature = "os-random")]
