@@ -104,7 +104,9 @@ impl Violation {
             Violation::CompressedContinuation => {
                 "RFC 7692 6.1: the Per-Message Compressed bit (RSV1) MUST NOT be set on non-first fragments"
             }
-            Violation::InvalidCompressedData { .. } => "RFC 7692 7.2.2: a compressed message MUST inflate as DEFLATE data",
+            Violation::InvalidCompressedData { .. } => {
+                "RFC 7692 7.2.2: a compressed message MUST inflate as DEFLATE data"
+            }
         }
     }
 

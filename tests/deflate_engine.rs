@@ -89,7 +89,10 @@ fn compress_false_and_the_threshold_send_uncompressed_messages() {
     send(&mut pair.server, BufferType::Utf8Message, &[b'x'; 2000]);
     pair.run();
     let options = SendOptions { compress: false };
-    pair.server.handle.send_with_options(BufferType::BinaryMessage, Some(Buffer::Data(&[7; 2000])), None, options).unwrap();
+    pair.server
+        .handle
+        .send_with_options(BufferType::BinaryMessage, Some(Buffer::Data(&[7; 2000])), None, options)
+        .unwrap();
     pair.run();
     assert_eq!(first_bytes(&pair.server.wrote), [0x81, 0xC1, 0x82]);
     assert_eq!(

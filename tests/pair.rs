@@ -533,8 +533,7 @@ fn client_handshake_offer_is_checked_and_the_key_is_16_random_bytes() {
     assert_eq!(client.begin_client_handshake(&[], &["a, b"], &[]).unwrap_err().code(), "INVALID_ARGUMENT");
     let injected = [("X-Evil".to_string(), "a\r\nHost: other".to_string())];
     assert_eq!(client.begin_client_handshake(&[], &[], &injected).unwrap_err().code(), "INVALID_ARGUMENT");
-    let headers =
-        client.begin_client_handshake(&["a", "b"], &["x-foo; client_max_window_bits"], &[]).unwrap();
+    let headers = client.begin_client_handshake(&["a", "b"], &["x-foo; client_max_window_bits"], &[]).unwrap();
     let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     assert_eq!(get("Upgrade").as_deref(), Some("websocket"));
     assert_eq!(get("Connection").as_deref(), Some("Upgrade"));

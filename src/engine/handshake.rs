@@ -62,7 +62,9 @@ impl Handle {
             .check_header_limits(response_headers, 0)
             .and_then(|_| handshake::check_server_response(key, subprotocols, &offered, response_headers))
             // RFC 7692 5 and 7: the client checks the server's permessage-deflate response against its offer.
-            .and_then(|result| Ok((result, permessage_deflate::negotiate_as_client(&deflate_config, response_headers)?)));
+            .and_then(|result| {
+                Ok((result, permessage_deflate::negotiate_as_client(&deflate_config, response_headers)?))
+            });
         match checked {
             Ok((mut result, deflate)) => {
                 // permessage-deflate is the engine's, not among the application's offers.

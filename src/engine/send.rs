@@ -287,7 +287,12 @@ impl Handle {
     /// 6.1: "set the Per-Message Compressed bit of the first frame"). The mask key is drawn before
     /// compressing, so the compressor never runs for a frame that is not built. Returns whether
     /// the payload was compressed.
-    fn frame_send(&mut self, out: &mut Vec<u8>, prepared: &CheckedSend<'_>, options: SendOptions) -> Result<bool, Error> {
+    fn frame_send(
+        &mut self,
+        out: &mut Vec<u8>,
+        prepared: &CheckedSend<'_>,
+        options: SendOptions,
+    ) -> Result<bool, Error> {
         let mask = self.mask_key()?;
         let compressed = self.compresses(prepared, options);
         let Some(deflate) = self.deflate.as_mut().filter(|_| compressed) else {
@@ -301,7 +306,10 @@ impl Handle {
             .compress(&prepared.payload, prepared.fin, &mut payload)
             // zlib-rs refuses only a stream in an inconsistent state (it allocates once, at
             // creation), which the compressor then drops: report it as the handle's state.
-            .map_err(|_| Error::InvalidState { operation: "compressing a message (zlib-rs refused)", state: self.state })?;
+            .map_err(|_| Error::InvalidState {
+                operation: "compressing a message (zlib-rs refused)",
+                state: self.state,
+            })?;
         let rsv = if prepared.opcode == frame::OPCODE_CONTINUATION { 0 } else { RSV1 };
         write_frame(out, prepared.opcode, prepared.fin, rsv, mask, &payload);
         if payload.capacity() <= SPARE_FRAME_LIMIT {
