@@ -30,6 +30,16 @@
 //! - Time comes in through [`Handle::tick`]; nothing here reads a clock. Randomness comes in
 //!   through one [`RandomSource`].
 //!
+//! ## permessage-deflate
+//!
+//! `Property::PerMessageDeflate(true)` makes a client offer permessage-deflate (RFC 7692) and a
+//! server accept the first offer its `Deflate*` properties allow (ws's `perMessageDeflate`
+//! options, one property each); [`Handle::permessage_deflate`] tells what was agreed. Data
+//! messages then go out compressed by ws's rules (every one with context takeover, those of
+//! `DeflateThreshold` bytes or more without it), [`Handle::send_with_options`] decides per
+//! message, and compressed messages arrive inflated, in receive-buffer pieces, never inflating
+//! past `MaxMessageSize` (1009). What each connection holds: [`permessage_deflate`].
+//!
 //! ## Bindings
 //!
 //! The same engine is exposed twice, each binding a thin module that only translates values:
