@@ -7,6 +7,7 @@
 
 use crate::config::{KeepAliveMode, Property, Role};
 use crate::constants::{ActionQueue, BufferType};
+use crate::driver::{DrainOptions, Drained, Driver, Indication};
 use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
 use crate::random::{RandomSource, SeededRandom};
@@ -268,6 +269,54 @@ pub struct ComponentHandle {
     /// engine's receive buffer, so that action is completed with complete-receive (bytes), and
     /// complete-action only takes 0 (end of stream) for it.
     receive_id: Cell<Option<u32>>,
+    /// The core's drain loop behind `drain` and `send-and-drain`.
+    driver: RefCell<Driver>,
+}
+
+fn buffer_from(buffer: &wit::Buffer) -> Buffer<'_> {
+    match buffer {
+        wit::Buffer::Data(data) => Buffer::Data(data),
+        wit::Buffer::CloseStatus(close) => Buffer::CloseStatus { status: close.status, reason: &close.reason },
+    }
+}
+
+fn options_from(options: wit::DrainOptions) -> DrainOptions {
+    DrainOptions {
+        keep_receiving: options.keep_receiving,
+        max_out_bytes: options.max_out_bytes.map_or(usize::MAX, |n| n as usize),
+    }
+}
+
+/// A driver result as the WIT record (bytes copied out: they cross as list<u8>).
+fn drained_to(drained: &Drained<'_>) -> wit::DrainResult {
+    let indications = drained
+        .indications
+        .iter()
+        .map(|indication| match indication {
+            Indication::SendComplete { buffer_type, context } => wit::Indication::SendComplete(wit::Sent {
+                buffer_type: buffer_type_to(*buffer_type),
+                context: *context,
+            }),
+            Indication::Received { buffer_type, close_status, context, .. } => {
+                wit::Indication::ReceiveComplete(wit::Received {
+                    buffer_type: buffer_type_to(*buffer_type),
+                    context: *context,
+                    bytes: drained.payload_of(indication).to_vec(),
+                    close_status: *close_status,
+                })
+            }
+        })
+        .collect();
+    wit::DrainResult {
+        out: drained.out.to_vec(),
+        indications,
+        consumed: len_u32(drained.consumed),
+        receive: drained.receive.map(|(id, capacity)| wit::HeldReceive { id, capacity: len_u32(capacity) }),
+        state: state_to(drained.state),
+        violation: drained.violation.map(error_to),
+        failing_close_waits: drained.failing_close_waits,
+        next_deadline: drained.next_deadline,
+    }
 }
 
 impl ComponentHandle {
@@ -277,7 +326,11 @@ impl ComponentHandle {
             None => Box::new(WasiRandom),
         };
         let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
-        Ok(wit_engine::Handle::new(ComponentHandle { inner: RefCell::new(handle), receive_id: Cell::new(None) }))
+        Ok(wit_engine::Handle::new(ComponentHandle {
+            inner: RefCell::new(handle),
+            receive_id: Cell::new(None),
+            driver: RefCell::new(Driver::new()),
+        }))
     }
 }
 
@@ -366,10 +419,7 @@ impl wit_engine::GuestHandle for ComponentHandle {
         buffer: Option<wit::Buffer>,
         context: Option<u64>,
     ) -> Result<(), wit::Error> {
-        let buffer = buffer.as_ref().map(|b| match b {
-            wit::Buffer::Data(data) => Buffer::Data(data),
-            wit::Buffer::CloseStatus(close) => Buffer::CloseStatus { status: close.status, reason: &close.reason },
-        });
+        let buffer = buffer.as_ref().map(buffer_from);
         self.inner.borrow_mut().send(buffer_type_from(buffer_type), buffer, context).map_err(err)
     }
 
@@ -412,6 +462,47 @@ impl wit_engine::GuestHandle for ComponentHandle {
 
     fn next_deadline(&self) -> Option<u64> {
         self.inner.borrow().next_deadline()
+    }
+
+    fn drain(
+        &self,
+        input: Vec<u8>,
+        end_of_stream: bool,
+        options: wit::DrainOptions,
+    ) -> Result<wit::DrainResult, wit::Error> {
+        let mut handle = self.inner.borrow_mut();
+        let mut driver = self.driver.borrow_mut();
+        let options = options_from(options);
+        let mut result = drained_to(&driver.feed(&mut handle, &input, options).map_err(err)?);
+        if end_of_stream && result.consumed as usize == input.len() {
+            let ended = drained_to(&driver.end_of_stream(&mut handle, options).map_err(err)?);
+            result.out.extend_from_slice(&ended.out);
+            result.indications.extend(ended.indications);
+            result.violation = result.violation.or(ended.violation);
+            result.receive = ended.receive;
+            result.state = ended.state;
+            result.failing_close_waits = ended.failing_close_waits;
+            result.next_deadline = ended.next_deadline;
+        }
+        self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        Ok(result)
+    }
+
+    fn send_and_drain(
+        &self,
+        buffer_type: wit::BufferType,
+        buffer: Option<wit::Buffer>,
+        options: wit::DrainOptions,
+    ) -> Result<wit::DrainResult, wit::Error> {
+        let mut handle = self.inner.borrow_mut();
+        let mut driver = self.driver.borrow_mut();
+        let buffer = buffer.as_ref().map(buffer_from);
+        let drained = driver
+            .send_and_drain(&mut handle, buffer_type_from(buffer_type), buffer, options_from(options))
+            .map_err(err)?;
+        let result = drained_to(&drained);
+        self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        Ok(result)
     }
 }
 

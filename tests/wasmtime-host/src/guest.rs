@@ -210,6 +210,28 @@ impl Guest {
         handle_call!(self, call_abort, h)
     }
 
+    /// The component's driver: the drain contract in one crossing.
+    pub fn drain(
+        &mut self,
+        h: ResourceAny,
+        input: &[u8],
+        end_of_stream: bool,
+        options: DrainOptions,
+    ) -> Result<Result<DrainResult, Error>, Trap> {
+        handle_call!(self, call_drain, h, input, end_of_stream, options)
+    }
+
+    /// send and drain in one crossing.
+    pub fn send_and_drain(
+        &mut self,
+        h: ResourceAny,
+        buffer_type: BufferType,
+        buffer: Option<&Buffer>,
+        options: DrainOptions,
+    ) -> Result<Result<DrainResult, Error>, Trap> {
+        handle_call!(self, call_send_and_drain, h, buffer_type, buffer, options)
+    }
+
     pub fn tick(&mut self, h: ResourceAny, now_ms: u64) -> Result<(), Trap> {
         handle_call!(self, call_tick, h, now_ms)
     }
