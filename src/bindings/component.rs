@@ -1,4 +1,4 @@
-//! The WIT binding (`wit/`, package `wsaction:engine@0.1.0`): the engine as a WebAssembly
+//! The WIT binding (`wit/`, package `wsaction:engine@0.2.0`): the engine as a WebAssembly
 //! component. `make component` builds the crate with `--target wasm32-unknown-unknown
 //! --no-default-features --features component` and wraps the module with wit-component
 //! (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
@@ -144,58 +144,33 @@ fn headers_to(headers: Vec<(String, String)>) -> Vec<wit::Header> {
     headers.into_iter().map(|(name, value)| wit::Header { name, value }).collect()
 }
 
-/// The properties record as the engine's property list, in property-number order.
-fn properties_from(p: wit::Properties) -> Vec<Property> {
-    let mut out = Vec::new();
-    if let Some(v) = p.receive_buffer_size {
-        out.push(Property::ReceiveBufferSize(v));
-    }
-    if let Some(v) = p.send_buffer_size {
-        out.push(Property::SendBufferSize(v));
-    }
-    if let Some(v) = p.disable_masking {
-        out.push(Property::DisableMasking(v));
-    }
-    if p.allocated_buffer == Some(true) {
-        out.push(Property::AllocatedBuffer);
-    }
-    if let Some(v) = p.disable_utf8_verification {
-        out.push(Property::DisableUtf8Verification(v));
-    }
-    if let Some(v) = p.keep_alive_interval {
-        out.push(Property::KeepAliveInterval(v));
-    }
-    if let Some(v) = p.keep_alive_mode {
-        out.push(Property::KeepAliveMode(match v {
-            wit::KeepAliveMode::Ping => KeepAliveMode::Ping,
-            wit::KeepAliveMode::UnsolicitedPong => KeepAliveMode::UnsolicitedPong,
-        }));
-    }
-    if let Some(v) = p.keep_alive_timeout {
-        out.push(Property::KeepAliveTimeout(v));
-    }
-    if let Some(v) = p.close_timeout {
-        out.push(Property::CloseTimeout(v));
-    }
-    if let Some(v) = p.handshake_timeout {
-        out.push(Property::HandshakeTimeout(v));
-    }
-    if let Some(v) = p.max_frame_size {
-        out.push(Property::MaxFrameSize(v));
-    }
-    if let Some(v) = p.max_message_size {
-        out.push(Property::MaxMessageSize(v));
-    }
-    if let Some(v) = p.max_fragments {
-        out.push(Property::MaxFragments(v));
-    }
-    if let Some(v) = p.max_handshake_header_bytes {
-        out.push(Property::MaxHandshakeHeaderBytes(v));
-    }
-    if let Some(v) = p.max_handshake_headers {
-        out.push(Property::MaxHandshakeHeaders(v));
-    }
-    out
+/// The property list as the engine's properties, in the order given (a later value of one
+/// property wins, as websocket.h's array does). Each case is a row of the property table.
+fn properties_from(properties: Vec<wit::PropertyValue>) -> Vec<Property> {
+    use wit::PropertyValue as P;
+    properties
+        .into_iter()
+        .map(|property| match property {
+            P::ReceiveBufferSize(v) => Property::ReceiveBufferSize(v),
+            P::SendBufferSize(v) => Property::SendBufferSize(v),
+            P::DisableMasking(v) => Property::DisableMasking(v),
+            P::AllocatedBuffer => Property::AllocatedBuffer,
+            P::DisableUtf8Verification(v) => Property::DisableUtf8Verification(v),
+            P::KeepAliveInterval(v) => Property::KeepAliveInterval(v),
+            P::KeepAliveMode(wit::KeepAliveMode::Ping) => Property::KeepAliveMode(KeepAliveMode::Ping),
+            P::KeepAliveMode(wit::KeepAliveMode::UnsolicitedPong) => {
+                Property::KeepAliveMode(KeepAliveMode::UnsolicitedPong)
+            }
+            P::KeepAliveTimeout(v) => Property::KeepAliveTimeout(v),
+            P::CloseTimeout(v) => Property::CloseTimeout(v),
+            P::HandshakeTimeout(v) => Property::HandshakeTimeout(v),
+            P::MaxFrameSize(v) => Property::MaxFrameSize(v),
+            P::MaxMessageSize(v) => Property::MaxMessageSize(v),
+            P::MaxFragments(v) => Property::MaxFragments(v),
+            P::MaxHandshakeHeaderBytes(v) => Property::MaxHandshakeHeaderBytes(v),
+            P::MaxHandshakeHeaders(v) => Property::MaxHandshakeHeaders(v),
+        })
+        .collect()
 }
 
 fn error_to(e: &Error) -> wit::Error {
@@ -245,14 +220,7 @@ fn err(e: Error) -> wit::Error {
 
 /// Limits for the HTTP head parsers, checked with the same ranges as the handle properties.
 fn limits_from(l: wit::HttpLimits) -> Result<crate::config::Limits, wit::Error> {
-    let mut properties = Vec::new();
-    if let Some(v) = l.max_header_bytes {
-        properties.push(Property::MaxHandshakeHeaderBytes(v));
-    }
-    if let Some(v) = l.max_headers {
-        properties.push(Property::MaxHandshakeHeaders(v));
-    }
-    crate::config::Config::from_properties(Role::Server, &properties).map(|config| config.limits).map_err(err)
+    crate::config::Limits::for_heads(l.max_header_bytes.map(u64::from), l.max_headers.map(u64::from)).map_err(err)
 }
 
 fn len_u32(n: usize) -> u32 {

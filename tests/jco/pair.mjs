@@ -46,8 +46,8 @@ function settle(c, s, maxSplit) {
 }
 
 for (const maxSplit of [1, 7, 4096, 1 << 30]) {
-  const client = engine.Handle.createClient({}, undefined);
-  const server = engine.Handle.createServer({}, undefined);
+  const client = engine.Handle.createClient([], undefined);
+  const server = engine.Handle.createServer([], undefined);
   client.tick(0n);
   server.tick(0n);
   const request = client.beginClientHandshake(['chat', 'superchat'], [], []);
@@ -87,20 +87,20 @@ for (const maxSplit of [1, 7, 4096, 1 << 30]) {
 }
 
 // Bad input: every case comes back as an error variant (attempt rethrows anything else).
-const h = engine.Handle.createClient({}, 7n);
+const h = engine.Handle.createClient([], 7n);
 const cases = [
   ['stale action id', () => h.completeAction(12345, 0), 'unknown-action'],
   ['send before the handshake', () => h.send('utf8-message', { tag: 'data', val: new Uint8Array(1) }, undefined), 'invalid-state'],
   ['server call on a client', () => h.beginServerHandshake(undefined, [], []), 'invalid-argument'],
-  ['receive buffer below 256', () => engine.Handle.createClient({ receiveBufferSize: 1 }, undefined), 'property-out-of-range'],
-  ['allocated buffer', () => engine.Handle.createServer({ allocatedBuffer: true }, undefined), 'unsupported-property'],
+  ['receive buffer below 256', () => engine.Handle.createClient([{ tag: 'receive-buffer-size', val: 1 }], undefined), 'property-out-of-range'],
+  ['allocated buffer', () => engine.Handle.createServer([{ tag: 'allocated-buffer' }], undefined), 'unsupported-property'],
   ['header with CR LF', () => h.beginClientHandshake([], [], [{ name: 'X', value: 'a\r\nInjected: 1' }]), 'invalid-argument'],
   ['garbage HTTP head', () => engine.parseRequestHead(utf8.encode('\x00\x01 garbage\r\n\r\n'), {}), 'malformed-http'],
   ['bad response', () => { h.beginClientHandshake([], [], []); return h.endClientHandshake([{ name: 'Upgrade', value: 'websocket' }]); }, 'handshake-failed'],
 ];
 // A receive-from-network takes bytes through complete-receive; complete-action only takes 0 for it.
-const open = engine.Handle.createClient({}, 8n);
-const server2 = engine.Handle.createServer({}, 9n);
+const open = engine.Handle.createClient([], 8n);
+const server2 = engine.Handle.createServer([], 9n);
 const req = open.beginClientHandshake([], [], []);
 req.push({ name: 'Host', value: 'x' });
 open.endClientHandshake(server2.beginServerHandshake(undefined, [], req));

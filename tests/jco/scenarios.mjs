@@ -29,12 +29,12 @@ function payload(step) {
   return new Uint8Array(0);
 }
 // The scenario's property names are the WIT record's field names in camelCase, which jco uses.
+// A scenario's properties (JS names) as the WIT list of property-value cases (kebab names).
 function properties(spec) {
-  const p = {};
-  for (const [name, value] of Object.entries(spec?.properties ?? {})) {
-    p[name] = ['maxFrameSize', 'maxMessageSize'].includes(name) ? BigInt(value) : value;
-  }
-  return p;
+  return Object.entries(spec?.properties ?? {}).map(([name, value]) => ({
+    tag: name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+    val: ['maxFrameSize', 'maxMessageSize'].includes(name) ? BigInt(value) : value,
+  }));
 }
 const ok = (r, what) => {
   if ('error' in r) throw new Error(`${what}: ${JSON.stringify(r.error, (k, v) => typeof v === 'bigint' ? String(v) : v)}`);

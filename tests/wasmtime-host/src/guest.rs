@@ -68,25 +68,9 @@ fn trap(e: wasmtime::Error) -> Trap {
     anyhow!("trap or host failure: {e:?}")
 }
 
-/// Properties with every field left at its default.
+/// No properties: every one keeps its documented default.
 pub fn default_properties() -> Properties {
-    Properties {
-        receive_buffer_size: None,
-        send_buffer_size: None,
-        disable_masking: None,
-        allocated_buffer: None,
-        disable_utf8_verification: None,
-        keep_alive_interval: None,
-        keep_alive_mode: None,
-        keep_alive_timeout: None,
-        close_timeout: None,
-        handshake_timeout: None,
-        max_frame_size: None,
-        max_message_size: None,
-        max_fragments: None,
-        max_handshake_header_bytes: None,
-        max_handshake_headers: None,
-    }
+    Vec::new()
 }
 
 pub fn header(name: &str, value: &str) -> Header {

@@ -5,7 +5,7 @@
 use crate::drive::{drain, finished, send, Assembler, Endpoint, Event};
 use std::collections::VecDeque;
 use crate::guest::{
-    default_properties, header, Buffer, BufferType, CloseBuffer, Guest, Header, HttpLimits, Runtime, State, Trap,
+    header, Buffer, PropertyValue, BufferType, CloseBuffer, Guest, Header, HttpLimits, Runtime, State, Trap,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{ErrorKind, Read, Write};
@@ -80,8 +80,7 @@ fn echo_connection(runtime: &Runtime, mut stream: TcpStream) -> Result<String> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut g = runtime.instantiate()?;
-    let mut props = default_properties();
-    props.close_timeout = Some(5000);
+    let props = vec![PropertyValue::CloseTimeout(5000)];
     let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
     g.tick(h, now_ms(start))?;
 
@@ -235,8 +234,7 @@ impl ClientConn {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_millis(200)))?;
         let mut g = runtime.instantiate()?;
-        let mut props = default_properties();
-        props.close_timeout = Some(5000);
+        let props = vec![PropertyValue::CloseTimeout(5000)];
         let h = g.create_client(props, None)?.map_err(|e| anyhow!("create-client: {e:?}"))?;
         g.tick(h, now_ms(start))?;
         let mut headers: Vec<Header> = vec![header("Host", &format!("{host}:{port}"))];

@@ -4,7 +4,7 @@
 
 use crate::drive::OPTIONS;
 use crate::guest::{
-    default_properties, header, Buffer, BufferType, CloseBuffer, Error, Guest, Indication, KeepAliveMode, Properties,
+    default_properties, header, Buffer, BufferType, CloseBuffer, Error, Guest, Indication, KeepAliveMode, Properties, PropertyValue,
     Runtime, State, Trap,
 };
 use anyhow::{anyhow, bail, Context, Result};
@@ -97,35 +97,35 @@ fn payload(step: &Value) -> Result<Vec<u8>> {
 }
 
 /// The scenario's JS-style property names as the WIT properties record.
+/// A scenario's properties (JS names, as the property table has them) as the WIT list.
 fn properties(spec: &Value) -> Result<Properties> {
     let mut p = default_properties();
     let Some(map) = spec.get("properties").and_then(Value::as_object) else { return Ok(p) };
     for (name, value) in map {
         let n = || value.as_u64().ok_or_else(|| anyhow!("{name} wants a number"));
+        let u = || n().map(|v| v as u32);
         let b = || value.as_bool().ok_or_else(|| anyhow!("{name} wants a boolean"));
-        match name.as_str() {
-            "receiveBufferSize" => p.receive_buffer_size = Some(n()? as u32),
-            "sendBufferSize" => p.send_buffer_size = Some(n()? as u32),
-            "disableMasking" => p.disable_masking = Some(b()?),
-            "disableUtf8Verification" => p.disable_utf8_verification = Some(b()?),
-            "keepAliveInterval" => p.keep_alive_interval = Some(n()? as u32),
-            "keepAliveMode" => {
-                p.keep_alive_mode = Some(match value.as_str() {
-                    Some("ping") => KeepAliveMode::Ping,
-                    Some("unsolicited-pong") => KeepAliveMode::UnsolicitedPong,
-                    other => bail!("keepAliveMode {other:?}"),
-                })
-            }
-            "keepAliveTimeout" => p.keep_alive_timeout = Some(n()? as u32),
-            "closeTimeout" => p.close_timeout = Some(n()? as u32),
-            "handshakeTimeout" => p.handshake_timeout = Some(n()? as u32),
-            "maxFrameSize" => p.max_frame_size = Some(n()?),
-            "maxMessageSize" => p.max_message_size = Some(n()?),
-            "maxFragments" => p.max_fragments = Some(n()? as u32),
-            "maxHandshakeHeaderBytes" => p.max_handshake_header_bytes = Some(n()? as u32),
-            "maxHandshakeHeaders" => p.max_handshake_headers = Some(n()? as u32),
+        p.push(match name.as_str() {
+            "receiveBufferSize" => PropertyValue::ReceiveBufferSize(u()?),
+            "sendBufferSize" => PropertyValue::SendBufferSize(u()?),
+            "disableMasking" => PropertyValue::DisableMasking(b()?),
+            "disableUtf8Verification" => PropertyValue::DisableUtf8Verification(b()?),
+            "keepAliveInterval" => PropertyValue::KeepAliveInterval(u()?),
+            "keepAliveMode" => PropertyValue::KeepAliveMode(match value.as_str() {
+                Some("ping") => KeepAliveMode::Ping,
+                Some("unsolicited-pong") => KeepAliveMode::UnsolicitedPong,
+                other => bail!("keepAliveMode {other:?}"),
+            }),
+            "keepAliveTimeout" => PropertyValue::KeepAliveTimeout(u()?),
+            "closeTimeout" => PropertyValue::CloseTimeout(u()?),
+            "handshakeTimeout" => PropertyValue::HandshakeTimeout(u()?),
+            "maxFrameSize" => PropertyValue::MaxFrameSize(n()?),
+            "maxMessageSize" => PropertyValue::MaxMessageSize(n()?),
+            "maxFragments" => PropertyValue::MaxFragments(u()?),
+            "maxHandshakeHeaderBytes" => PropertyValue::MaxHandshakeHeaderBytes(u()?),
+            "maxHandshakeHeaders" => PropertyValue::MaxHandshakeHeaders(u()?),
             other => bail!("unknown property {other}"),
-        }
+        });
     }
     Ok(p)
 }
