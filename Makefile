@@ -41,8 +41,16 @@ bench:
 # ---------------------------------------------------------------- engine (Rust)
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
+# Style is checked like behaviour: formatting, and clippy on the native build and both bindings.
 test-rust: setup-rust
+	cargo fmt --check
+	for crate in tests/wasmtime-host tests/wit-tool fuzz; do cargo fmt --check --manifest-path $$crate/Cargo.toml || exit 1; done
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features js -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features component -- -D warnings
 	cargo test --all-targets
 	cargo test --doc
 
@@ -192,6 +200,7 @@ test-component-wasmtime: component wasmtime-host
 	$(WASMTIME_HOST) --component $(COMPONENT) pair
 	$(WASMTIME_HOST) --component $(COMPONENT) fuzz 50 10000
 	$(WASMTIME_HOST) --component $(COMPONENT) scenarios tests/scenarios tests/artifacts/scenario-results/wasmtime.json
+	tests/wasmtime-host/readme-host.sh $(COMPONENT) $(HOST_TARGET_DIR)
 
 # Real peers on 127.0.0.1: Node ws and Python websockets against the component's echo server,
 # the component's client against a Node ws echo server.

@@ -4,8 +4,8 @@
 //! its rules (receive again after each indication, replies before a failing close) are the
 //! core's; this file only moves bytes and turns indications into events.
 
-use crate::guest::{BufferType, DrainOptions, DrainResult, Error, Guest, Indication, State, Trap};
 use crate::guest::Buffer;
+use crate::guest::{BufferType, DrainOptions, DrainResult, Error, Guest, Indication, State, Trap};
 use wasmtime::component::ResourceAny;
 
 /// What the application learns from a drain.

@@ -4,8 +4,8 @@
 //! never a trap: any trap fails the run with its seed and step.
 
 use crate::guest::{
-    default_properties, header, Action, PropertyValue, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, Header, HttpLimits,
-    KeepAliveMode, Properties, Runtime,
+    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, Header, HttpLimits,
+    KeepAliveMode, Properties, PropertyValue, Runtime,
 };
 use crate::pair::Rng;
 use anyhow::{anyhow, Context, Result};

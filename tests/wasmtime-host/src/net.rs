@@ -3,11 +3,11 @@
 //! This file only reads and writes bytes, keeps the clock, and decides what to echo.
 
 use crate::drive::{drain, finished, send, Assembler, Endpoint, Event};
-use std::collections::VecDeque;
 use crate::guest::{
-    header, Buffer, PropertyValue, BufferType, CloseBuffer, Guest, Header, HttpLimits, Runtime, State, Trap,
+    header, Buffer, BufferType, CloseBuffer, Guest, Header, HttpLimits, PropertyValue, Runtime, State, Trap,
 };
 use anyhow::{anyhow, bail, Context, Result};
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};

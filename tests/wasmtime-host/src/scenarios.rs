@@ -4,8 +4,8 @@
 
 use crate::drive::OPTIONS;
 use crate::guest::{
-    default_properties, header, Buffer, BufferType, CloseBuffer, Error, Guest, Indication, KeepAliveMode, Properties, PropertyValue,
-    Runtime, State, Trap,
+    default_properties, header, Buffer, BufferType, CloseBuffer, Error, Guest, Indication, KeepAliveMode, Properties,
+    PropertyValue, Runtime, State, Trap,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
