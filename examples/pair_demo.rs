@@ -18,7 +18,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The trace hook: one line per input and action.
 fn tracer(name: &'static str) -> Box<dyn FnMut(&TraceEvent<'_>)> {
     Box::new(move |event| match event {
-        TraceEvent::Input { call, id, bytes } => {
+        TraceEvent::Input { call, id, bytes, .. } => {
             println!("{name:>6}  {call}(#{id}) with {} bytes: {}", bytes.len(), hex(bytes))
         }
         TraceEvent::Action(action) => {

@@ -533,6 +533,8 @@ impl WebSocketHandle {
         let extensions = string_list("selectedExtensions", &selected_extensions)?;
         let headers = header_list("requestHeaders", &request_headers)?;
         let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
+        // Traced with the selected subprotocol as its bytes.
+        self.driver.trace_input("begin_server_handshake", 0, None, subprotocol.as_deref().unwrap_or("").as_bytes());
         self.handle
             .begin_server_handshake(subprotocol.as_deref(), &extensions, &headers)
             .map(|headers| headers_to_js(&headers))
@@ -557,7 +559,7 @@ impl WebSocketHandle {
         let buffer_type = buffer_type_from(buffer_type)?;
         let context = context_value(context)?;
         if data.is_undefined() || data.is_null() {
-            self.driver.trace_input("send", 0, &[]);
+            self.driver.trace_input("send", 0, Some(buffer_type), &[]);
             return self.handle.send(buffer_type, None, context).map_err(|e| engine_error(&e));
         }
         if let Some(array) = data.dyn_ref::<Uint8Array>() {
@@ -568,7 +570,7 @@ impl WebSocketHandle {
                 )));
             }
             let bytes = array.to_vec();
-            self.driver.trace_input("send", 0, &bytes);
+            self.driver.trace_input("send", 0, Some(buffer_type), &bytes);
             return self.handle.send(buffer_type, Some(Buffer::Data(&bytes)), context).map_err(|e| engine_error(&e));
         }
         if buffer_type != BufferType::Close || !data.is_object() {
@@ -594,7 +596,7 @@ impl WebSocketHandle {
         } else {
             return Err(type_error(format!("reason must be a string or a Uint8Array, got {}", describe(&reason))));
         };
-        self.driver.trace_input("send", 0, &reason);
+        self.driver.trace_input("send", 0, Some(buffer_type), &reason);
         self.handle
             .send(buffer_type, Some(Buffer::CloseStatus { status, reason: &reason }), context)
             .map_err(|e| engine_error(&e))
@@ -606,7 +608,7 @@ impl WebSocketHandle {
     /// WebSocketReceive.
     pub fn receive(&mut self, context: JsValue) -> Result<(), JsValue> {
         let context = context_value(&context)?;
-        self.driver.trace_input("receive", 0, &[]);
+        self.driver.trace_input("receive", 0, None, &[]);
         self.handle.receive(context).map_err(|e| engine_error(&e))
     }
 
@@ -636,7 +638,7 @@ impl WebSocketHandle {
     pub fn complete_action(&mut self, id: f64, bytes_transferred: f64) -> Result<(), JsValue> {
         let id = integer("id", id, u32::MAX as f64)? as u32;
         let count = integer("bytesTransferred", bytes_transferred, u32::MAX as f64)? as usize;
-        self.driver.trace_input("complete_action", id, &[]);
+        self.driver.trace_input("complete_action", id, None, &[]);
         self.handle.complete_action(id, count).map_err(|e| engine_error(&e))
     }
 
@@ -659,20 +661,20 @@ impl WebSocketHandle {
         // Copied straight into the engine's receive buffer: one copy, no temporary.
         array.copy_to(&mut space[..length]);
         let read = &space[..length];
-        self.driver.trace_input("complete_receive", id, read);
+        self.driver.trace_input("complete_receive", id, None, read);
         self.handle.complete_action(id, length).map_err(|e| engine_error(&e))
     }
 
     /// WebSocketAbortHandle: queued work still drains through getAction; new work fails.
     pub fn abort(&mut self) {
-        self.driver.trace_input("abort", 0, &[]);
+        self.driver.trace_input("abort", 0, None, &[]);
         self.handle.abort();
     }
 
     /// The time in milliseconds (any epoch, never decreasing); fires due timers. Drain after it.
     pub fn tick(&mut self, now_ms: f64) -> Result<(), JsValue> {
         let now = integer("nowMs", now_ms.floor(), MAX_SAFE_INTEGER)?;
-        self.driver.trace_input("tick", 0, &[]);
+        self.driver.trace_input("tick", 0, None, &[]);
         self.handle.tick(now as u64);
         Ok(())
     }
@@ -811,10 +813,11 @@ impl WebSocketHandle {
 fn trace_to_js(event: &TraceEvent<'_>) -> JsValue {
     let object = Object::new();
     match event {
-        TraceEvent::Input { call, id, bytes } => {
+        TraceEvent::Input { call, id, buffer_type, bytes } => {
             set(&object, "type", &JsValue::from_str("input"));
             set(&object, "call", &JsValue::from_str(call));
             set(&object, "id", &JsValue::from(*id));
+            set(&object, "bufferType", &buffer_type.map_or(JsValue::NULL, |t| JsValue::from(t as u32)));
             set(&object, "bytes", &copy_bytes(bytes));
         }
         TraceEvent::Action(action) => {
