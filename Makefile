@@ -114,6 +114,14 @@ test-js-python: setup-js
 bench-js: setup-js
 	node $(JS_TESTS)/bench.mjs
 
+# The wasmtime host's echo server (the component's drain per read) under bench-js's echo load.
+.PHONY: bench-component
+bench-component: component wasmtime-host setup-js
+	@$(WASMTIME_HOST) --component $(COMPONENT) echo-server --port 0 > $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null & \
+	  pid=$$!; trap "kill $$pid" EXIT; \
+	  for i in $$(seq 100); do grep -q listening $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null && break; sleep 0.1; done; \
+	  node $(JS_TESTS)/bench-echo.mjs $$(sed -n 's/^listening on //p' $(HOST_TARGET_DIR)/bench-echo.port)
+
 # ---------------------------------------------------------------- www/: the simulator and `make demo`
 # The page imports pkg/browser.js (the web build from `make pkg`) and is served from the repository
 # root by www/demo-server.mjs, which also runs the wsaction echo server for the page's live mode.
