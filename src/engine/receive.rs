@@ -1,21 +1,15 @@
-//! The receive path (websocket.h WebSocketReceive): the frame reader (headers and the per-frame
-//! rules of RFC 6455 5.1-5.5), the message assembler (fragments, limits, pieces no larger than the
-//! receive buffer) and UTF-8 checked as each piece arrives (8.1). Control frames go to `control`.
-//!
-//! Permessage-deflate's seam on the receive path: a data frame's payload is inflated where
-//! `copy_payload` fills `pending` (a message whose first frame has RSV1 set, RFC 7692 6.2), before
-//! UTF-8 is checked and before the pieces are cut.
+//! The receive path (websocket.h WebSocketReceive), the frame reader: buffered bytes become frame
+//! headers checked against the per-frame rules (RFC 6455 5.1-5.5) and payload moved, unmasked,
+//! to `control` (control frames, see `control.rs`) or `pending` (data, see `assembler.rs`, which
+//! turns it into message pieces). Also the receive slot's completions and the receive buffer.
 
 use super::Handle;
 use crate::config::Role;
-use crate::config::FRAGMENT_OVERHEAD;
 use crate::constants::BufferType;
 use crate::error::{Error, Violation};
 use crate::state::{Event, State};
 use crate::wire::frame::{self, FrameHeader, HeaderParse};
-use crate::wire::utf8::Utf8Validator;
 
-/// A receive indication ready to hand out.
 /// The frame being received.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct InboundFrame {
@@ -30,14 +24,6 @@ impl InboundFrame {
     }
 }
 
-/// The data message being received.
-pub(super) struct InboundMessage {
-    text: bool,
-    charged: u64,
-    frames: u32,
-    utf8: Utf8Validator,
-}
-
 /// What a step of the receive parser ended with.
 pub(super) enum Progress {
     /// An indication is ready.
@@ -48,6 +34,7 @@ pub(super) enum Progress {
     NeedBytes,
 }
 
+/// A receive indication ready to hand out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Ready {
     /// `len` bytes at the front of `pending`.
@@ -159,41 +146,21 @@ impl Handle {
                 self.finish_control(opcode)?;
                 continue;
             }
+            // Permessage-deflate's seam on the receive path (RFC 7692 6.2): a data frame's payload
+            // is inflated where `copy_payload` fills `pending`, before UTF-8 is checked and the
+            // pieces are cut; `start_frame` records whether the message's first frame had RSV1.
             let space = capacity - self.pending.len();
             let take = (inbound.remaining().min(available as u64) as usize).min(space);
             if take > 0 {
                 let from = self.pending.len();
                 self.copy_payload(&mut inbound, take, false);
-                let verify = !self.config.disable_utf8_verification;
-                if let Some(message) = self.message.as_mut() {
-                    if message.text && verify && message.utf8.feed(&self.pending[from..]).is_err() {
-                        // RFC 6455 8.1: fail at the first invalid byte, not at the message's end.
-                        return Err(Violation::InvalidUtf8InText);
-                    }
-                }
+                self.check_arrived(from)?;
             }
             let frame_done = inbound.remaining() == 0;
             let message_done = frame_done && inbound.header.fin;
             self.frame = if frame_done { None } else { Some(inbound) };
-            if message_done {
-                let message = self.message.take().expect("a data frame belongs to a message");
-                let mut utf8 = message.utf8;
-                if message.text && !self.config.disable_utf8_verification && utf8.finish().is_err() {
-                    return Err(Violation::InvalidUtf8InText);
-                }
-                let buffer_type = if message.text { BufferType::Utf8Message } else { BufferType::BinaryMessage };
-                self.ready = Some(Ready::Data { buffer_type, len: self.pending.len() });
-                continue;
-            }
-            if self.pending.len() == capacity {
-                let message = self.message.as_ref().expect("a data frame belongs to a message");
-                let (buffer_type, held_back) = if message.text {
-                    // Hold back an incomplete code point so each UTF-8 piece is valid on its own.
-                    (BufferType::Utf8Fragment, message.utf8.incomplete_len())
-                } else {
-                    (BufferType::BinaryFragment, 0)
-                };
-                self.ready = Some(Ready::Data { buffer_type, len: capacity - held_back });
+            if let Some(piece) = self.cut_piece(message_done)? {
+                self.ready = Some(piece);
                 continue;
             }
             if !frame_done {
@@ -236,35 +203,11 @@ impl Handle {
         if frame::is_control(header.opcode) {
             self.control.clear();
         } else {
-            let limits = self.config.limits;
-            if header.payload_len > limits.max_frame_size {
-                return Err(Violation::FrameTooBig { length: header.payload_len, limit: limits.max_frame_size });
+            let limit = self.config.limits.max_frame_size;
+            if header.payload_len > limit {
+                return Err(Violation::FrameTooBig { length: header.payload_len, limit });
             }
-            match (header.opcode, self.message.as_mut()) {
-                // RFC 6455 5.4: a continuation needs a started fragmented message.
-                (frame::OPCODE_CONTINUATION, None) => return Err(Violation::UnexpectedContinuation),
-                (frame::OPCODE_CONTINUATION, Some(message)) => {
-                    message.frames += 1;
-                    if message.frames > limits.max_fragments {
-                        return Err(Violation::TooManyFragments { limit: limits.max_fragments });
-                    }
-                    message.charged += header.payload_len + FRAGMENT_OVERHEAD;
-                }
-                // RFC 6455 5.4: "the fragments of one message MUST NOT be interleaved" with another's.
-                (opcode, Some(_)) => return Err(Violation::DataFrameInsideMessage { opcode }),
-                (opcode, None) => {
-                    self.message = Some(InboundMessage {
-                        text: opcode == frame::OPCODE_TEXT,
-                        charged: header.payload_len,
-                        frames: 1,
-                        utf8: Utf8Validator::new(),
-                    });
-                }
-            }
-            let charged = self.message.as_ref().map_or(0, |m| m.charged);
-            if charged > limits.max_message_size {
-                return Err(Violation::MessageTooBig { limit: limits.max_message_size });
-            }
+            self.admit_data_frame(&header)?;
         }
         self.frame = Some(InboundFrame { header, consumed: 0 });
         Ok(())
