@@ -71,8 +71,8 @@ pub enum Indication {
 pub enum TraceEvent<'a> {
     /// An input to the handle: `call` names it (`send`, `send_now`, `receive`,
     /// `complete_receive`, `complete_action`, or a binding's own call), `id` is the action id it
-    /// completes (0 when none), `bytes` what it carried.
-    Input { call: &'static str, id: u32, bytes: &'a [u8] },
+    /// completes (0 when none), `buffer_type` what a send carries, `bytes` what it carried.
+    Input { call: &'static str, id: u32, buffer_type: Option<BufferType>, bytes: &'a [u8] },
     /// An action `get_action` handed out, as websocket.h sees it.
     Action(ActionRecord<'a>),
     /// A peer violation `get_action` reported.
@@ -172,9 +172,9 @@ impl Driver {
 
     /// Reports an input a host made on the handle directly (a handshake call, `tick`, `abort`)
     /// to the trace hook, so the trace tells the whole story.
-    pub fn trace_input(&mut self, call: &'static str, id: u32, bytes: &[u8]) {
+    pub fn trace_input(&mut self, call: &'static str, id: u32, buffer_type: Option<BufferType>, bytes: &[u8]) {
         if let Some(trace) = self.trace.as_mut() {
-            trace(&TraceEvent::Input { call, id, bytes });
+            trace(&TraceEvent::Input { call, id, buffer_type, bytes });
         }
     }
 
@@ -197,7 +197,7 @@ impl Driver {
             let Some((id, capacity)) = handle.outstanding_receive() else { break };
             let take = (input.len() - self.consumed).min(capacity);
             let bytes = &input[self.consumed..self.consumed + take];
-            self.trace_input("complete_receive", id, bytes);
+            self.trace_input("complete_receive", id, None, bytes);
             handle.complete_receive(id, bytes)?;
             self.consumed += take;
             self.run(handle, options)?;
@@ -210,7 +210,7 @@ impl Driver {
         self.begin(true);
         self.run(handle, options)?;
         if let Some((id, _)) = handle.outstanding_receive() {
-            self.trace_input("complete_receive", id, &[]);
+            self.trace_input("complete_receive", id, None, &[]);
             handle.complete_receive(id, &[])?;
             self.run(handle, options)?;
         }
@@ -229,7 +229,7 @@ impl Driver {
         options: DrainOptions,
     ) -> Result<Drained<'_>, Error> {
         self.begin(false);
-        self.trace_input("send", 0, buffer_bytes(buffer));
+        self.trace_input("send", 0, Some(buffer_type), buffer_bytes(buffer));
         match handle.send_now(buffer_type, buffer, &mut self.out) {
             Ok(()) => self.indications.push(Indication::SendComplete { buffer_type, context: None }),
             Err(Error::OperationPending { .. }) => handle.send(buffer_type, buffer, None)?,
@@ -253,7 +253,7 @@ impl Driver {
     ) -> Result<Drained<'_>, Error> {
         self.begin(false);
         for message in messages {
-            self.trace_input("send_now", 0, message);
+            self.trace_input("send_now", 0, Some(buffer_type), message);
             if let Err(error) = handle.send_now(buffer_type, Some(Buffer::Data(message)), &mut self.out) {
                 if self.sent == 0 {
                     return Err(error);

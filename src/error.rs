@@ -353,3 +353,95 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_of_each() -> Vec<Error> {
+        vec![
+            Error::InvalidState { operation: "send", state: State::Closed },
+            Error::InvalidArgument { argument: "buffer", problem: "bad".into() },
+            Error::PropertyOutOfRange { property: "receive buffer size", value: 1, min: 256, max: 1 << 24 },
+            Error::UnsupportedProperty { property: "allocated buffer", why: "owned" },
+            Error::UnknownAction { id: 7 },
+            Error::OperationPending { operation: "send" },
+            Error::RandomUnavailable { problem: "none".into() },
+            Error::ProtocolViolation(Violation::InvalidUtf8InText),
+            Error::Handshake(HandshakeRejection {
+                status: 426,
+                headers: vec![("Sec-WebSocket-Version".into(), "13".into())],
+                problem: "version".into(),
+                hresult: hresult::E_PROTOCOL_VERSION_NOT_SUPPORTED,
+            }),
+            Error::MalformedHttp { problem: "garbage".into(), status: 400 },
+            Error::Timeout { timer: Timer::KeepAlive, waited_ms: 10 },
+        ]
+    }
+
+    #[test]
+    fn errors_say_who_broke_what() {
+        for error in one_of_each() {
+            let text = error.to_string();
+            if error.is_local() {
+                assert!(text.starts_with("caller error") || text.starts_with("platform error"), "{text}");
+                assert_eq!(error.close_code(), None);
+                assert_eq!(error.http_status(), None);
+            } else {
+                assert!(text.starts_with("peer error"), "{text}");
+            }
+            assert_ne!(error.is_local(), error.is_remote());
+        }
+    }
+
+    #[test]
+    fn codes_are_stable_and_distinct() {
+        let codes: Vec<&str> = one_of_each().iter().map(Error::code).collect();
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len(), "{codes:?}");
+        assert!(codes.iter().all(|c| c.chars().all(|c| c.is_ascii_uppercase() || c == '_')));
+    }
+
+    #[test]
+    fn what_a_remote_error_answers_with() {
+        let errors = one_of_each();
+        let violation = errors.iter().find(|e| e.violation().is_some()).unwrap();
+        assert_eq!(violation.close_code(), Some(close_status::INVALID_PAYLOAD));
+        assert_eq!(violation.hresult(), hresult::E_INVALID_PROTOCOL_FORMAT);
+        let rejection = errors.iter().find(|e| e.code() == "HANDSHAKE_FAILED").unwrap();
+        assert_eq!(rejection.http_status(), Some(426));
+        assert_eq!(rejection.http_headers(), &[("Sec-WebSocket-Version".to_string(), "13".to_string())]);
+        let keepalive = errors.iter().find(|e| e.code() == "TIMEOUT").unwrap();
+        assert_eq!(keepalive.close_code(), Some(close_status::SERVER_ERROR));
+    }
+
+    #[test]
+    fn every_violation_names_its_rule_and_close_code() {
+        let violations = [
+            Violation::ReservedBitsSet { bits: 4 },
+            Violation::ReservedOpcode { opcode: 3 },
+            Violation::ControlFrameTooLong { length: 126 },
+            Violation::FragmentedControlFrame { opcode: 9 },
+            Violation::UnexpectedContinuation,
+            Violation::DataFrameInsideMessage { opcode: 1 },
+            Violation::UnmaskedClientFrame,
+            Violation::MaskedServerFrame,
+            Violation::LengthTopBitSet,
+            Violation::CloseFrameOneByte,
+            Violation::InvalidCloseCode { code: 1005 },
+            Violation::InvalidUtf8InText,
+            Violation::InvalidUtf8InCloseReason,
+            Violation::FrameTooBig { length: 2, limit: 1 },
+            Violation::MessageTooBig { limit: 1 },
+            Violation::TooManyFragments { limit: 1 },
+        ];
+        for violation in violations {
+            assert!(violation.rule().starts_with("RFC 6455"), "{violation:?}");
+            assert!([1002, 1007, 1009].contains(&violation.close_code()), "{violation:?}");
+            // The failing close's reason is the code: at most 123 bytes with the status.
+            assert!(violation.code().len() <= 123);
+        }
+    }
+}

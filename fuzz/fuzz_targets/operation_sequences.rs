@@ -1,6 +1,7 @@
 //! Whole-handle operation sequences decoded from the input: sends of every type, receives,
-//! get/complete with right and wrong ids and counts, ticks, aborts, hostile bytes, with and
-//! without permessage-deflate. No panic.
+//! get/complete with right and wrong ids and counts, ticks, aborts, hostile bytes, and the driver's
+//! calls mixed in with them (drain, feed, send_and_drain, send_many_and_drain), with and without
+//! permessage-deflate. No panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use wsaction::*;
@@ -21,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let response = server.begin_server_handshake(None, &[], &request).unwrap();
     client.end_client_handshake(&response).unwrap();
     let mut last: [(u32, usize); 2] = [(0, 0); 2];
+    let mut drivers = [Driver::new(), Driver::new()];
     let mut now = 0u64;
     let mut it = data.chunks(4);
     while let Some(op) = it.next() {
@@ -45,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
                 let _ = handle.receive(None);
             }
             40..=89 => {
-                if let Ok(action) = handle.get_action(ActionQueue::from_u32((arg % 3 + 1) as u32).unwrap()).map(|a| a.record()) {
+                if let Ok(action) =
+                    handle.get_action(ActionQueue::from_u32((arg % 3 + 1) as u32).unwrap()).map(|a| a.record())
+                {
                     last[side] = (action.id, action.bytes.len().max(action.receive_capacity));
                 }
             }
@@ -63,6 +67,21 @@ fuzz_target!(|data: &[u8]| {
                 handle.tick(now);
             }
             125 => handle.abort(),
+            126 => {
+                let options = DrainOptions { keep_receiving: arg & 1 == 0, max_out_bytes: (arg >> 1) as usize * 8 };
+                let driver = &mut drivers[side];
+                let _ = match arg % 4 {
+                    0 => driver.drain(handle, options).map(|d| d.out.len()),
+                    1 => driver.feed(handle, payload, options).map(|d| d.consumed),
+                    2 => {
+                        let t = BufferType::from_u32(0x8000_0000 + (arg % 7) as u32).unwrap();
+                        driver.send_and_drain(handle, t, Some(Buffer::Data(payload)), options).map(|d| d.out.len())
+                    }
+                    _ => driver
+                        .send_many_and_drain(handle, BufferType::BinaryMessage, payload.chunks(1), options)
+                        .map(|d| d.sent),
+                };
+            }
             _ => {
                 let _ = handle.end_server_handshake();
             }

@@ -1,4 +1,4 @@
-//! The WIT binding (`wit/`, package `wsaction:engine@0.1.0`): the engine as a WebAssembly
+//! The WIT binding (`wit/`, package `wsaction:engine@0.2.0`): the engine as a WebAssembly
 //! component. `make component` builds the crate with `--target wasm32-unknown-unknown
 //! --no-default-features --features component` and wraps the module with wit-component
 //! (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
@@ -7,6 +7,7 @@
 
 use crate::config::{KeepAliveMode, Property, Role};
 use crate::constants::{ActionQueue, BufferType};
+use crate::driver::{DrainOptions, Drained, Driver, Indication};
 use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
 use crate::random::{RandomSource, SeededRandom};
@@ -143,58 +144,41 @@ fn headers_to(headers: Vec<(String, String)>) -> Vec<wit::Header> {
     headers.into_iter().map(|(name, value)| wit::Header { name, value }).collect()
 }
 
-/// The properties record as the engine's property list, in property-number order.
-fn properties_from(p: wit::Properties) -> Vec<Property> {
-    let mut out = Vec::new();
-    if let Some(v) = p.receive_buffer_size {
-        out.push(Property::ReceiveBufferSize(v));
-    }
-    if let Some(v) = p.send_buffer_size {
-        out.push(Property::SendBufferSize(v));
-    }
-    if let Some(v) = p.disable_masking {
-        out.push(Property::DisableMasking(v));
-    }
-    if p.allocated_buffer == Some(true) {
-        out.push(Property::AllocatedBuffer);
-    }
-    if let Some(v) = p.disable_utf8_verification {
-        out.push(Property::DisableUtf8Verification(v));
-    }
-    if let Some(v) = p.keep_alive_interval {
-        out.push(Property::KeepAliveInterval(v));
-    }
-    if let Some(v) = p.keep_alive_mode {
-        out.push(Property::KeepAliveMode(match v {
-            wit::KeepAliveMode::Ping => KeepAliveMode::Ping,
-            wit::KeepAliveMode::UnsolicitedPong => KeepAliveMode::UnsolicitedPong,
-        }));
-    }
-    if let Some(v) = p.keep_alive_timeout {
-        out.push(Property::KeepAliveTimeout(v));
-    }
-    if let Some(v) = p.close_timeout {
-        out.push(Property::CloseTimeout(v));
-    }
-    if let Some(v) = p.handshake_timeout {
-        out.push(Property::HandshakeTimeout(v));
-    }
-    if let Some(v) = p.max_frame_size {
-        out.push(Property::MaxFrameSize(v));
-    }
-    if let Some(v) = p.max_message_size {
-        out.push(Property::MaxMessageSize(v));
-    }
-    if let Some(v) = p.max_fragments {
-        out.push(Property::MaxFragments(v));
-    }
-    if let Some(v) = p.max_handshake_header_bytes {
-        out.push(Property::MaxHandshakeHeaderBytes(v));
-    }
-    if let Some(v) = p.max_handshake_headers {
-        out.push(Property::MaxHandshakeHeaders(v));
-    }
-    out
+/// The property list as the engine's properties, in the order given (a later value of one
+/// property wins, as websocket.h's array does). Each case is a row of the property table.
+fn properties_from(properties: Vec<wit::PropertyValue>) -> Vec<Property> {
+    use wit::PropertyValue as P;
+    properties
+        .into_iter()
+        .map(|property| match property {
+            P::ReceiveBufferSize(v) => Property::ReceiveBufferSize(v),
+            P::SendBufferSize(v) => Property::SendBufferSize(v),
+            P::DisableMasking(v) => Property::DisableMasking(v),
+            P::AllocatedBuffer => Property::AllocatedBuffer,
+            P::DisableUtf8Verification(v) => Property::DisableUtf8Verification(v),
+            P::KeepAliveInterval(v) => Property::KeepAliveInterval(v),
+            P::KeepAliveMode(wit::KeepAliveMode::Ping) => Property::KeepAliveMode(KeepAliveMode::Ping),
+            P::KeepAliveMode(wit::KeepAliveMode::UnsolicitedPong) => {
+                Property::KeepAliveMode(KeepAliveMode::UnsolicitedPong)
+            }
+            P::KeepAliveTimeout(v) => Property::KeepAliveTimeout(v),
+            P::CloseTimeout(v) => Property::CloseTimeout(v),
+            P::HandshakeTimeout(v) => Property::HandshakeTimeout(v),
+            P::MaxFrameSize(v) => Property::MaxFrameSize(v),
+            P::MaxMessageSize(v) => Property::MaxMessageSize(v),
+            P::MaxFragments(v) => Property::MaxFragments(v),
+            P::MaxHandshakeHeaderBytes(v) => Property::MaxHandshakeHeaderBytes(v),
+            P::MaxHandshakeHeaders(v) => Property::MaxHandshakeHeaders(v),
+            P::PerMessageDeflate(v) => Property::PerMessageDeflate(v),
+            P::DeflateThreshold(v) => Property::DeflateThreshold(v),
+            P::DeflateServerNoContextTakeover(v) => Property::DeflateServerNoContextTakeover(v),
+            P::DeflateClientNoContextTakeover(v) => Property::DeflateClientNoContextTakeover(v),
+            P::DeflateServerMaxWindowBits(v) => Property::DeflateServerMaxWindowBits(v),
+            P::DeflateClientMaxWindowBits(v) => Property::DeflateClientMaxWindowBits(v),
+            P::DeflateLevel(v) => Property::DeflateLevel(v),
+            P::DeflateMemLevel(v) => Property::DeflateMemLevel(v),
+        })
+        .collect()
 }
 
 fn error_to(e: &Error) -> wit::Error {
@@ -244,14 +228,7 @@ fn err(e: Error) -> wit::Error {
 
 /// Limits for the HTTP head parsers, checked with the same ranges as the handle properties.
 fn limits_from(l: wit::HttpLimits) -> Result<crate::config::Limits, wit::Error> {
-    let mut properties = Vec::new();
-    if let Some(v) = l.max_header_bytes {
-        properties.push(Property::MaxHandshakeHeaderBytes(v));
-    }
-    if let Some(v) = l.max_headers {
-        properties.push(Property::MaxHandshakeHeaders(v));
-    }
-    crate::config::Config::from_properties(Role::Server, &properties).map(|config| config.limits).map_err(err)
+    crate::config::Limits::for_heads(l.max_header_bytes.map(u64::from), l.max_headers.map(u64::from)).map_err(err)
 }
 
 fn len_u32(n: usize) -> u32 {
@@ -268,6 +245,54 @@ pub struct ComponentHandle {
     /// engine's receive buffer, so that action is completed with complete-receive (bytes), and
     /// complete-action only takes 0 (end of stream) for it.
     receive_id: Cell<Option<u32>>,
+    /// The core's drain loop behind `drain` and `send-and-drain`.
+    driver: RefCell<Driver>,
+}
+
+fn buffer_from(buffer: &wit::Buffer) -> Buffer<'_> {
+    match buffer {
+        wit::Buffer::Data(data) => Buffer::Data(data),
+        wit::Buffer::CloseStatus(close) => Buffer::CloseStatus { status: close.status, reason: &close.reason },
+    }
+}
+
+fn options_from(options: wit::DrainOptions) -> DrainOptions {
+    DrainOptions {
+        keep_receiving: options.keep_receiving,
+        max_out_bytes: options.max_out_bytes.map_or(usize::MAX, |n| n as usize),
+    }
+}
+
+/// A driver result as the WIT record (bytes copied out: they cross as list<u8>).
+fn drained_to(drained: &Drained<'_>) -> wit::DrainResult {
+    let indications = drained
+        .indications
+        .iter()
+        .map(|indication| match indication {
+            Indication::SendComplete { buffer_type, context } => wit::Indication::SendComplete(wit::Sent {
+                buffer_type: buffer_type_to(*buffer_type),
+                context: *context,
+            }),
+            Indication::Received { buffer_type, close_status, context, .. } => {
+                wit::Indication::ReceiveComplete(wit::Received {
+                    buffer_type: buffer_type_to(*buffer_type),
+                    context: *context,
+                    bytes: drained.payload_of(indication).to_vec(),
+                    close_status: *close_status,
+                })
+            }
+        })
+        .collect();
+    wit::DrainResult {
+        out: drained.out.to_vec(),
+        indications,
+        consumed: len_u32(drained.consumed),
+        receive: drained.receive.map(|(id, capacity)| wit::HeldReceive { id, capacity: len_u32(capacity) }),
+        state: state_to(drained.state),
+        violation: drained.violation.map(error_to),
+        failing_close_waits: drained.failing_close_waits,
+        next_deadline: drained.next_deadline,
+    }
 }
 
 impl ComponentHandle {
@@ -277,7 +302,11 @@ impl ComponentHandle {
             None => Box::new(WasiRandom),
         };
         let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
-        Ok(wit_engine::Handle::new(ComponentHandle { inner: RefCell::new(handle), receive_id: Cell::new(None) }))
+        Ok(wit_engine::Handle::new(ComponentHandle {
+            inner: RefCell::new(handle),
+            receive_id: Cell::new(None),
+            driver: RefCell::new(Driver::new()),
+        }))
     }
 }
 
@@ -366,10 +395,7 @@ impl wit_engine::GuestHandle for ComponentHandle {
         buffer: Option<wit::Buffer>,
         context: Option<u64>,
     ) -> Result<(), wit::Error> {
-        let buffer = buffer.as_ref().map(|b| match b {
-            wit::Buffer::Data(data) => Buffer::Data(data),
-            wit::Buffer::CloseStatus(close) => Buffer::CloseStatus { status: close.status, reason: &close.reason },
-        });
+        let buffer = buffer.as_ref().map(buffer_from);
         self.inner.borrow_mut().send(buffer_type_from(buffer_type), buffer, context).map_err(err)
     }
 
@@ -412,6 +438,47 @@ impl wit_engine::GuestHandle for ComponentHandle {
 
     fn next_deadline(&self) -> Option<u64> {
         self.inner.borrow().next_deadline()
+    }
+
+    fn drain(
+        &self,
+        input: Vec<u8>,
+        end_of_stream: bool,
+        options: wit::DrainOptions,
+    ) -> Result<wit::DrainResult, wit::Error> {
+        let mut handle = self.inner.borrow_mut();
+        let mut driver = self.driver.borrow_mut();
+        let options = options_from(options);
+        let mut result = drained_to(&driver.feed(&mut handle, &input, options).map_err(err)?);
+        if end_of_stream && result.consumed as usize == input.len() {
+            let ended = drained_to(&driver.end_of_stream(&mut handle, options).map_err(err)?);
+            result.out.extend_from_slice(&ended.out);
+            result.indications.extend(ended.indications);
+            result.violation = result.violation.or(ended.violation);
+            result.receive = ended.receive;
+            result.state = ended.state;
+            result.failing_close_waits = ended.failing_close_waits;
+            result.next_deadline = ended.next_deadline;
+        }
+        self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        Ok(result)
+    }
+
+    fn send_and_drain(
+        &self,
+        buffer_type: wit::BufferType,
+        buffer: Option<wit::Buffer>,
+        options: wit::DrainOptions,
+    ) -> Result<wit::DrainResult, wit::Error> {
+        let mut handle = self.inner.borrow_mut();
+        let mut driver = self.driver.borrow_mut();
+        let buffer = buffer.as_ref().map(buffer_from);
+        let drained = driver
+            .send_and_drain(&mut handle, buffer_type_from(buffer_type), buffer, options_from(options))
+            .map_err(err)?;
+        let result = drained_to(&drained);
+        self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        Ok(result)
     }
 }
 

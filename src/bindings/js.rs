@@ -14,7 +14,7 @@
 //! buffers, this module says where they lie in a scratch report, and JS copies them out through
 //! views over memory.
 
-use crate::config::{KeepAliveMode, Limits, Property, Role};
+use crate::config::{KeepAliveMode, Limits, Property, PropertyKind, PropertyValue, Role, PROPERTIES};
 use crate::constants::{
     close_status, hresult, property_type, ActionKind, ActionQueue, BufferType, MAX_CLOSE_REASON_LENGTH,
     SUPPORTED_VERSION,
@@ -237,31 +237,14 @@ fn opt_number(value: Option<u64>) -> JsValue {
 // Properties
 // ---------------------------------------------------------------------------------------------
 
-/// The property names a properties object may carry, and the JS type each takes.
-const PROPERTY_NAMES: &[&str] = &[
-    "receiveBufferSize",
-    "sendBufferSize",
-    "disableMasking",
-    "allocatedBuffer",
-    "disableUtf8Verification",
-    "keepAliveInterval",
-    "keepAliveMode",
-    "keepAliveTimeout",
-    "closeTimeout",
-    "handshakeTimeout",
-    "maxFrameSize",
-    "maxMessageSize",
-    "maxFragments",
-    "maxHandshakeHeaderBytes",
-    "maxHandshakeHeaders",
-];
-
 fn boolean_value(name: &str, value: &JsValue) -> Result<bool, JsValue> {
     value.as_bool().ok_or_else(|| type_error(format!("{name} must be a boolean, got {}", describe(value))))
 }
 
-/// A properties object as engine properties, in websocket.h order. Unknown keys are a TypeError
-/// (a misspelt limit would otherwise silently keep its default).
+/// A properties object as engine properties, in the property table's order (`config::PROPERTIES`:
+/// names, kinds and ranges come from there). Unknown keys are a TypeError (a misspelt limit would
+/// otherwise silently keep its default); a number JS cannot carry exactly is a RangeError; a
+/// value outside the table's range is the engine's PROPERTY_OUT_OF_RANGE.
 fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
@@ -272,35 +255,28 @@ fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
     let object: &Object = value.unchecked_ref();
     for key in Object::keys(object).iter() {
         let key = key.as_string().unwrap_or_default();
-        if !PROPERTY_NAMES.contains(&key.as_str()) {
-            return Err(type_error(format!("unknown property {key:?} (known: {})", PROPERTY_NAMES.join(", "))));
+        if !PROPERTIES.iter().any(|spec| spec.name == key) {
+            let known: Vec<&str> = PROPERTIES.iter().map(|spec| spec.name).collect();
+            return Err(type_error(format!("unknown property {key:?} (known: {})", known.join(", "))));
         }
     }
-    let u32_max = u32::MAX as f64;
     let mut properties = Vec::new();
-    for &name in PROPERTY_NAMES {
-        let item = get(value, name)?;
+    for spec in &PROPERTIES {
+        let item = get(value, spec.name)?;
         if item.is_undefined() {
             continue;
         }
-        let property = match name {
-            "receiveBufferSize" => Property::ReceiveBufferSize(integer_value(name, &item, u32_max)? as u32),
-            "sendBufferSize" => Property::SendBufferSize(integer_value(name, &item, u32_max)? as u32),
-            "disableMasking" => Property::DisableMasking(boolean_value(name, &item)?),
-            "allocatedBuffer" => Property::AllocatedBuffer,
-            "disableUtf8Verification" => Property::DisableUtf8Verification(boolean_value(name, &item)?),
-            "keepAliveInterval" => Property::KeepAliveInterval(integer_value(name, &item, u32_max)? as u32),
-            "keepAliveMode" => Property::KeepAliveMode(keepalive_mode(&item)?),
-            "keepAliveTimeout" => Property::KeepAliveTimeout(integer_value(name, &item, u32_max)? as u32),
-            "closeTimeout" => Property::CloseTimeout(integer_value(name, &item, u32_max)? as u32),
-            "handshakeTimeout" => Property::HandshakeTimeout(integer_value(name, &item, u32_max)? as u32),
-            "maxFrameSize" => Property::MaxFrameSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
-            "maxMessageSize" => Property::MaxMessageSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
-            "maxFragments" => Property::MaxFragments(integer_value(name, &item, u32_max)? as u32),
-            "maxHandshakeHeaderBytes" => Property::MaxHandshakeHeaderBytes(integer_value(name, &item, u32_max)? as u32),
-            _ => Property::MaxHandshakeHeaders(integer_value(name, &item, u32_max)? as u32),
+        let value = match spec.kind {
+            PropertyKind::Integer { max, .. } => {
+                // Integers past 2^53 are not exact in a JS number: the table's own range checks the rest.
+                let carried = if max > u32::MAX as u64 { MAX_SAFE_INTEGER } else { u32::MAX as f64 };
+                PropertyValue::Integer(integer_value(spec.name, &item, carried)? as u64)
+            }
+            PropertyKind::Bool => PropertyValue::Bool(boolean_value(spec.name, &item)?),
+            PropertyKind::KeepAliveMode => PropertyValue::KeepAliveMode(keepalive_mode(&item)?),
+            _ => PropertyValue::Present,
         };
-        properties.push(property);
+        properties.push(Property::from_value(spec.number, value).map_err(|e| engine_error(&e))?);
     }
     Ok(properties)
 }
@@ -321,25 +297,23 @@ fn keepalive_mode(value: &JsValue) -> Result<KeepAliveMode, JsValue> {
     }
 }
 
-/// Handshake limits for the free HTTP head helpers: `{maxHandshakeHeaderBytes, maxHandshakeHeaders}`.
+/// Handshake limits for the free HTTP head helpers: `{maxHandshakeHeaderBytes, maxHandshakeHeaders}`,
+/// checked against the same rows of the property table as a handle's (`Limits::for_heads`).
 fn limits_from_js(value: &JsValue) -> Result<Limits, JsValue> {
-    let mut limits = Limits::default();
     if value.is_undefined() || value.is_null() {
-        return Ok(limits);
+        return Ok(Limits::default());
     }
     if !value.is_object() {
         return Err(type_error(format!("limits must be an object, got {}", describe(value))));
     }
-    let bytes = get(value, "maxHandshakeHeaderBytes")?;
-    if !bytes.is_undefined() {
-        limits.max_handshake_header_bytes =
-            integer_value("maxHandshakeHeaderBytes", &bytes, (1u32 << 24) as f64)? as u32;
-    }
-    let count = get(value, "maxHandshakeHeaders")?;
-    if !count.is_undefined() {
-        limits.max_handshake_headers = integer_value("maxHandshakeHeaders", &count, 4096.0)? as u32;
-    }
-    Ok(limits)
+    let field = |name: &str| -> Result<Option<u64>, JsValue> {
+        let item = get(value, name)?;
+        if item.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(integer_value(name, &item, u32::MAX as f64)? as u64))
+    };
+    Limits::for_heads(field("maxHandshakeHeaderBytes")?, field("maxHandshakeHeaders")?).map_err(|e| engine_error(&e))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,6 +533,8 @@ impl WebSocketHandle {
         let extensions = string_list("selectedExtensions", &selected_extensions)?;
         let headers = header_list("requestHeaders", &request_headers)?;
         let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
+        // Traced with the selected subprotocol as its bytes.
+        self.driver.trace_input("begin_server_handshake", 0, None, subprotocol.as_deref().unwrap_or("").as_bytes());
         self.handle
             .begin_server_handshake(subprotocol.as_deref(), &extensions, &headers)
             .map(|headers| headers_to_js(&headers))
@@ -583,7 +559,7 @@ impl WebSocketHandle {
         let buffer_type = buffer_type_from(buffer_type)?;
         let context = context_value(context)?;
         if data.is_undefined() || data.is_null() {
-            self.driver.trace_input("send", 0, &[]);
+            self.driver.trace_input("send", 0, Some(buffer_type), &[]);
             return self.handle.send(buffer_type, None, context).map_err(|e| engine_error(&e));
         }
         if let Some(array) = data.dyn_ref::<Uint8Array>() {
@@ -594,7 +570,7 @@ impl WebSocketHandle {
                 )));
             }
             let bytes = array.to_vec();
-            self.driver.trace_input("send", 0, &bytes);
+            self.driver.trace_input("send", 0, Some(buffer_type), &bytes);
             return self.handle.send(buffer_type, Some(Buffer::Data(&bytes)), context).map_err(|e| engine_error(&e));
         }
         if buffer_type != BufferType::Close || !data.is_object() {
@@ -620,7 +596,7 @@ impl WebSocketHandle {
         } else {
             return Err(type_error(format!("reason must be a string or a Uint8Array, got {}", describe(&reason))));
         };
-        self.driver.trace_input("send", 0, &reason);
+        self.driver.trace_input("send", 0, Some(buffer_type), &reason);
         self.handle
             .send(buffer_type, Some(Buffer::CloseStatus { status, reason: &reason }), context)
             .map_err(|e| engine_error(&e))
@@ -632,7 +608,7 @@ impl WebSocketHandle {
     /// WebSocketReceive.
     pub fn receive(&mut self, context: JsValue) -> Result<(), JsValue> {
         let context = context_value(&context)?;
-        self.driver.trace_input("receive", 0, &[]);
+        self.driver.trace_input("receive", 0, None, &[]);
         self.handle.receive(context).map_err(|e| engine_error(&e))
     }
 
@@ -662,7 +638,7 @@ impl WebSocketHandle {
     pub fn complete_action(&mut self, id: f64, bytes_transferred: f64) -> Result<(), JsValue> {
         let id = integer("id", id, u32::MAX as f64)? as u32;
         let count = integer("bytesTransferred", bytes_transferred, u32::MAX as f64)? as usize;
-        self.driver.trace_input("complete_action", id, &[]);
+        self.driver.trace_input("complete_action", id, None, &[]);
         self.handle.complete_action(id, count).map_err(|e| engine_error(&e))
     }
 
@@ -685,20 +661,20 @@ impl WebSocketHandle {
         // Copied straight into the engine's receive buffer: one copy, no temporary.
         array.copy_to(&mut space[..length]);
         let read = &space[..length];
-        self.driver.trace_input("complete_receive", id, read);
+        self.driver.trace_input("complete_receive", id, None, read);
         self.handle.complete_action(id, length).map_err(|e| engine_error(&e))
     }
 
     /// WebSocketAbortHandle: queued work still drains through getAction; new work fails.
     pub fn abort(&mut self) {
-        self.driver.trace_input("abort", 0, &[]);
+        self.driver.trace_input("abort", 0, None, &[]);
         self.handle.abort();
     }
 
     /// The time in milliseconds (any epoch, never decreasing); fires due timers. Drain after it.
     pub fn tick(&mut self, now_ms: f64) -> Result<(), JsValue> {
         let now = integer("nowMs", now_ms.floor(), MAX_SAFE_INTEGER)?;
-        self.driver.trace_input("tick", 0, &[]);
+        self.driver.trace_input("tick", 0, None, &[]);
         self.handle.tick(now as u64);
         Ok(())
     }
@@ -837,10 +813,11 @@ impl WebSocketHandle {
 fn trace_to_js(event: &TraceEvent<'_>) -> JsValue {
     let object = Object::new();
     match event {
-        TraceEvent::Input { call, id, bytes } => {
+        TraceEvent::Input { call, id, buffer_type, bytes } => {
             set(&object, "type", &JsValue::from_str("input"));
             set(&object, "call", &JsValue::from_str(call));
             set(&object, "id", &JsValue::from(*id));
+            set(&object, "bufferType", &buffer_type.map_or(JsValue::NULL, |t| JsValue::from(t as u32)));
             set(&object, "bytes", &copy_bytes(bytes));
         }
         TraceEvent::Action(action) => {

@@ -4,7 +4,8 @@
 //! | --- | --- |
 //! | [`handshake`] | the begin/end handshake steps (RFC 6455 section 4) |
 //! | [`send`] | `send` and `send_now`: checks, framing, masking, the send queue's frame |
-//! | [`receive`] | `receive`: the frame reader, the message assembler, UTF-8 as it arrives |
+//! | [`receive`] | `receive`: the frame reader (headers, per-frame rules, unmasking) |
+//! | [`assembler`] | the message assembler: fragments, limits, UTF-8 as it arrives, pieces |
 //! | [`control`] | ping, pong and close frames, received and the engine's own |
 //! | [`action`] | `get_action` / `complete_action`: the two queues and the typed [`Action`] |
 //! | [`transitions`] | every state change and every teardown (the table is [`crate::state`]) |
@@ -15,6 +16,7 @@
 //! slots (send queue, receive queue) until the host completes it.
 
 mod action;
+mod assembler;
 mod control;
 mod handshake;
 mod receive;
@@ -33,9 +35,10 @@ use crate::state::State;
 use crate::wire::frame;
 use crate::wire::utf8::Utf8Validator;
 use action::Outstanding;
+use assembler::InboundMessage;
 use control::InternalFrame;
 use handshake::HandshakePhase;
-use receive::{InboundFrame, InboundMessage, Ready};
+use receive::{InboundFrame, Ready};
 use send::SendOp;
 use std::collections::VecDeque;
 

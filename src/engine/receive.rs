@@ -1,24 +1,21 @@
-//! The receive path (websocket.h WebSocketReceive): the frame reader (headers and the per-frame
-//! rules of RFC 6455 5.1-5.5), the message assembler (fragments, limits, pieces no larger than the
-//! receive buffer) and UTF-8 checked as each piece arrives (8.1). Control frames go to `control`.
+//! The receive path (websocket.h WebSocketReceive), the frame reader: buffered bytes become frame
+//! headers checked against the per-frame rules (RFC 6455 5.1-5.5) and payload moved, unmasked,
+//! to `control` (control frames, see `control.rs`) or `pending` (data, see `assembler.rs`, which
+//! turns it into message pieces). Also the receive slot's completions and the receive buffer.
 //!
-//! permessage-deflate on the receive path: a message whose first frame has RSV1 set is compressed
-//! (RFC 7692 6); its payload is inflated into `pending` as it arrives (`inflate_payload`), never
-//! past what the message budget has left, before UTF-8 is checked and before the pieces are cut.
-//! Such a message is charged its inflated size (plus the per-frame overhead), not its wire size.
+//! permessage-deflate: a message whose first frame has RSV1 set is compressed (RFC 7692 6); its
+//! payload is inflated into `pending` as it arrives (`inflate_payload`), never past what the
+//! message budget has left, before UTF-8 is checked and before the pieces are cut.
 
 use super::send::RSV1;
 use super::Handle;
 use crate::config::Role;
-use crate::config::FRAGMENT_OVERHEAD;
 use crate::constants::BufferType;
 use crate::error::{Error, Violation};
 use crate::permessage_deflate::InflateState;
 use crate::state::{Event, State};
 use crate::wire::frame::{self, FrameHeader, HeaderParse};
-use crate::wire::utf8::Utf8Validator;
 
-/// A receive indication ready to hand out.
 /// The frame being received.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct InboundFrame {
@@ -33,16 +30,6 @@ impl InboundFrame {
     }
 }
 
-/// The data message being received.
-pub(super) struct InboundMessage {
-    text: bool,
-    /// Its first frame had RSV1 set: the payload inflates (RFC 7692 6).
-    compressed: bool,
-    charged: u64,
-    frames: u32,
-    utf8: Utf8Validator,
-}
-
 /// What a step of the receive parser ended with.
 pub(super) enum Progress {
     /// An indication is ready.
@@ -53,6 +40,7 @@ pub(super) enum Progress {
     NeedBytes,
 }
 
+/// A receive indication ready to hand out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Ready {
     /// `len` bytes at the front of `pending`.
@@ -164,13 +152,14 @@ impl Handle {
                 self.finish_control(opcode)?;
                 continue;
             }
-            let compressed = self.message.as_ref().is_some_and(|m| m.compressed);
+            // RFC 7692 6.2: a compressed message's payload is inflated where `pending` is filled,
+            // before UTF-8 is checked and the pieces are cut.
+            let compressed = self.receiving_compressed();
             let from = self.pending.len();
             let (frame_done, message_done) = if compressed {
                 let inflated_all = self.inflate_payload(&mut inbound, available)?;
                 // The last frame stays open while the inflater still has output for it.
-                let frame_done = inbound.remaining() == 0 && (!inbound.header.fin || inflated_all);
-                (frame_done, inflated_all)
+                (inbound.remaining() == 0 && (!inbound.header.fin || inflated_all), inflated_all)
             } else {
                 let space = capacity - self.pending.len();
                 let take = (inbound.remaining().min(available as u64) as usize).min(space);
@@ -181,34 +170,11 @@ impl Handle {
                 (frame_done, frame_done && inbound.header.fin)
             };
             if self.pending.len() > from {
-                let verify = !self.config.disable_utf8_verification;
-                if let Some(message) = self.message.as_mut() {
-                    if message.text && verify && message.utf8.feed(&self.pending[from..]).is_err() {
-                        // RFC 6455 8.1: fail at the first invalid byte, not at the message's end.
-                        return Err(Violation::InvalidUtf8InText);
-                    }
-                }
+                self.check_arrived(from)?;
             }
             self.frame = if frame_done { None } else { Some(inbound) };
-            if message_done {
-                let message = self.message.take().expect("a data frame belongs to a message");
-                let mut utf8 = message.utf8;
-                if message.text && !self.config.disable_utf8_verification && utf8.finish().is_err() {
-                    return Err(Violation::InvalidUtf8InText);
-                }
-                let buffer_type = if message.text { BufferType::Utf8Message } else { BufferType::BinaryMessage };
-                self.ready = Some(Ready::Data { buffer_type, len: self.pending.len() });
-                continue;
-            }
-            if self.pending.len() == capacity {
-                let message = self.message.as_ref().expect("a data frame belongs to a message");
-                let (buffer_type, held_back) = if message.text {
-                    // Hold back an incomplete code point so each UTF-8 piece is valid on its own.
-                    (BufferType::Utf8Fragment, message.utf8.incomplete_len())
-                } else {
-                    (BufferType::BinaryFragment, 0)
-                };
-                self.ready = Some(Ready::Data { buffer_type, len: capacity - held_back });
+            if let Some(piece) = self.cut_piece(message_done)? {
+                self.ready = Some(piece);
                 continue;
             }
             if !frame_done {
@@ -220,49 +186,6 @@ impl Handle {
                 return Ok(Progress::NeedBytes);
             }
         }
-    }
-
-    /// Inflates the next buffered part of a compressed frame into `pending` (RFC 7692 7.2.2):
-    /// at most a receive buffer of input, unmasked, and at most what `pending` and the message
-    /// budget have room for. True when the message is complete.
-    fn inflate_payload(&mut self, inbound: &mut InboundFrame, available: usize) -> Result<bool, Violation> {
-        let capacity = self.config.receive_buffer_size as usize;
-        let max_message_size = self.config.limits.max_message_size;
-        let (Some(deflate), Some(message)) = (self.deflate.as_mut(), self.message.as_mut()) else {
-            // The transform is freed only when the handle closes, and nothing is parsed after.
-            return Ok(false);
-        };
-        let take = (inbound.remaining().min(available as u64) as usize).min(capacity);
-        let src = &self.inbound[self.in_start..self.in_start + take];
-        self.inflate_input.clear();
-        match inbound.header.mask {
-            Some(key) => {
-                self.inflate_input.resize(take, 0);
-                frame::copy_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize);
-            }
-            None => self.inflate_input.extend_from_slice(src),
-        }
-        // RFC 7692 7.2.2: the tail 0x00 0x00 0xff 0xff follows the last frame's payload.
-        let ends_message = inbound.header.fin && take as u64 == inbound.remaining();
-        let from = self.pending.len();
-        self.pending.resize(capacity, 0);
-        let budget_left = max_message_size.saturating_sub(message.charged);
-        let step = deflate.inflater.inflate(&self.inflate_input, ends_message, &mut self.pending[from..], budget_left);
-        let step = match step {
-            Ok(step) => step,
-            Err(error) => {
-                self.pending.truncate(from);
-                // NotInMessage cannot happen: start_frame began the message.
-                return Err(error
-                    .violation(max_message_size)
-                    .unwrap_or(Violation::InvalidCompressedData { detail: "no compressed message begun" }));
-            }
-        };
-        self.pending.truncate(from + step.produced);
-        message.charged += step.produced as u64;
-        inbound.consumed += step.consumed as u64;
-        self.in_start += step.consumed;
-        Ok(step.state == InflateState::MessageDone)
     }
 
     /// Moves `take` payload bytes from the inbound buffer to `control` or `pending`, unmasking.
@@ -281,6 +204,49 @@ impl Handle {
         self.in_start += take;
     }
 
+    /// Inflates the next buffered part of a compressed frame into `pending` (RFC 7692 7.2.2):
+    /// at most a receive buffer of input, unmasked, and at most what `pending` and the message
+    /// budget have room for. True when the message is complete.
+    fn inflate_payload(&mut self, inbound: &mut InboundFrame, available: usize) -> Result<bool, Violation> {
+        let capacity = self.config.receive_buffer_size as usize;
+        let max_message_size = self.config.limits.max_message_size;
+        let budget_left = max_message_size.saturating_sub(self.message_charged());
+        let Some(deflate) = self.deflate.as_mut() else {
+            // The transform is freed only when the handle closes, and nothing is parsed after.
+            return Ok(false);
+        };
+        let take = (inbound.remaining().min(available as u64) as usize).min(capacity);
+        let src = &self.inbound[self.in_start..self.in_start + take];
+        self.inflate_input.clear();
+        match inbound.header.mask {
+            Some(key) => {
+                self.inflate_input.resize(take, 0);
+                frame::copy_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize);
+            }
+            None => self.inflate_input.extend_from_slice(src),
+        }
+        // RFC 7692 7.2.2: the tail 0x00 0x00 0xff 0xff follows the last frame's payload.
+        let ends_message = inbound.header.fin && take as u64 == inbound.remaining();
+        let from = self.pending.len();
+        self.pending.resize(capacity, 0);
+        let step = deflate.inflater.inflate(&self.inflate_input, ends_message, &mut self.pending[from..], budget_left);
+        let step = match step {
+            Ok(step) => step,
+            Err(error) => {
+                self.pending.truncate(from);
+                // NotInMessage cannot happen: admit_data_frame began the message.
+                return Err(error
+                    .violation(max_message_size)
+                    .unwrap_or(Violation::InvalidCompressedData { detail: "no compressed message begun" }));
+            }
+        };
+        self.pending.truncate(from + step.produced);
+        self.charge_inflated(step.produced as u64);
+        inbound.consumed += step.consumed as u64;
+        self.in_start += step.consumed;
+        Ok(step.state == InflateState::MessageDone)
+    }
+
     /// Checks a frame header against the connection's state (RFC 6455 5.1-5.5) and the limits.
     fn start_frame(&mut self, header: FrameHeader) -> Result<(), Violation> {
         // RFC 6455 5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines meanings".
@@ -290,12 +256,13 @@ impl Handle {
         // With permessage-deflate, RSV1 marks a compressed message's first frame only (RFC 7692 6.1:
         // an endpoint receiving it on a control frame or a non-first fragment "MUST _Fail the
         // WebSocket Connection_").
-        let compressed = header.rsv & RSV1 != 0;
-        if compressed && frame::is_control(header.opcode) {
-            return Err(Violation::CompressedControlFrame { opcode: header.opcode });
-        }
-        if compressed && header.opcode == frame::OPCODE_CONTINUATION {
-            return Err(Violation::CompressedContinuation);
+        if header.rsv & RSV1 != 0 {
+            if frame::is_control(header.opcode) {
+                return Err(Violation::CompressedControlFrame { opcode: header.opcode });
+            }
+            if header.opcode == frame::OPCODE_CONTINUATION {
+                return Err(Violation::CompressedContinuation);
+            }
         }
         match self.config.role {
             // RFC 6455 5.1: "The server MUST close the connection upon receiving a frame that is not masked."
@@ -309,42 +276,11 @@ impl Handle {
         if frame::is_control(header.opcode) {
             self.control.clear();
         } else {
-            let limits = self.config.limits;
-            if header.payload_len > limits.max_frame_size {
-                return Err(Violation::FrameTooBig { length: header.payload_len, limit: limits.max_frame_size });
+            let limit = self.config.limits.max_frame_size;
+            if header.payload_len > limit {
+                return Err(Violation::FrameTooBig { length: header.payload_len, limit });
             }
-            match (header.opcode, self.message.as_mut()) {
-                // RFC 6455 5.4: a continuation needs a started fragmented message.
-                (frame::OPCODE_CONTINUATION, None) => return Err(Violation::UnexpectedContinuation),
-                (frame::OPCODE_CONTINUATION, Some(message)) => {
-                    message.frames += 1;
-                    if message.frames > limits.max_fragments {
-                        return Err(Violation::TooManyFragments { limit: limits.max_fragments });
-                    }
-                    // A compressed message is charged what it inflates to, as it inflates.
-                    message.charged += FRAGMENT_OVERHEAD + if message.compressed { 0 } else { header.payload_len };
-                }
-                // RFC 6455 5.4: "the fragments of one message MUST NOT be interleaved" with another's.
-                (opcode, Some(_)) => return Err(Violation::DataFrameInsideMessage { opcode }),
-                (opcode, None) => {
-                    if compressed {
-                        if let Some(deflate) = self.deflate.as_mut() {
-                            deflate.inflater.begin_message();
-                        }
-                    }
-                    self.message = Some(InboundMessage {
-                        text: opcode == frame::OPCODE_TEXT,
-                        compressed,
-                        charged: if compressed { 0 } else { header.payload_len },
-                        frames: 1,
-                        utf8: Utf8Validator::new(),
-                    });
-                }
-            }
-            let charged = self.message.as_ref().map_or(0, |m| m.charged);
-            if charged > limits.max_message_size {
-                return Err(Violation::MessageTooBig { limit: limits.max_message_size });
-            }
+            self.admit_data_frame(&header)?;
         }
         self.frame = Some(InboundFrame { header, consumed: 0 });
         Ok(())

@@ -178,6 +178,9 @@ impl Handle {
                     None => frame::OPCODE_BINARY,
                 };
                 next_message = if last { None } else { Some((text, utf8)) };
+                // Permessage-deflate's seam on the send path (RFC 7692 6.1): a data payload is
+                // transformed here, after its UTF-8 check and before framing (`payload` becomes
+                // Cow::Owned), and the message's first frame claims RSV1 in `append_frame`.
                 (opcode, last, Cow::Borrowed(data))
             }
             BufferType::Close => {
@@ -326,9 +329,6 @@ impl Handle {
     /// Appends a frame to `out`: header, then the payload masked (RFC 6455 5.2, 5.3). Client frames
     /// carry the mask bit; the key is fresh from the random source, or 0 with masking disabled. On
     /// error (no mask key to be had) `out` is as it was.
-    ///
-    /// Permessage-deflate's seam on the send path: a message's payload is transformed here,
-    /// before framing, and its first frame claims RSV1 (RFC 7692 6.1).
     pub(super) fn append_frame(
         &mut self,
         out: &mut Vec<u8>,

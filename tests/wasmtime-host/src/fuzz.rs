@@ -5,7 +5,7 @@
 
 use crate::guest::{
     default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, Header, HttpLimits,
-    KeepAliveMode, Properties, Runtime,
+    KeepAliveMode, Properties, PropertyValue, Runtime,
 };
 use crate::pair::Rng;
 use anyhow::{anyhow, Context, Result};
@@ -123,26 +123,27 @@ impl Fuzzer {
         let mut p = default_properties();
         for _ in 0..self.rng.below(4) {
             let v = self.number();
-            match self.rng.below(15) {
-                0 => p.receive_buffer_size = Some(v as u32),
-                1 => p.send_buffer_size = Some(v as u32),
-                2 => p.disable_masking = Some(v % 2 == 0),
-                3 => p.allocated_buffer = Some(v % 2 == 0),
-                4 => p.disable_utf8_verification = Some(v % 2 == 0),
-                5 => p.keep_alive_interval = Some(v as u32),
-                6 => {
-                    p.keep_alive_mode =
-                        Some(if v % 2 == 0 { KeepAliveMode::Ping } else { KeepAliveMode::UnsolicitedPong })
-                }
-                7 => p.keep_alive_timeout = Some(v as u32),
-                8 => p.close_timeout = Some(v as u32),
-                9 => p.handshake_timeout = Some(v as u32),
-                10 => p.max_frame_size = Some(v),
-                11 => p.max_message_size = Some(v),
-                12 => p.max_fragments = Some(v as u32),
-                13 => p.max_handshake_header_bytes = Some(v as u32),
-                _ => p.max_handshake_headers = Some(v as u32),
-            }
+            p.push(match self.rng.below(15) {
+                0 => PropertyValue::ReceiveBufferSize(v as u32),
+                1 => PropertyValue::SendBufferSize(v as u32),
+                2 => PropertyValue::DisableMasking(v % 2 == 0),
+                3 => PropertyValue::AllocatedBuffer,
+                4 => PropertyValue::DisableUtf8Verification(v % 2 == 0),
+                5 => PropertyValue::KeepAliveInterval(v as u32),
+                6 => PropertyValue::KeepAliveMode(if v % 2 == 0 {
+                    KeepAliveMode::Ping
+                } else {
+                    KeepAliveMode::UnsolicitedPong
+                }),
+                7 => PropertyValue::KeepAliveTimeout(v as u32),
+                8 => PropertyValue::CloseTimeout(v as u32),
+                9 => PropertyValue::HandshakeTimeout(v as u32),
+                10 => PropertyValue::MaxFrameSize(v),
+                11 => PropertyValue::MaxMessageSize(v),
+                12 => PropertyValue::MaxFragments(v as u32),
+                13 => PropertyValue::MaxHandshakeHeaderBytes(v as u32),
+                _ => PropertyValue::MaxHandshakeHeaders(v as u32),
+            });
         }
         p
     }

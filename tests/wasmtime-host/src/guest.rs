@@ -68,25 +68,9 @@ fn trap(e: wasmtime::Error) -> Trap {
     anyhow!("trap or host failure: {e:?}")
 }
 
-/// Properties with every field left at its default.
+/// No properties: every one keeps its documented default.
 pub fn default_properties() -> Properties {
-    Properties {
-        receive_buffer_size: None,
-        send_buffer_size: None,
-        disable_masking: None,
-        allocated_buffer: None,
-        disable_utf8_verification: None,
-        keep_alive_interval: None,
-        keep_alive_mode: None,
-        keep_alive_timeout: None,
-        close_timeout: None,
-        handshake_timeout: None,
-        max_frame_size: None,
-        max_message_size: None,
-        max_fragments: None,
-        max_handshake_header_bytes: None,
-        max_handshake_headers: None,
-    }
+    Vec::new()
 }
 
 pub fn header(name: &str, value: &str) -> Header {
@@ -208,6 +192,28 @@ impl Guest {
 
     pub fn abort(&mut self, h: ResourceAny) -> Result<(), Trap> {
         handle_call!(self, call_abort, h)
+    }
+
+    /// The component's driver: the drain contract in one crossing.
+    pub fn drain(
+        &mut self,
+        h: ResourceAny,
+        input: &[u8],
+        end_of_stream: bool,
+        options: DrainOptions,
+    ) -> Result<Result<DrainResult, Error>, Trap> {
+        handle_call!(self, call_drain, h, input, end_of_stream, options)
+    }
+
+    /// send and drain in one crossing.
+    pub fn send_and_drain(
+        &mut self,
+        h: ResourceAny,
+        buffer_type: BufferType,
+        buffer: Option<&Buffer>,
+        options: DrainOptions,
+    ) -> Result<Result<DrainResult, Error>, Trap> {
+        handle_call!(self, call_send_and_drain, h, buffer_type, buffer, options)
     }
 
     pub fn tick(&mut self, h: ResourceAny, now_ms: u64) -> Result<(), Trap> {
