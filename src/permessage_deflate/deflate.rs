@@ -87,8 +87,9 @@ impl MessageCompressor {
         let start = out.len();
         let mut consumed = 0;
         loop {
-            // Room for the rest of the piece at worst stored, plus block headers and the flush.
-            let room = (piece.len() - consumed) / 2 + 64;
+            // Room in steps of at most 64 KiB (zeroed before zlib writes, so not much more than
+            // it will use: 1 MiB of text compresses to a few KiB), at least block headers and the flush.
+            let room = ((piece.len() - consumed) / 2 + 64).min(64 * 1024);
             let written_before = out.len();
             out.resize(written_before + room, 0);
             let (in_before, out_before) = (stream.total_in(), stream.total_out());
