@@ -15,11 +15,13 @@
 //!
 //! zlib refuses a raw deflate window of 2^8 (deflateInit2 returns Z_STREAM_ERROR for
 //! windowBits = -8) and turns a zlib-wrapped 8 into 9, because of its "256-byte window bug"; zlib-rs
-//! does the same. Node's zlib, and so ws, hands 9 to zlib when 8 was agreed. This module does too,
-//! in both directions (see [`zlib_window_bits`]). That stays within the agreement: zlib's deflater
-//! never emits a distance beyond `window size - 262` (MAX_DIST), 250 bytes for a 512-byte window,
-//! so a peer inflating with 2^8 reads what it sends; and inflating with 2^9 reads everything a
-//! 2^8 sender may send.
+//! does the same. Node's zlib, and so ws, hands 9 to zlib when 8 was agreed (Node's docs: "passing
+//! `windowBits = 9` to zlib actually results in a compressed stream that effectively uses an 8-bit
+//! window only"). This module does too, in both directions (see [`zlib_window_bits`]). That stays
+//! within the agreement: zlib's deflater never emits a distance beyond `window size - 262`
+//! (MAX_DIST), 250 bytes for a 512-byte window, so a peer inflating with 2^8 reads what it sends
+//! (`tests/permessage_deflate.rs` has C zlib inflate it with exactly 2^8); and inflating with 2^9
+//! reads everything a 2^8 sender may send.
 //!
 //! ## Memory each connection holds
 //!
