@@ -96,7 +96,7 @@ impl Guest {
         properties: Properties,
         seed: Option<u64>,
     ) -> Result<Result<ResourceAny, Error>, Trap> {
-        handle_call!(self, call_create_client, properties, seed)
+        handle_call!(self, call_create_client, &properties, seed)
     }
 
     pub fn create_server(
@@ -104,7 +104,7 @@ impl Guest {
         properties: Properties,
         seed: Option<u64>,
     ) -> Result<Result<ResourceAny, Error>, Trap> {
-        handle_call!(self, call_create_server, properties, seed)
+        handle_call!(self, call_create_server, &properties, seed)
     }
 
     /// WebSocketDeleteHandle: drops the resource.
