@@ -62,7 +62,7 @@ check-wasm: setup-rust
 # `make pkg` builds the wasm (feature js) and generates pkg/dist with wasm-bindgen --target web;
 # one build serves Node (pkg/node.js), Deno (pkg/deno.js) and browsers (pkg/browser.js).
 .PHONY: pkg setup-wasm-bindgen setup-js test-js test-js-unit test-js-interop test-js-deno \
-	test-js-browser test-js-python test-js-scenarios bench-js
+	test-js-browser test-js-python test-js-scenarios test-js-api bench-js
 
 WASM_BINDGEN_VERSION := 0.2.130
 JS_WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/wsaction.wasm
@@ -87,7 +87,12 @@ $(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package.json $(JS_TESTS)/packag
 
 setup-js: pkg $(JS_TESTS)/node_modules/.installed
 
-test-js: test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python
+test-js: test-js-api test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python
+
+# The user API layer (pkg/src): issue 8's regressions and the ws-compatible classes, on Node and Deno.
+test-js-api: setup-js
+	node --test --test-timeout 60000 $(JS_TESTS)/api.test.mjs
+	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/api.deno.test.ts
 
 test-js-unit: setup-js
 	node --test $(JS_TESTS)/handle.test.mjs
