@@ -821,6 +821,7 @@ fn trace_to_js(event: &TraceEvent<'_>) -> JsValue {
             set(&object, "bytes", &copy_bytes(bytes));
         }
         TraceEvent::Action(action) => {
+            let action = action.record();
             let record = make_action(
                 action.kind as u32,
                 action.id,

@@ -383,6 +383,9 @@ impl Fuzzer {
             22 | 23 => {
                 // The driver in one crossing: hostile frames, captured frames or noise as input,
                 // odd options; a send-and-drain of any type.
+                if self.rng.below(4) == 0 {
+                    self.g.set_trace(h, self.rng.below(2) == 0)?;
+                }
                 let options = DrainOptions {
                     keep_receiving: self.rng.below(2) == 0,
                     max_out_bytes: (self.rng.below(2) == 0).then(|| self.number() as u32),

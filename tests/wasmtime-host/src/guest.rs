@@ -205,6 +205,11 @@ impl Guest {
         handle_call!(self, call_drain, h, input, end_of_stream, options)
     }
 
+    /// The driver's trace: with on, each drain-result carries what the driver did.
+    pub fn set_trace(&mut self, h: ResourceAny, on: bool) -> Result<(), Trap> {
+        handle_call!(self, call_set_trace, h, on)
+    }
+
     /// send and drain in one crossing.
     pub fn send_and_drain(
         &mut self,
