@@ -959,7 +959,7 @@ thread_local! {
         const { std::cell::RefCell::new(Scratch { input: Vec::new(), lengths: Vec::new(), report: [0; report::WORDS] }) };
 }
 
-/// The address of the scratch report (16 u32 words; see `mod report` in src/js.rs).
+/// The address of the scratch report (16 u32 words; see `mod report` below).
 #[wasm_bindgen(js_name = _scratchReport)]
 pub fn scratch_report() -> Result<u32, JsValue> {
     with_scratch(|scratch| Ok(scratch.report.as_ptr() as u32))
