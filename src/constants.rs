@@ -42,10 +42,7 @@ impl BufferType {
     pub fn is_data(self) -> bool {
         matches!(
             self,
-            BufferType::Utf8Message
-                | BufferType::Utf8Fragment
-                | BufferType::BinaryMessage
-                | BufferType::BinaryFragment
+            BufferType::Utf8Message | BufferType::Utf8Fragment | BufferType::BinaryMessage | BufferType::BinaryFragment
         )
     }
 

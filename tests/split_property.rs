@@ -9,9 +9,20 @@ use wsaction::*;
 #[derive(Clone, Debug)]
 enum Step {
     /// A message from the client (true) or server, as text or binary, in `pieces` fragments.
-    Message { from_client: bool, text: bool, payload: Vec<u8>, pieces: usize },
-    Ping { from_client: bool, payload: Vec<u8> },
-    Pong { from_client: bool, payload: Vec<u8> },
+    Message {
+        from_client: bool,
+        text: bool,
+        payload: Vec<u8>,
+        pieces: usize,
+    },
+    Ping {
+        from_client: bool,
+        payload: Vec<u8>,
+    },
+    Pong {
+        from_client: bool,
+        payload: Vec<u8>,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -42,7 +53,8 @@ fn run(steps: &[Step], receive_size: u32, client_reads: Schedule, server_reads: 
             Step::Message { from_client, text, payload, pieces } => {
                 // Fragments may split a code point anywhere; only the message as a whole must be UTF-8.
                 let cut = (payload.len() / pieces).max(1);
-                let chunks: Vec<&[u8]> = if payload.is_empty() { vec![&payload[..]] } else { payload.chunks(cut).collect() };
+                let chunks: Vec<&[u8]> =
+                    if payload.is_empty() { vec![&payload[..]] } else { payload.chunks(cut).collect() };
                 for (i, chunk) in chunks.iter().enumerate() {
                     let last = i == chunks.len() - 1;
                     let buffer_type = match (text, last) {
@@ -64,7 +76,10 @@ fn run(steps: &[Step], receive_size: u32, client_reads: Schedule, server_reads: 
         side.handle.send(buffer_type, Some(Buffer::Data(payload)), None).unwrap();
         pair.run();
     }
-    pair.client.handle.send(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"end" }), None).unwrap();
+    pair.client
+        .handle
+        .send(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"end" }), None)
+        .unwrap();
     pair.run();
     pair.server.handle.send(BufferType::Close, None, None).unwrap();
     pair.run();
