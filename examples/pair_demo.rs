@@ -22,6 +22,7 @@ fn tracer(name: &'static str) -> Box<dyn FnMut(&TraceEvent<'_>)> {
             println!("{name:>6}  {call}(#{id}) with {} bytes: {}", bytes.len(), hex(bytes))
         }
         TraceEvent::Action(action) => {
+            let action = action.record();
             let ty = action.buffer_type.map(BufferType::name).unwrap_or("-");
             let extra = match (action.kind, action.close_status) {
                 (ActionKind::ReceiveFromNetwork, _) => format!("room for {} bytes", action.receive_capacity),

@@ -1,6 +1,7 @@
 // wsaction in browsers (and any runtime with fetch and WebAssembly): the engine class and helpers.
 // Browsers have no raw sockets, so there is no adapter here: drive a WebSocketHandle over any
-// byte transport you have (or an in-memory pair, as the simulator does).
+// byte transport you have (or an in-memory pair, as the simulator does), or hand the handle and
+// the transport to Connection.fromTransport for the promise-style connection.
 import init from './dist/wsaction.js';
 import { engineApi } from './src/values.js';
 
@@ -8,4 +9,5 @@ await init({ module_or_path: new URL('./dist/wsaction_bg.wasm', import.meta.url)
 
 export const { constants, WsActionError } = engineApi();
 export * from './src/api.js';
-export { Connection } from './src/connection.js';
+export { Connection } from './src/convenience.js';
+export { Event, MessageEvent, CloseEvent, ErrorEvent } from './src/events.js';

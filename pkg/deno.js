@@ -1,8 +1,10 @@
 /* @ts-self-types="./types/deno.d.ts" */
-// wsaction for Deno: the engine class, and the adapter (connect over Deno.connect/connectTls,
-// serve over Deno.listen with the engine's HTTP head helpers).
+// wsaction for Deno: the ws-compatible WebSocket and WebSocketServer (over Deno.connect /
+// connectTls and Deno.listen / listenTls), WebSocketStream, createWebSocketStream, the
+// promise-style conveniences (connect, serve, Connection), and the engine class.
 import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';
+import { WebSocket } from './src/websocket.js';
 
 const wasmUrl = new URL('./dist/wsaction_bg.wasm', import.meta.url);
 const wasmBytes = wasmUrl.protocol === 'file:'
@@ -12,5 +14,12 @@ initSync({ module: wasmBytes });
 
 export const { constants, WsActionError } = engineApi();
 export * from './src/api.js';
-export { Connection } from './src/connection.js';
-export { connect, serve } from './src/deno-adapter.js';
+export { WebSocket };
+export { WebSocketServer } from './src/server.js';
+export { createWebSocketStream } from './src/stream.js';
+export { WebSocketStream } from './src/websocket-stream.js';
+export { Event, MessageEvent, CloseEvent, ErrorEvent } from './src/events.js';
+export { Connection, connect } from './src/convenience.js';
+export { serve } from './src/deno-adapter.js';
+export { ConnectionServer } from './src/convenience.js';
+export default WebSocket;

@@ -1,11 +1,22 @@
-// wsaction for Node.js (ESM): the engine class, and the adapter (connect, handleUpgrade, createServer).
+// wsaction for Node.js (ESM): the ws-compatible WebSocket and WebSocketServer (and
+// createWebSocketStream, WebSocketStream), the promise-style conveniences (connect,
+// createServer, handleUpgrade, Connection), and the engine class.
+import './src/node-crypto.js'; // first: Node 18 has no global Web Crypto without a flag
 import { readFileSync } from 'node:fs';
 import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';
+import { WebSocket } from './src/websocket.js';
 
 initSync({ module: readFileSync(new URL('./dist/wsaction_bg.wasm', import.meta.url)) });
 
 export const { constants, WsActionError } = engineApi();
 export * from './src/api.js';
-export { Connection } from './src/connection.js';
-export { connect, handleUpgrade, createServer, WebSocketServer } from './src/node-adapter.js';
+export { WebSocket };
+export { WebSocketServer } from './src/server.js';
+export { createWebSocketStream } from './src/stream.js';
+export { WebSocketStream } from './src/websocket-stream.js';
+export { Event, MessageEvent, CloseEvent, ErrorEvent } from './src/events.js';
+export { Connection, connect } from './src/convenience.js';
+export { handleUpgrade, createServer } from './src/node-adapter.js';
+export { ConnectionServer } from './src/convenience.js';
+export default WebSocket;

@@ -32,7 +32,7 @@
 //! performs, with its bytes, for all faces (the demo server streams it to the simulator page).
 
 use crate::constants::{ActionQueue, BufferType};
-use crate::engine::{Action, ActionRecord, Buffer, Handle, Received};
+use crate::engine::{Action, Buffer, Handle, Received};
 use crate::error::Error;
 use crate::state::State;
 use std::ops::Range;
@@ -73,8 +73,8 @@ pub enum TraceEvent<'a> {
     /// `complete_receive`, `complete_action`, or a binding's own call), `id` is the action id it
     /// completes (0 when none), `buffer_type` what a send carries, `bytes` what it carried.
     Input { call: &'static str, id: u32, buffer_type: Option<BufferType>, bytes: &'a [u8] },
-    /// An action `get_action` handed out, as websocket.h sees it.
-    Action(ActionRecord<'a>),
+    /// An action `get_action` handed out (`.record()` gives websocket.h's view of it).
+    Action(Action<'a>),
     /// A peer violation `get_action` reported.
     Violation(&'a Error),
 }
@@ -330,7 +330,7 @@ impl Driver {
     fn step(&mut self, handle: &mut Handle, queue: ActionQueue, options: DrainOptions) -> Result<Step, Error> {
         let action = handle.get_action(queue)?;
         if let (Some(trace), false) = (self.trace.as_mut(), action == Action::NoAction) {
-            trace(&TraceEvent::Action(action.record()));
+            trace(&TraceEvent::Action(action));
         }
         match action {
             Action::SendToNetwork { id, bytes, .. } => {

@@ -246,7 +246,7 @@ fn the_trace_hook_sees_each_input_and_action_with_its_bytes() {
     driver.set_trace(Some(Box::new(move |event: &TraceEvent<'_>| {
         sink.borrow_mut().push(match event {
             TraceEvent::Input { call, bytes, .. } => format!("{call} {}", bytes.len()),
-            TraceEvent::Action(action) => format!("{:?} {}", action.kind, action.bytes.len()),
+            TraceEvent::Action(action) => format!("{:?} {}", action.kind(), action.record().bytes.len()),
             TraceEvent::Violation(error) => format!("violation {}", error.code()),
             _ => "other".into(),
         })

@@ -1,18 +1,23 @@
-// Echo server on Node: `node pkg/examples/echo-node.js 8080` (port 0 picks a free one).
-// Echoes text and binary messages and answers close; prints "listening <port>" when ready.
-import { createServer } from '../node.js';
+// Echo server on Node, written as for ws (only the import differs):
+// `node pkg/examples/echo-node.js 8080` (port 0 picks a free one). Echoes text and binary
+// messages, picks the subprotocol echo or chat, and prints "listening <port>" when ready.
+import { WebSocketServer } from '../node.js';
 
 const port = Number(process.argv[2] ?? 8080);
-const server = createServer({ port, host: process.argv[3] ?? '127.0.0.1', protocols: ['echo', 'chat'] });
-server.on('connection', (connection) => {
-  connection.on('message', (data, isBinary) => connection.send(data, { binary: isBinary }));
-  connection.on('pong', () => {});
+const wss = new WebSocketServer({
+  port,
+  host: process.argv[3] ?? '127.0.0.1',
+  handleProtocols: (protocols) => ['echo', 'chat'].find((p) => protocols.has(p)) ?? false,
 });
-const address = await server.listening;
-console.log(`listening ${address.port}`);
-const stop = async () => {
-  await server.close();
-  process.exit(0);
+wss.on('connection', (ws) => {
+  ws.on('error', (err) => console.error(`connection failed: ${err.message}`));
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+});
+wss.on('listening', () => console.log(`listening ${wss.address().port}`));
+const stop = () => {
+  for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+  wss.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -1,25 +1,30 @@
-// A WebSocket connection over any byte transport, driven by a wsaction WebSocketHandle.
+// The action loop of one open connection: moves bytes between a transport and a wsaction
+// WebSocketHandle (through the handle's batched `drain`, `sendAndDrain` and `sendMany`), queues the
+// application's sends (websocket.h allows one outstanding send), and tells its owner (a user
+// class: WebSocket, Connection) what arrived. It holds no protocol logic: framing, masking,
+// UTF-8 checks, ping answers, close rules and timers are the engine's.
 //
-// This file holds no protocol logic: framing, masking, UTF-8 checks, ping answers, close rules
-// and timers are the engine's. It moves bytes between a transport and the handle (through the
-// handle's batched `drain`), queues the application's sends (websocket.h allows one outstanding
-// send), turns indications into events, and closes the transport when the handle is done.
-//
-// A transport is `{ write(bytes) -> boolean, end(), destroy(), pause?(), resume?() }`; `write`
-// returning false means "wait for drain". The adapter reports transport events by calling
-// `connection._input(bytes)`, `_inputEnded()`, `_writable()`, `_transportError(err)` and
+// A transport is `{ start(sink), write(bytes) -> boolean, end(), destroy(), pause?(), resume?(),
+// bufferedAmount?() }`; `write` returning false means "wait for `_writable()`". The runtime file
+// reports transport events to the sink given to `start` (the handshake's reader first, then this
+// class) by calling `_input(bytes)`, `_inputEnded()`, `_writable()`, `_transportError(err)` and
 // `_transportClosed()`.
+//
+// Nothing is fed to the engine before `release()`: the owner releases the input once the caller
+// could have attached listeners (the macrotask after 'open' or the 'connection' callback), so
+// bytes that came with the 101 or the upgrade request are not turned into events nobody hears.
+//
+// Owner hooks: `_engineMessage(bytes, parts, isBinary)`, `_enginePong(bytes)`,
+// `_engineCloseFrame(code, reasonBytes)`, `_engineError(err)`, `_engineFinished(result)`.
 
-import { constants as engineConstants, wsActionErrorClass } from '../dist/wsaction.js';
-import './fast.js'; // the handle's drain and sendAndDrain
+import { constants as engineConstants } from '../dist/wsaction.js';
+import './fast.js'; // the handle's drain, sendAndDrain and sendMany
 
 let K = null; // the engine's constants, read on first use (after the wasm module is initialised)
-function k() {
+export function k() {
   return (K ??= engineConstants());
 }
 
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 export function now() {
@@ -35,9 +40,9 @@ export function toBytes(data) {
   throw new TypeError(`data must be a string, an ArrayBuffer or a typed array, got ${data === null ? 'null' : typeof data}`);
 }
 
-function concat(parts, total) {
+export function concat(parts, total) {
   if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(total ?? parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
@@ -59,67 +64,26 @@ export const DEFAULT_PROPERTIES = Object.freeze({
   sendBufferSize: 256 * 1024,
 });
 
-/** A tiny event emitter that works the same in Node, Deno and browsers. */
-class Emitter {
-  #listeners = new Map();
-  on(event, fn) {
-    let list = this.#listeners.get(event);
-    if (!list) this.#listeners.set(event, (list = []));
-    list.push(fn);
-    return this;
-  }
-  once(event, fn) {
-    const wrapper = (...args) => {
-      this.off(event, wrapper);
-      fn(...args);
-    };
-    wrapper.listener = fn;
-    return this.on(event, wrapper);
-  }
-  off(event, fn) {
-    const list = this.#listeners.get(event);
-    if (list) {
-      const i = list.findIndex((l) => l === fn || l.listener === fn);
-      if (i >= 0) list.splice(i, 1);
-    }
-    return this;
-  }
-  emit(event, ...args) {
-    const list = this.#listeners.get(event);
-    if (!list || list.length === 0) return false;
-    for (const fn of [...list]) {
-      try {
-        fn(...args);
-      } catch (err) {
-        // A throwing listener must not break the engine's action loop; report it.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
-    return true;
-  }
-  listenerCount(event) {
-    return this.#listeners.get(event)?.length ?? 0;
-  }
+function closedError() {
+  return Object.assign(new Error('the connection is closed'), { code: 'CLOSED' });
 }
 
-/**
- * One WebSocket connection. Events: 'message' (data: string | Uint8Array, isBinary),
- * 'pong' (Uint8Array), 'error' (WsActionError or transport error), 'close' (code, reason).
- * Also an async iterator of `{ data, isBinary }`.
- */
-export class Connection extends Emitter {
+export class EngineConnection {
   #handle;
   #transport;
-  #options;
+  #owner;
+  #closeGraceMs;
   #inbox = [];
   #receiveId = 0;
   #receiveCapacity = 0;
   #inputEnded = false;
+  #held = true;
+  #paused = false;
   #pumping = false;
   #repump = false;
   #sendQueue = [];
+  #queuedBytes = 0;
+  #inFlight = [];
   #blocked = false;
   #parts = [];
   #partsBytes = 0;
@@ -130,108 +94,93 @@ export class Connection extends Emitter {
   #closeReceived = false;
   #closeSent = false;
   #closeCode = null;
-  #closeReason = '';
+  #closeReason = EMPTY;
   #failure = null;
-  #iteratorQueue = [];
-  #iteratorWaiters = [];
-  #iterating = false;
-  #paused = false;
-  #closedPromise;
-  #resolveClosed;
+  #protocol = '';
+  // Outgoing bytes of one pump are written together: many small frames become one write.
+  #pending = [];
+  #pendingBytes = 0;
 
   /**
    * @param handle a WebSocketHandle whose handshake is done (state OPEN)
    * @param transport see the file comment
+   * @param owner the user object hearing the hooks (see the file comment)
    * @param options { leftover?: Uint8Array (bytes read past the HTTP head), closeGraceMs?: number }
    */
-  constructor(handle, transport, options = {}) {
-    super();
+  constructor(handle, transport, owner, options = {}) {
     this.#handle = handle;
     this.#transport = transport;
-    this.#options = options;
-    this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#owner = owner;
+    this.#closeGraceMs = options.closeGraceMs ?? 2000;
+    this.#protocol = handle.subprotocol ?? '';
     if (options.leftover && options.leftover.length) this.#inbox.push(options.leftover);
     handle.tick(now());
     handle.receive();
-    queueMicrotask(() => this.#pump());
   }
 
-  /** The negotiated subprotocol ('' when none, as in the browser API). */
+  /** Starts feeding received bytes to the engine (see the file comment). */
+  release() {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#pump();
+  }
+
+  /** The negotiated subprotocol ('' when none). */
   get protocol() {
-    return this.#handle ? this.#handle.subprotocol ?? '' : this.#protocolAtEnd ?? '';
+    return this.#protocol;
   }
-  #protocolAtEnd = null;
-
   /** The engine state name: 'open', 'close-sent', 'close-received', 'closed', 'aborted'. */
   get state() {
     return this.#finished ? 'closed' : this.#handle.stateName;
   }
-
-  /** The close code the peer sent (1005: none, 1006: no close frame), once known. */
-  get closeCode() {
-    return this.#closeCode;
+  get finished() {
+    return this.#finished;
   }
-  get closeReason() {
-    return this.#closeReason;
+  get closeSent() {
+    return this.#closeSent;
+  }
+  get closeReceived() {
+    return this.#closeReceived;
   }
   /** Why the connection failed (a peer violation, a timer, a transport error), or null. */
   get failure() {
     return this.#failure;
   }
-  /** Bytes queued by send() that the engine has not taken yet. */
+  /** Bytes queued that the engine has not taken yet, plus what the transport still holds. */
   get bufferedAmount() {
-    let n = 0;
-    for (const s of this.#sendQueue) n += s.data ? s.data.length : 0;
-    return n;
-  }
-  /** Resolves with { code, reason } when the transport is closed. */
-  get closed() {
-    return this.#closedPromise;
+    return this.#queuedBytes + this.#pendingBytes + (this.#transport.bufferedAmount?.() ?? 0);
   }
 
   /**
-   * Sends a message, or a fragment of one with { fin: false } (the next sends continue it; the
-   * one with fin true, the default, ends it). Strings are text, binary values binary, unless
-   * { binary } says otherwise. Resolves when the engine has handed the frame to the transport.
+   * Queues a send of `type` (a websocket.h buffer type) with `data` (bytes, or CLOSE's
+   * { status, reason } / null); `done(err)` is called once the frame went to the transport, or
+   * with the error that refused it.
    */
-  send(data, options = {}) {
-    let bytes;
-    let text;
-    if (typeof data === 'string') {
-      bytes = textEncoder.encode(data);
-      text = options.binary !== true;
-    } else {
-      bytes = toBytes(data);
-      text = options.binary === false || options.text === true;
+  send(type, data, done) {
+    if (this.#finished) {
+      done?.(closedError());
+      return;
     }
-    const fin = options.fin !== false;
-    const t = k().BufferType;
-    const type = text ? (fin ? t.UTF8_MESSAGE : t.UTF8_FRAGMENT) : fin ? t.BINARY_MESSAGE : t.BINARY_FRAGMENT;
-    return this.#queue(type, bytes);
+    if (type === k().BufferType.CLOSE) this.#closeSent = true;
+    const size = data instanceof Uint8Array ? data.length : 0;
+    this.#queuedBytes += size;
+    this.#sendQueue.push({ type, data, size, done });
+    this.#pump();
   }
 
-  /** Sends a ping (payload at most 125 bytes); the peer's pong comes as a 'pong' event. */
-  ping(data = EMPTY) {
-    return this.#queue(k().BufferType.PING_PONG, typeof data === 'string' ? textEncoder.encode(data) : toBytes(data));
+  /** Stops feeding the engine and reading the transport. */
+  pause() {
+    if (this.#paused || this.#finished) return;
+    this.#paused = true;
+    this.#transport.pause?.();
   }
 
-  /** Sends an unsolicited pong. */
-  pong(data = EMPTY) {
-    return this.#queue(k().BufferType.UNSOLICITED_PONG, typeof data === 'string' ? textEncoder.encode(data) : toBytes(data));
-  }
-
-  /**
-   * Starts the closing handshake with a status (default 1000; 1005 or undefined with no reason
-   * sends no status) and a reason (at most 123 bytes of UTF-8). Resolves with the peer's
-   * { code, reason } once the transport is closed.
-   */
-  close(code = 1000, reason = '') {
-    if (!this.#closeSent && !this.#finished) {
-      this.#closeSent = true;
-      const p = this.#queue(k().BufferType.CLOSE, code === 1005 ? null : { status: code, reason });
-      p.catch(() => {});
-    }
-    return this.#closedPromise;
+  /** Feeds the engine and reads the transport again. */
+  resume() {
+    if (!this.#paused || this.#finished) return;
+    this.#paused = false;
+    this.#transport.resume?.();
+    this.#pump();
   }
 
   /** Ends the connection at once without a closing handshake (the handle aborts). */
@@ -242,19 +191,6 @@ export class Connection extends Emitter {
       this.#pump();
     }
     this.#endTransport(true);
-  }
-
-  #queue(type, data) {
-    let entry;
-    const promise = new Promise((resolve, reject) => (entry = { type, data, resolve, reject }));
-    promise.catch(() => {}); // a caller that ignores the promise must not crash the process
-    if (this.#finished) {
-      entry.reject(new Error('the connection is closed'));
-      return promise;
-    }
-    this.#sendQueue.push(entry);
-    this.#pump();
-    return promise;
   }
 
   // ---------------------------------------------------------------- transport events
@@ -276,8 +212,11 @@ export class Connection extends Emitter {
   }
 
   _transportError(err) {
-    if (!this.#failure) this.#failure = err;
-    this.emit('error', err);
+    if (this.#finished) return;
+    if (!this.#failure) {
+      this.#failure = err;
+      this.#owner._engineError(err);
+    }
     if (!this.#finished && this.#handle) {
       this.#handle.abort();
       this.#pump();
@@ -303,8 +242,9 @@ export class Connection extends Emitter {
       do {
         this.#repump = false;
         this.#drain();
+        const feeding = !this.#held && !this.#paused;
         // Feed bytes while the engine holds a receive.
-        while (this.#receiveId !== 0 && this.#inbox.length > 0 && !this.#paused) {
+        while (feeding && this.#receiveId !== 0 && this.#inbox.length > 0 && !this.#paused) {
           const chunk = this.#inbox[0];
           const n = Math.min(chunk.length, this.#receiveCapacity);
           const id = this.#receiveId;
@@ -317,26 +257,28 @@ export class Connection extends Emitter {
             handle.completeReceive(id, chunk.subarray(0, n));
           }
           this.#drain();
+          if (this.#finished) return;
         }
-        if (this.#inputEnded && this.#inbox.length === 0 && this.#receiveId !== 0) {
+        if (feeding && this.#inputEnded && this.#inbox.length === 0 && this.#receiveId !== 0) {
           const id = this.#receiveId;
           this.#receiveId = 0;
           handle.completeReceive(id, EMPTY);
           this.#drain();
         }
         // Start queued sends while the transport takes bytes.
-        while (this.#sendQueue.length > 0 && !this.#blocked) {
+        while (this.#sendQueue.length > 0 && !this.#blocked && !this.#finished) {
           const batch = this.#batch();
           if (batch !== null) {
             this.#sendBatch(batch);
             continue;
           }
           const entry = this.#sendQueue.shift();
+          this.#queuedBytes -= entry.size;
           let result;
           try {
             result = handle.sendAndDrain(entry.type, entry.data, true);
           } catch (err) {
-            entry.reject(err);
+            entry.done?.(err);
             continue;
           }
           this.#inFlight.push(entry);
@@ -345,11 +287,15 @@ export class Connection extends Emitter {
       } while (this.#repump && !this.#finished);
     } catch (err) {
       // An error here is a bug in this file or the engine, not the peer's: fail loudly but safely.
-      this.#failure ??= err;
-      this.emit('error', err);
+      if (!this.#failure) {
+        this.#failure = err;
+        this.#owner._engineError(err);
+      }
       try {
         handle.abort();
-      } catch {}
+      } catch {
+        // the handle is gone already
+      }
       this.#endTransport(true);
     } finally {
       this.#pumping = false;
@@ -357,8 +303,6 @@ export class Connection extends Emitter {
     this.#flush();
     if (!this.#finished) this.#afterPump();
   }
-
-  #inFlight = [];
 
   /**
    * The queued whole messages of one type at the head of the queue (small ones, at most
@@ -372,38 +316,40 @@ export class Connection extends Emitter {
     let n = 0;
     let bytes = 0;
     while (n < queue.length && n < BATCH_MESSAGES && queue[n].type === type) {
-      const size = queue[n].data.length;
+      const size = queue[n].size;
       if (size > BATCH_MESSAGE_BYTES || bytes + size > BATCH_BYTES) break;
       bytes += size;
       n++;
     }
-    return n >= 2 ? queue.splice(0, n) : null;
+    if (n < 2) return null;
+    this.#queuedBytes -= bytes;
+    return queue.splice(0, n);
   }
 
-  /** Sends a batch; what the engine refused is rejected, what it did not reach is queued again. */
+  /** Sends a batch; what the engine refused is refused, what it did not reach is queued again. */
   #sendBatch(batch) {
     let result;
+    const requeue = (entries) => {
+      for (const e of entries) this.#queuedBytes += e.size;
+      this.#sendQueue.unshift(...entries);
+    };
     try {
       result = this.#handle.sendMany(batch[0].type, batch.map((entry) => entry.data), true);
     } catch (err) {
       // Nothing was sent: the first message was refused.
-      batch[0].reject(err);
-      this.#sendQueue.unshift(...batch.slice(1));
+      batch[0].done?.(err);
+      requeue(batch.slice(1));
       return;
     }
     this.#take(result);
     // Each sent message's frame is in result.out (completed as written): as sendAndDrain's
-    // INDICATE_SEND_COMPLETE does, that resolves its promise.
-    for (let i = 0; i < result.sent; i++) batch[i].resolve();
+    // INDICATE_SEND_COMPLETE does, that completes it.
+    for (let i = 0; i < result.sent; i++) batch[i].done?.(null);
     if (result.sent < batch.length) {
-      batch[result.sent].reject(result.sendError);
-      this.#sendQueue.unshift(...batch.slice(result.sent + 1));
+      batch[result.sent].done?.(result.sendError);
+      requeue(batch.slice(result.sent + 1));
     }
   }
-
-  // Outgoing bytes of one pump are written together: many small frames become one write.
-  #pending = [];
-  #pendingBytes = 0;
 
   #flush() {
     const parts = this.#pending;
@@ -433,15 +379,14 @@ export class Connection extends Emitter {
     for (let i = 0; i < ev.length; i += 6) {
       const kind = ev[i];
       if (kind === 2) {
-        const entry = this.#inFlight.shift();
-        if (entry) entry.resolve();
+        this.#inFlight.shift()?.done?.(null);
       } else {
         this.#indication(ev[i + 1], ev[i + 2], r.payload.subarray(ev[i + 4], ev[i + 5]));
       }
     }
     if (r.error && !this.#failure) {
       this.#failure = r.error;
-      this.emit('error', r.error);
+      this.#owner._engineError(r.error);
     }
     // A peer violation: its failing close waits in the engine behind the replies to the messages
     // just delivered (queued by the handlers above); pump once more so they and then the close go.
@@ -459,33 +404,31 @@ export class Connection extends Emitter {
       case t.UTF8_MESSAGE:
       case t.BINARY_MESSAGE: {
         let whole = bytes;
+        let parts = null;
         if (this.#parts.length > 0) {
-          this.#parts.push(bytes);
-          whole = concat(this.#parts, this.#partsBytes + bytes.length);
+          parts = this.#parts;
+          parts.push(bytes);
+          whole = concat(parts, this.#partsBytes + bytes.length);
           this.#parts = [];
           this.#partsBytes = 0;
         }
-        const isBinary = bufferType === t.BINARY_MESSAGE;
-        // The engine has validated the UTF-8 already; decoding cannot meet an invalid sequence.
-        const data = isBinary ? whole : textDecoder.decode(whole);
-        this.emit('message', data, isBinary);
-        if (this.#iterating) this.#deliver({ data, isBinary });
+        this.#owner._engineMessage(whole, parts ?? [bytes], bufferType === t.BINARY_MESSAGE);
         break;
       }
       case t.PING_PONG:
-        this.emit('pong', bytes);
+        this.#owner._enginePong(bytes);
         break;
       case t.CLOSE: {
         this.#closeReceived = true;
         this.#closeCode = closeStatus;
-        this.#closeReason = textDecoder.decode(bytes);
+        this.#closeReason = bytes.slice();
         const abnormal = closeStatus === k().CloseStatus.ABORTED;
+        this.#owner._engineCloseFrame(closeStatus, this.#closeReason);
         if (!this.#closeSent && !abnormal) {
           // Answer the peer's close with its own status and reason (RFC 6455 5.5.1, as ws does),
           // after the data already queued (the engine still sends data in close-received).
-          this.#closeSent = true;
-          const echo = closeStatus === k().CloseStatus.EMPTY ? null : { status: closeStatus, reason: bytes.slice() };
-          this.#queue(t.CLOSE, echo);
+          const echo = closeStatus === k().CloseStatus.EMPTY ? null : { status: closeStatus, reason: this.#closeReason };
+          this.send(t.CLOSE, echo, null);
         }
         break;
       }
@@ -500,12 +443,9 @@ export class Connection extends Emitter {
     const S = k().State;
     if (state === S.CLOSED || state === S.ABORTED) {
       // Anything still queued can never be sent.
-      for (const entry of this.#sendQueue.splice(0)) entry.reject(new Error('the connection is closed'));
-      if (!handle.failure && this.#failure === null) {
-        // clean
-      } else if (!this.#failure) {
-        this.#failure = handle.failure;
-      }
+      for (const entry of this.#sendQueue.splice(0)) entry.done?.(closedError());
+      this.#queuedBytes = 0;
+      if (!this.#failure && handle.failure) this.#failure = handle.failure;
       this.#endTransport(false);
       return;
     }
@@ -543,11 +483,10 @@ export class Connection extends Emitter {
     this.#ending = true;
     this.#transport.end();
     // A peer that never closes its side does not keep the socket open.
-    const grace = this.#options.closeGraceMs ?? 2000;
     this.#destroyTimer = setTimeout(() => {
       this.#transport.destroy();
       this.#finish();
-    }, grace);
+    }, this.#closeGraceMs);
   }
 
   #finish() {
@@ -555,101 +494,22 @@ export class Connection extends Emitter {
     if (this.#destroyTimer !== null) clearTimeout(this.#destroyTimer);
     if (this.#timer !== null) clearTimeout(this.#timer);
     const handle = this.#handle;
-    if (handle.state !== k().State.CLOSED && handle.state !== k().State.ABORTED) {
-      handle.abort();
-    }
+    if (handle.state !== k().State.CLOSED && handle.state !== k().State.ABORTED) handle.abort();
     if (this.#closeCode === null) this.#closeCode = k().CloseStatus.ABORTED;
     if (!this.#failure && handle.failure) this.#failure = handle.failure;
-    this.#protocolAtEnd = handle.subprotocol;
     this.#finished = true;
     // Release the engine's buffers now rather than at garbage collection.
     this.#handle = null;
     handle.free();
-    for (const entry of this.#sendQueue.splice(0)) entry.reject(new Error('the connection is closed'));
-    for (const entry of this.#inFlight.splice(0)) entry.reject(new Error('the connection is closed'));
-    const result = { code: this.#closeCode, reason: this.#closeReason, wasClean: this.#closeReceived && this.#closeSent && this.#closeCode !== k().CloseStatus.ABORTED };
-    this.emit('close', result.code, result.reason);
-    this.#resolveClosed(result);
-    for (const w of this.#iteratorWaiters.splice(0)) w.resolve({ value: undefined, done: true });
+    for (const entry of this.#sendQueue.splice(0)) entry.done?.(closedError());
+    for (const entry of this.#inFlight.splice(0)) entry.done?.(closedError());
+    this.#queuedBytes = 0;
+    const code = this.#closeCode;
+    this.#owner._engineFinished({
+      code,
+      reason: this.#closeReason,
+      wasClean: this.#closeReceived && this.#closeSent && code !== k().CloseStatus.ABORTED,
+      failure: this.#failure,
+    });
   }
-
-  // ---------------------------------------------------------------- async iteration
-
-  #deliver(message) {
-    const waiter = this.#iteratorWaiters.shift();
-    if (waiter) {
-      waiter.resolve({ value: message, done: false });
-      return;
-    }
-    this.#iteratorQueue.push(message);
-    if (this.#iteratorQueue.length >= 64 && !this.#paused) {
-      // The consumer is behind: stop feeding the engine (and reading) until it catches up.
-      this.#paused = true;
-      this.#transport.pause?.();
-    }
-  }
-
-  [Symbol.asyncIterator]() {
-    this.#iterating = true;
-    return {
-      next: () => {
-        if (this.#iteratorQueue.length > 0) {
-          const value = this.#iteratorQueue.shift();
-          if (this.#paused && this.#iteratorQueue.length < 16) {
-            this.#paused = false;
-            this.#transport.resume?.();
-            queueMicrotask(() => this.#pump());
-          }
-          return Promise.resolve({ value, done: false });
-        }
-        if (this.#finished) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => this.#iteratorWaiters.push({ resolve, reject }));
-      },
-      return: () => {
-        this.#iterating = false;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
-  }
-}
-
-/** The WsActionError class (after the wasm module is initialised). */
-export function errorClass() {
-  return wsActionErrorClass();
-}
-
-/** The request head a client writes: initial headers (minus those the engine sets) + the engine's. */
-export function clientRequestHeaders(hostHeader, userHeaders, engineHeaders) {
-  const set = new Set(engineHeaders.map(([n]) => n.toLowerCase()));
-  set.add('host');
-  const headers = [['Host', hostHeader]];
-  for (const [n, v] of userHeaders) if (!set.has(n.toLowerCase())) headers.push([n, v]);
-  for (const h of engineHeaders) headers.push(h);
-  return headers;
-}
-
-/** `headers` given as an object or as [name, value] pairs, as pairs. */
-export function headerPairs(headers) {
-  if (!headers) return [];
-  if (Array.isArray(headers)) return headers.map(([n, v]) => [String(n), String(v)]);
-  const out = [];
-  for (const [n, v] of Object.entries(headers)) {
-    if (Array.isArray(v)) for (const item of v) out.push([n, String(item)]);
-    else out.push([n, String(v)]);
-  }
-  return out;
-}
-
-/** Chooses the server's subprotocol: the first the client offers that the server supports. */
-export function chooseSubprotocol(offered, supported, handleProtocols) {
-  if (typeof handleProtocols === 'function') {
-    const choice = handleProtocols(offered);
-    return choice ? String(choice) : null;
-  }
-  if (!supported) return null;
-  for (const p of offered) if (supported.includes(p)) return p;
-  return null;
 }

@@ -1,23 +1,16 @@
-// The Deno adapter: a client over Deno.connect / Deno.connectTls and a server over Deno.listen.
-// The HTTP heads are parsed and written with the engine's helpers (not Deno.upgradeWebSocket,
-// which would use Deno's own WebSocket implementation).
+// The Deno runtime: sockets only. Clients dial over Deno.connect (ws://, ws+unix:) or
+// Deno.connectTls (wss://); servers listen with Deno.listen or Deno.listenTls (the `tls`
+// option: { cert, key }) and read the request head with the engine's parser. The handshake and
+// the action loop are shared (handshake.js, connection.js); the user classes are
+// websocket.js's and server.js's. (Deno.upgradeWebSocket is not used: it would be Deno's own
+// WebSocket implementation.)
 
 /* global Deno */
-import {
-  WebSocketHandle,
-  checkRequestLine,
-  offeredSubprotocols,
-  serializeRequestHead,
-  serializeResponseHead,
-} from '../dist/wsaction.js';
-import {
-  Connection,
-  DEFAULT_PROPERTIES,
-  chooseSubprotocol,
-  clientRequestHeaders,
-  headerPairs,
-  now,
-} from './connection.js';
+import { parseRequestHead } from '../dist/wsaction.js';
+import { setRuntime } from './websocket.js';
+import { setServerRuntime } from './server.js';
+import { ConnectionServer } from './convenience.js';
+import { requestFromHead, rejectionBytes } from './handshake.js';
 
 const READ_SIZE = 64 * 1024;
 const HIGH_WATER = 1024 * 1024;
@@ -28,35 +21,54 @@ async function writeAll(conn, bytes) {
 }
 
 /**
- * A transport over a Deno.Conn: writes are queued and written in order by one writer; write()
- * returns false above the high-water mark and the connection hears `_writable()` below half of it.
+ * A transport over a Deno.Conn (or a promise of one, while dialing): writes are queued and
+ * written in order by one writer; write() returns false above the high-water mark and the sink
+ * hears `_writable()` below half of it. `leftover` bytes (read past a head) come first.
  */
-function denoTransport(conn) {
-  let connection = null;
+function denoTransport(connOrPromise) {
+  let conn = null;
+  let sink = null;
   const queue = [];
   let queued = 0;
   let writing = false;
   let blocked = false;
   let endRequested = false;
   let closed = false;
+  let readerStarted = false;
   let readerDone = false;
   let endDone = false;
   let paused = null; // a promise the reader waits on while paused
+  const ready = Promise.resolve(connOrPromise).then((c) => {
+    conn = c;
+    if (closed) closeConn();
+    return c;
+  });
+  ready.catch((err) => {
+    if (!closed) {
+      closed = true;
+      sink?._transportError(err);
+      sink?._transportClosed();
+    }
+  });
 
-  const closeNow = () => {
-    if (closed) return;
-    closed = true;
+  const closeConn = () => {
     try {
-      conn.close();
+      conn?.close();
     } catch {
       // already closed
     }
-    connection?._transportClosed();
+  };
+  const closeNow = () => {
+    if (closed) return;
+    closed = true;
+    closeConn();
+    sink?._transportClosed();
   };
 
   const writer = async () => {
     writing = true;
     try {
+      await ready;
       while (queue.length > 0 && !closed) {
         const bytes = queue[0];
         await writeAll(conn, bytes);
@@ -64,7 +76,7 @@ function denoTransport(conn) {
         queued -= bytes.length;
         if (blocked && queued < HIGH_WATER / 2) {
           blocked = false;
-          connection?._writable();
+          sink?._writable();
         }
       }
       if (endRequested && !closed && !endDone) {
@@ -74,26 +86,29 @@ function denoTransport(conn) {
       }
     } catch (err) {
       if (!closed) {
-        connection?._transportError(err);
+        sink?._transportError(err);
         closeNow();
       }
     } finally {
       writing = false;
+      if (queue.length > 0 && !closed) writer();
     }
   };
 
-  const reader = async (leftover) => {
+  const reader = async () => {
     try {
+      await ready;
       for (;;) {
         if (paused) await paused.promise;
+        if (closed) return;
         const buffer = new Uint8Array(READ_SIZE);
         const n = await conn.read(buffer);
         if (n === null) break;
-        connection._input(buffer.subarray(0, n));
+        sink._input(buffer.subarray(0, n));
       }
-      connection._inputEnded();
+      sink._inputEnded();
     } catch (err) {
-      if (!closed) connection._transportError(err);
+      if (!closed) sink._transportError(err);
     }
     // Both directions are done once the peer's end arrived and ours was sent.
     readerDone = true;
@@ -101,9 +116,12 @@ function denoTransport(conn) {
   };
 
   return {
-    start(c) {
-      connection = c;
-      reader();
+    start(next) {
+      sink = next;
+      if (!readerStarted) {
+        readerStarted = true;
+        reader();
+      }
     },
     write(bytes) {
       if (closed) return true;
@@ -132,173 +150,214 @@ function denoTransport(conn) {
       paused = null;
       p?.resolve();
     },
+    bufferedAmount: () => queued,
   };
 }
 
-/** Reads from `conn` until `parse(bytes)` returns a head; returns [head, bytes after it]. */
-async function readHead(conn, parse) {
+/** Opens the connection a client target names (TLS options: caCerts, or ws's `ca`). */
+function dial(target, options) {
+  let opening;
+  if (target.socketPath !== null) {
+    opening = Deno.connect({ transport: 'unix', path: target.socketPath });
+  } else if (target.secure) {
+    const ca = options.caCerts ?? (options.ca !== undefined ? [options.ca].flat().map(String) : undefined);
+    opening = Deno.connectTls({ hostname: target.host, port: target.port, caCerts: ca, alpnProtocols: ['http/1.1'] });
+  } else {
+    opening = Deno.connect({ hostname: target.host, port: target.port }).then((conn) => {
+      conn.setNoDelay?.(true);
+      return conn;
+    });
+  }
+  return denoTransport(opening);
+}
+
+setRuntime({ dial });
+
+/** What the server flow did with each raw connection: the 101's write, taken by a socket. */
+const upgradeState = new WeakMap();
+
+function closeQuietly(conn) {
+  try {
+    conn.close();
+  } catch {
+    // closed already
+  }
+}
+
+/** A raw connection the server flow writes to: a Deno.Conn with its transport made once. */
+function socketIo(conn) {
+  let state = upgradeState.get(conn);
+  if (!state) upgradeState.set(conn, (state = { head: Promise.resolve(), taken: false, secure: false }));
+  return {
+    secure: state.secure,
+    usable: () => true,
+    taken: () => state.taken,
+    write: (bytes) => {
+      state.head = writeAll(conn, bytes).catch(() => {});
+    },
+    reject: (bytes) => {
+      writeAll(conn, bytes)
+        .catch(() => {})
+        .finally(() => closeQuietly(conn));
+    },
+    destroy: () => closeQuietly(conn),
+    transport: () => {
+      state.taken = true;
+      conn.setNoDelay?.(true);
+      // The 101 is written before any frame: the transport waits for it.
+      return denoTransport(state.head.then(() => conn));
+    },
+  };
+}
+
+/** Reads a request head (at most the engine's head limits); [head, leftover] or null at EOF. */
+async function readRequestHead(conn) {
   let received = new Uint8Array(0);
   for (;;) {
     const buffer = new Uint8Array(READ_SIZE);
     const n = await conn.read(buffer);
-    if (n === null) throw Object.assign(new Error('the connection closed during the handshake'), { code: 'ECONNRESET' });
+    if (n === null) return null;
     const next = new Uint8Array(received.length + n);
     next.set(received, 0);
     next.set(buffer.subarray(0, n), received.length);
     received = next;
-    const head = parse(received);
+    const head = parseRequestHead(received);
     if (head !== null) return [head, received.subarray(head.consumed)];
   }
 }
 
-function withDeadline(promise, handle, onTimeout) {
-  const deadline = handle.nextDeadline();
-  if (deadline === null) return promise;
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => {
-      handle.tick(now());
-      onTimeout();
-      reject(handle.failure ?? Object.assign(new Error('the handshake timed out'), { code: 'TIMEOUT' }));
-    }, Math.max(0, deadline - now()) + 1);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Opens a client connection to a ws:// or wss:// URL over Deno.connect / Deno.connectTls.
- * options: { protocols?, headers?, properties?, seed?, handshakeTimeout? (ms, default 30000), caCerts? }
- */
-export async function connect(url, options = {}) {
-  const target = new URL(url);
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(target.protocol)) {
-    throw new TypeError(`the URL must be ws:// or wss://, got ${target.protocol}`);
-  }
-  const secure = target.protocol === 'wss:' || target.protocol === 'https:';
-  const port = Number(target.port || (secure ? 443 : 80));
-  const hostname = target.hostname.replace(/^\[|\]$/g, '');
-  const handle = WebSocketHandle.createClient(
-    { handshakeTimeout: options.handshakeTimeout ?? 30000, ...DEFAULT_PROPERTIES, ...options.properties },
-    options.seed,
-  );
-  let conn = null;
-  try {
-    const user = headerPairs(options.headers);
-    const engineHeaders = handle.beginClientHandshake(options.protocols ?? [], [], user);
-    const hostHeader = target.port ? `${target.hostname}:${target.port}` : target.hostname;
-    const request = serializeRequestHead(
-      'GET',
-      `${target.pathname || '/'}${target.search}`,
-      clientRequestHeaders(hostHeader, user, engineHeaders),
-    );
-    handle.tick(now());
-    const handshake = (async () => {
-      conn = secure
-        ? await Deno.connectTls({ hostname, port, caCerts: options.caCerts, alpnProtocols: ['http/1.1'] })
-        : await Deno.connect({ hostname, port });
-      if (!secure) conn.setNoDelay(true);
-      await writeAll(conn, request);
-      const [head, rest] = await readHead(conn, (bytes) => handle.parseResponseHead(bytes));
-      if (head.status !== 101) {
-        throw Object.assign(new Error(`the server answered ${head.status} ${head.reason}, not 101`), {
-          code: 'UNEXPECTED_STATUS',
-          httpStatus: head.status,
-          httpHeaders: head.headers,
-        });
-      }
-      handle.endClientHandshake(head.headers);
-      return rest;
-    })();
-    const leftover = await withDeadline(handshake, handle, () => conn?.close());
-    const transport = denoTransport(conn);
-    const connection = new Connection(handle, transport, { leftover });
-    transport.start(connection);
-    return connection;
-  } catch (err) {
+/** One accepted connection: its request head, then the shared upgrade flow. */
+async function acceptOne(wss, conn, options) {
+  const timeoutMs = options.handshakeTimeout ?? 30000;
+  const timer = setTimeout(() => {
     try {
-      conn?.close();
+      conn.close();
     } catch {
-      // already closed
+      // closed already
     }
-    handle.free();
-    throw err;
-  }
-}
-
-/** Answers one accepted TCP connection: the upgrade handshake, then a Connection (or null). */
-async function accept(conn, options) {
-  const handle = WebSocketHandle.createServer(
-    { handshakeTimeout: options.handshakeTimeout ?? 30000, ...DEFAULT_PROPERTIES, ...options.properties },
-    options.seed,
-  );
-  handle.tick(now());
+  }, timeoutMs);
+  let read;
   try {
-    const [head, rest] = await withDeadline(
-      readHead(conn, (bytes) => handle.parseRequestHead(bytes)),
-      handle,
-      () => conn.close(),
-    );
-    checkRequestLine(head.method, head.minorVersion);
-    const chosen = chooseSubprotocol(offeredSubprotocols(head.headers), options.protocols, options.handleProtocols);
-    const response = handle.beginServerHandshake(chosen, [], head.headers);
-    await writeAll(conn, serializeResponseHead(101, 'Switching Protocols', response));
-    conn.setNoDelay?.(true);
-    const transport = denoTransport(conn);
-    const connection = new Connection(handle, transport, { leftover: rest });
-    connection.request = head;
-    transport.start(connection);
-    return connection;
+    read = await readRequestHead(conn);
   } catch (err) {
-    handle.free();
+    clearTimeout(timer);
     if (typeof err.httpStatus === 'number') {
-      const headers = [...(err.httpHeaders ?? []), ['Connection', 'close'], ['Content-Length', '0']];
-      try {
-        await writeAll(conn, serializeResponseHead(err.httpStatus, null, headers));
-      } catch {
-        // the peer is gone
-      }
+      await writeAll(conn, rejectionBytes(err.httpStatus, err.message, err.httpHeaders ?? [])).catch(() => {});
     }
     try {
       conn.close();
     } catch {
-      // already closed
+      // closed already
     }
-    return null;
+    return;
   }
+  clearTimeout(timer);
+  if (read === null) {
+    try {
+      conn.close();
+    } catch {
+      // closed already
+    }
+    return;
+  }
+  const [head, leftover] = read;
+  const remote = conn.remoteAddr ?? {};
+  const request = requestFromHead(head, {
+    remoteAddress: remote.hostname,
+    remotePort: remote.port,
+    encrypted: !!options.tls,
+  });
+  upgradeState.set(conn, { head: Promise.resolve(), taken: false, secure: !!options.tls });
+  wss.handleUpgrade(request, conn, leftover, (ws, req) => wss.emit('connection', ws, req));
 }
 
 /**
- * A WebSocket server over Deno.listen. options: { port = 0, hostname = '127.0.0.1', protocols?,
- * handleProtocols?, properties? }. Calls onConnection(connection) for each accepted connection.
- * Returns { addr, clients, close(), finished }; close() ends every connection (1001) and the listener.
+ * Listening for a WebSocketServer: Deno.listen (or Deno.listenTls with `tls: { cert, key }`).
+ * The accept loop logs and survives a failed accept (a client that reset before it was
+ * accepted makes the listener's accept throw) and ends only when the server closes.
  */
-export function serve(options, onConnection) {
-  const listener = Deno.listen({ hostname: options.hostname ?? '127.0.0.1', port: options.port ?? 0 });
-  const clients = new Set();
+function listen(wss, options, callback) {
+  if (options.server) throw new TypeError('the server option takes a node:http server; on Deno use port (or noServer)');
+  const hostname = options.host ?? '0.0.0.0';
+  const listener = options.tls
+    ? Deno.listenTls({ hostname, port: options.port, cert: options.tls.cert, key: options.tls.key, alpnProtocols: ['http/1.1'] })
+    : Deno.listen({ hostname, port: options.port });
   let stopping = false;
+  const onAcceptError = options.onAcceptError ?? ((err) => console.error(`wsaction: accept failed (the server goes on): ${err?.message ?? err}`));
   const finished = (async () => {
-    try {
-      for await (const conn of listener) {
-        accept(conn, options).then((connection) => {
-          if (!connection) return;
-          clients.add(connection);
-          connection.on('close', () => clients.delete(connection));
-          onConnection(connection);
-        });
+    let failuresInARow = 0;
+    while (!stopping) {
+      let conn;
+      try {
+        conn = await listener.accept();
+        failuresInARow = 0;
+      } catch (err) {
+        if (stopping || err instanceof Deno.errors.BadResource || err?.name === 'BadResource') break;
+        onAcceptError(err);
+        // A peer that reset before it was accepted is its own problem; a persistent failure
+        // (out of file descriptors) must not spin: back off a little.
+        const peerGone = ['ConnectionReset', 'ConnectionAborted', 'NotConnected'].some((name) => Deno.errors[name] && err instanceof Deno.errors[name]);
+        if (!peerGone) {
+          failuresInARow++;
+          await new Promise((r) => setTimeout(r, Math.min(1000, 10 * failuresInARow)));
+        }
+        continue;
       }
-    } catch (err) {
-      if (!stopping) throw err;
+      acceptOne(wss, conn, options).catch((err) => {
+        onAcceptError(err);
+        try {
+          conn.close();
+        } catch {
+          // closed already
+        }
+      });
     }
   })();
+  queueMicrotask(() => {
+    wss.emit('listening');
+    callback?.();
+  });
+  const address = () => ({ address: listener.addr.hostname, port: listener.addr.port, family: listener.addr.hostname.includes(':') ? 'IPv6' : 'IPv4' });
   return {
+    external: false,
+    address,
     addr: listener.addr,
-    clients,
     finished,
-    async close() {
+    detach() {},
+    close(done) {
       stopping = true;
-      listener.close();
-      await Promise.all([...clients].map((c) => c.close(1001, 'server shutting down')));
-      await finished;
+      try {
+        listener.close();
+      } catch {
+        // closed already
+      }
+      finished.then(() => done());
     },
+    listening: () => Promise.resolve(address()),
   };
+}
+
+setServerRuntime({ listen, socketIo });
+
+// ---------------------------------------------------------------- promise-style conveniences
+
+/**
+ * A server handing out Connections over Deno.listen. options: { port = 0, hostname =
+ * '127.0.0.1', protocols?, handleProtocols?(offered: string[]), verifyClient?, tls?: { cert,
+ * key }, properties?, onAcceptError? }. Calls onConnection(connection, request) for each.
+ * The result has addr, clients, listening, finished and close() (1001 to every connection).
+ */
+export function serve(options = {}, onConnection) {
+  const { hostname, ...rest } = options;
+  const server = new ConnectionServer({ ...rest, port: options.port ?? 0, host: hostname ?? options.host ?? '127.0.0.1' });
+  if (onConnection) {
+    server.on('connection', (connection, request) => {
+      connection.request = request;
+      onConnection(connection, request);
+    });
+  }
+  const listener = server._listener;
+  server.addr = listener.addr;
+  server.finished = listener.finished;
+  return server;
 }

@@ -1,3 +1,6 @@
+/// <reference lib="esnext.disposable" />
+// (WebSocketHandle is Disposable: `using handle = ...` frees it; the lib names Symbol.dispose for
+// projects whose `lib` predates it.)
 // The engine's JS surface: the WebSocketHandle class (websocket.h's WEB_SOCKET_HANDLE), its
 // constants, WsActionError and the HTTP/handshake helpers. Shared by every entry point.
 
@@ -299,3 +302,52 @@ export declare function acceptKey(key: string): string;
 export declare function globalProperty(propertyType: 5): number;
 export declare function globalProperty(propertyType: 6): number[];
 export declare function globalProperty(propertyType: number): number | number[];
+
+// ---------------------------------------------------------------- the conveniences' shared shapes
+// (what connect()'s Connection and the servers of every runtime have in common)
+
+export interface CloseResult {
+  /** The peer's close status (1005: no status, 1006: no close frame). */
+  code: number;
+  reason: string;
+  /** Both close frames crossed. */
+  wasClean: boolean;
+}
+
+/** What a Connection's async iterator yields: text as a string, binary as bytes. */
+export interface Message {
+  data: string | Uint8Array;
+  isBinary: boolean;
+}
+
+/** Options of a Connection's send(). */
+export interface SendOptions {
+  /** Send a string as binary (true) or bytes as text (false). */
+  binary?: boolean;
+  /** Send bytes as text. */
+  text?: boolean;
+  /** false: a fragment; later sends continue the message until one with fin true (default). */
+  fin?: boolean;
+}
+
+/** wsaction's own client options, on top of ws's. */
+export interface EngineClientOptions {
+  /** Subprotocols to offer (connect(); `new WebSocket` takes them as its second argument). */
+  protocols?: string[];
+  /** Engine properties (limits, timers, buffer sizes); ws's names win where both are given. */
+  properties?: HandleProperties;
+  /** Makes mask and handshake keys deterministic: for tests only. */
+  seed?: number | bigint;
+  /** Milliseconds to wait for the peer's close after ours (default 30000). */
+  closeTimeout?: number;
+}
+
+/** The conveniences' subprotocol choice, as they always took it: a list, or a chooser over an array. */
+export interface AcceptOptions {
+  /** Subprotocols the server speaks: the first the client offers that is in this list is chosen. */
+  protocols?: string[];
+  /** Or choose yourself from the client's offers (an array here; ws's handleProtocols takes a Set). */
+  handleProtocols?: (offered: string[], request?: unknown) => string | null | undefined | false;
+  properties?: HandleProperties;
+  seed?: number | bigint;
+}

@@ -7,12 +7,13 @@
 
 use crate::config::{KeepAliveMode, Property, Role};
 use crate::constants::{ActionQueue, BufferType};
-use crate::driver::{DrainOptions, Drained, Driver, Indication};
+use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent, TraceHook};
 use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
 use crate::random::{RandomSource, SeededRandom};
 use crate::state::State;
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 wit_bindgen::generate!({
     path: "wit",
@@ -247,6 +248,22 @@ pub struct ComponentHandle {
     receive_id: Cell<Option<u32>>,
     /// The core's drain loop behind `drain` and `send-and-drain`.
     driver: RefCell<Driver>,
+    /// What the driver's trace hook saw since the last result (set-trace).
+    trace: Rc<RefCell<Vec<wit::TraceEvent>>>,
+}
+
+/// A trace event as the WIT variant (bytes copied: they cross as list<u8>).
+fn trace_to(event: &TraceEvent<'_>) -> wit::TraceEvent {
+    match *event {
+        TraceEvent::Input { call, id, buffer_type, bytes } => wit::TraceEvent::Input(wit::TracedInput {
+            call: call.to_string(),
+            id,
+            buffer_type: buffer_type.map(buffer_type_to),
+            bytes: bytes.to_vec(),
+        }),
+        TraceEvent::Action(action) => wit::TraceEvent::Action(action_to(&action)),
+        TraceEvent::Violation(error) => wit::TraceEvent::Violation(error_to(error)),
+    }
 }
 
 fn buffer_from(buffer: &wit::Buffer) -> Buffer<'_> {
@@ -292,6 +309,7 @@ fn drained_to(drained: &Drained<'_>) -> wit::DrainResult {
         violation: drained.violation.map(error_to),
         failing_close_waits: drained.failing_close_waits,
         next_deadline: drained.next_deadline,
+        trace: Vec::new(),
     }
 }
 
@@ -306,6 +324,7 @@ impl ComponentHandle {
             inner: RefCell::new(handle),
             receive_id: Cell::new(None),
             driver: RefCell::new(Driver::new()),
+            trace: Rc::default(),
         }))
     }
 }
@@ -461,7 +480,17 @@ impl wit_engine::GuestHandle for ComponentHandle {
             result.next_deadline = ended.next_deadline;
         }
         self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        result.trace = std::mem::take(&mut *self.trace.borrow_mut());
         Ok(result)
+    }
+
+    fn set_trace(&self, on: bool) {
+        let hook: Option<TraceHook> = on.then(|| {
+            let sink = Rc::clone(&self.trace);
+            Box::new(move |event: &TraceEvent<'_>| sink.borrow_mut().push(trace_to(event))) as TraceHook
+        });
+        self.driver.borrow_mut().set_trace(hook);
+        self.trace.borrow_mut().clear();
     }
 
     fn send_and_drain(
@@ -476,8 +505,9 @@ impl wit_engine::GuestHandle for ComponentHandle {
         let drained = driver
             .send_and_drain(&mut handle, buffer_type_from(buffer_type), buffer, options_from(options))
             .map_err(err)?;
-        let result = drained_to(&drained);
+        let mut result = drained_to(&drained);
         self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        result.trace = std::mem::take(&mut *self.trace.borrow_mut());
         Ok(result)
     }
 }

@@ -821,6 +821,7 @@ fn trace_to_js(event: &TraceEvent<'_>) -> JsValue {
             set(&object, "bytes", &copy_bytes(bytes));
         }
         TraceEvent::Action(action) => {
+            let action = action.record();
             let record = make_action(
                 action.kind as u32,
                 action.id,
@@ -958,7 +959,7 @@ thread_local! {
         const { std::cell::RefCell::new(Scratch { input: Vec::new(), lengths: Vec::new(), report: [0; report::WORDS] }) };
 }
 
-/// The address of the scratch report (16 u32 words; see `mod report` in src/js.rs).
+/// The address of the scratch report (16 u32 words; see `mod report` below).
 #[wasm_bindgen(js_name = _scratchReport)]
 pub fn scratch_report() -> Result<u32, JsValue> {
     with_scratch(|scratch| Ok(scratch.report.as_ptr() as u32))

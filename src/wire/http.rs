@@ -190,6 +190,18 @@ mod tests {
     const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x00";
 
     #[test]
+    fn a_header_value_that_is_not_utf8_is_a_documented_400() {
+        // RFC 9110 obs-text (here Latin-1 0xE9) is legal HTTP, but header values cross the
+        // bindings as strings: wit/types.wit documents this rejection.
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Name: caf\xE9\r\n\r\n";
+        let error = parse_request_head(head, &Limits::default()).unwrap_err();
+        assert_eq!((error.code(), error.http_status()), ("MALFORMED_HTTP", Some(400)));
+        assert!(error.to_string().contains("X-Name"), "{error}");
+        let response = b"HTTP/1.1 101 Switching Protocols\r\nX-Name: caf\xE9\r\n\r\n";
+        assert_eq!(parse_response_head(response, &Limits::default()).unwrap_err().http_status(), Some(400));
+    }
+
+    #[test]
     fn parses_request_in_any_split() {
         let limits = Limits::default();
         let head_len = REQUEST.len() - 2;

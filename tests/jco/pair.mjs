@@ -86,6 +86,31 @@ for (const maxSplit of [1, 7, 4096, 1 << 30]) {
   console.log(`pair (reads of at most ${maxSplit} bytes): handshake, text both ways, 1 MiB, ping/pong, close 1000 both ways`);
 }
 
+// The driver's trace through the component: each input and action, with its bytes.
+{
+  const client = engine.Handle.createClient([], 3n);
+  const server = engine.Handle.createServer([], 4n);
+  const request = client.beginClientHandshake([], [], []);
+  request.push({ name: 'Host', value: 'trace.test' });
+  client.endClientHandshake(server.beginServerHandshake(undefined, [], request));
+  server.receive(undefined);
+  server.setTrace(true);
+  const sent = client.sendAndDrain('binary-message', { tag: 'data', val: utf8.encode('traced') }, OPTIONS);
+  assert.equal(sent.trace.length, 0, 'no trace unless set-trace(true)');
+  const read = server.drain(sent.out, false, OPTIONS);
+  const steps = read.trace.map((e) => (e.tag === 'input' ? `input ${e.val.call} ${e.val.bytes.length}` : `${e.tag} ${e.val.tag}`));
+  assert.deepEqual(steps, [
+    'action receive-from-network',
+    `input complete_receive ${sent.out.length}`,
+    'action indicate-receive-complete',
+    'action receive-from-network',
+  ]);
+  assert.equal(Buffer.from(read.trace[2].val.val.bytes).toString(), 'traced');
+  server.setTrace(false);
+  assert.equal(server.drain(new Uint8Array(0), false, OPTIONS).trace.length, 0);
+  console.log(`trace: ${steps.join(', ')}`);
+}
+
 // Bad input: every case comes back as an error variant (attempt rethrows anything else).
 const h = engine.Handle.createClient([], 7n);
 const cases = [

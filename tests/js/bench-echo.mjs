@@ -49,11 +49,18 @@ const wss = await new Promise((resolve) => {
 });
 wss.on('connection', (s) => s.on('message', (d, binary) => s.send(d, { binary })));
 const wsUrl = `ws://127.0.0.1:${wss.address().port}/`;
-for (const [name, size, total, inFlight] of CASES) {
+// BENCH_CASE=0|1 runs one case; BENCH_NO_WS=1 skips ws (when measuring the server's CPU time).
+const only = process.env.BENCH_CASE;
+const cases = only === undefined ? CASES : [CASES[Number(only)]];
+for (const [name, size, total, inFlight] of cases) {
   const payload = new Uint8Array(size).fill(1);
   const a = await echo(url, payload, total, inFlight);
-  const b = await echo(wsUrl, payload, total, inFlight);
   const rate = (s) => (total / s).toFixed(0).padStart(8);
+  if (process.env.BENCH_NO_WS) {
+    console.log(`echo ${name.padEnd(10)} server under test ${rate(a)} msg/s`);
+    continue;
+  }
+  const b = await echo(wsUrl, payload, total, inFlight);
   console.log(`echo ${name.padEnd(10)} server under test ${rate(a)} msg/s | ws ${rate(b)} msg/s | ratio ${(b / a).toFixed(2)}`);
 }
 await new Promise((r) => wss.close(r));

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { WebSocketServer } from '../../pkg/node.js';
+import { createServer } from '../../pkg/node.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>wsaction browser test</title>
 <script>
@@ -42,7 +42,7 @@ test('Chromium native WebSocket against the wsaction Node server', async () => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(PAGE);
   });
-  const wss = new WebSocketServer({ server: httpServer, protocols: ['chat'] });
+  const wss = createServer({ server: httpServer, protocols: ['chat'] });
   const serverCloses = [];
   wss.on('connection', (c) => {
     c.on('message', (data, isBinary) => {
@@ -82,7 +82,9 @@ test('Chromium native WebSocket against the wsaction Node server', async () => {
     assert.deepEqual(serverCloses.sort(), [[4020, 'browser bye'], [4021, 'server bye']]);
   } finally {
     await browser.close();
-    await wss.close();
+    await wss.close(); // ends the WebSocket connections and leaves the http server to its owner
+    httpServer.closeAllConnections();
+    await new Promise((r) => httpServer.close(r));
     rmSync(profile, { recursive: true, force: true });
   }
 });

@@ -1,11 +1,11 @@
 //! Bad input through wasmtime: a seeded random sequence of calls with stale and invented action
 //! ids, calls in wrong states, out-of-range properties, malformed headers, hostile frames and
-//! garbage HTTP heads. Every call must come back as a value (an `error` variant or a result),
+//! garbage HTTP heads, the driver's drain and send-and-drain among them. Every call must come back as a value (an `error` variant or a result),
 //! never a trap: any trap fails the run with its seed and step.
 
 use crate::guest::{
-    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, Header, HttpLimits,
-    KeepAliveMode, Properties, PropertyValue, Runtime,
+    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, DrainOptions, Error, Guest,
+    Header, HttpLimits, KeepAliveMode, Properties, PropertyValue, Runtime,
 };
 use crate::pair::Rng;
 use anyhow::{anyhow, Context, Result};
@@ -219,7 +219,7 @@ impl Fuzzer {
             self.g.drop_handle(h)?;
         }
         let Some(h) = self.handle() else { return self.open_pair() };
-        match self.rng.below(24) {
+        match self.rng.below(26) {
             0 => self.open_pair()?,
             1 => {
                 let p = self.properties();
@@ -379,6 +379,39 @@ impl Fuzzer {
                 let status = self.number() as u16;
                 self.g.reason_phrase(status)?;
                 self.report.calls += 4;
+            }
+            22 | 23 => {
+                // The driver in one crossing: hostile frames, captured frames or noise as input,
+                // odd options; a send-and-drain of any type.
+                if self.rng.below(4) == 0 {
+                    self.g.set_trace(h, self.rng.below(2) == 0)?;
+                }
+                let options = DrainOptions {
+                    keep_receiving: self.rng.below(2) == 0,
+                    max_out_bytes: (self.rng.below(2) == 0).then(|| self.number() as u32),
+                };
+                if self.rng.below(2) == 0 {
+                    let data = match self.rng.below(3) {
+                        0 => self.frame(),
+                        1 => {
+                            let n = self.captured.len().min(self.rng.below(600) as usize);
+                            self.captured.drain(..n).collect()
+                        }
+                        _ => self.bytes(5000),
+                    };
+                    let end = self.rng.below(8) == 0;
+                    let r = self.g.drain(h, &data, end, options)?;
+                    if let Some(result) = self.note(r) {
+                        self.captured.extend_from_slice(&result.out);
+                    }
+                } else {
+                    let t = *pick(&mut self.rng, &TYPES);
+                    let buffer = Buffer::Data(self.bytes(300));
+                    let r = self.g.send_and_drain(h, t, Some(&buffer), options)?;
+                    if let Some(result) = self.note(r) {
+                        self.captured.extend_from_slice(&result.out);
+                    }
+                }
             }
             _ => {
                 // Drain a handle properly for a while, feeding it hostile frames when it asks.

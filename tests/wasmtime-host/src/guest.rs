@@ -96,7 +96,7 @@ impl Guest {
         properties: Properties,
         seed: Option<u64>,
     ) -> Result<Result<ResourceAny, Error>, Trap> {
-        handle_call!(self, call_create_client, properties, seed)
+        handle_call!(self, call_create_client, &properties, seed)
     }
 
     pub fn create_server(
@@ -104,7 +104,7 @@ impl Guest {
         properties: Properties,
         seed: Option<u64>,
     ) -> Result<Result<ResourceAny, Error>, Trap> {
-        handle_call!(self, call_create_server, properties, seed)
+        handle_call!(self, call_create_server, &properties, seed)
     }
 
     /// WebSocketDeleteHandle: drops the resource.
@@ -203,6 +203,11 @@ impl Guest {
         options: DrainOptions,
     ) -> Result<Result<DrainResult, Error>, Trap> {
         handle_call!(self, call_drain, h, input, end_of_stream, options)
+    }
+
+    /// The driver's trace: with on, each drain-result carries what the driver did.
+    pub fn set_trace(&mut self, h: ResourceAny, on: bool) -> Result<(), Trap> {
+        handle_call!(self, call_set_trace, h, on)
     }
 
     /// send and drain in one crossing.

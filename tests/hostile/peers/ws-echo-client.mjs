@@ -1,0 +1,16 @@
+// The reference client: a `ws` client that echoes every message until the connection ends.
+// Prints one "outcome: ..." line and exits by itself; a watchdog exits 3 if nothing ends it.
+// Usage: node ws-echo-client.mjs ws://127.0.0.1:PORT/PATH
+import WebSocket from 'ws';
+
+const watchdog = setTimeout(() => {
+  console.log('outcome: hung');
+  process.exit(3);
+}, 20000);
+const socket = new WebSocket(process.argv[2]);
+socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+socket.on('error', (err) => console.log(`error: ${err.message}`));
+socket.on('close', (code, reason) => {
+  console.log(`outcome: closed ${code} ${reason}`);
+  clearTimeout(watchdog);
+});

@@ -1,0 +1,52 @@
+// An echo server under load, for bench-conns.mjs and faults.test.mjs:
+// `node --expose-gc server-node.mjs wsaction|ws [PROPERTIES_JSON]` (wsaction: the handle
+// properties every connection gets, e.g. '{"receiveBufferSize":8388608}').
+// Prints "listening PORT STATS_PORT"; GET http://127.0.0.1:STATS_PORT/stats answers its own
+// figures as JSON (after two full GCs, so both servers are measured the same way):
+// { rss, heapUsed, external, arrayBuffers, wasm (bytes of wasm memory, wsaction only), connections }.
+// Every message is echoed, except the text "!send N", answered with a binary message of N MiB
+// (a server that sends a large message of its own, for faults.test.mjs).
+import http from 'node:http';
+
+const MiB = 1024 * 1024;
+/** What the server sends back for a message: the echo, or the large message "!send N" asks for. */
+function answer(data, isBinary) {
+  const m = isBinary ? null : /^!send (\d+)$/.exec(String(data));
+  return m ? [new Uint8Array(Number(m[1]) * MiB).fill(0x6d), { binary: true }] : [data, { binary: isBinary }];
+}
+
+const kind = process.argv[2];
+// The same server code for both: wsaction's WebSocketServer is a drop-in for ws's.
+let WebSocketServer;
+let wasmBytes = () => null;
+let options = {};
+if (kind === 'wsaction') {
+  ({ WebSocketServer } = await import('../../pkg/node.js'));
+  const engine = await import('../../pkg/dist/wsaction.js');
+  // The engine's one wasm memory (pkg/src/fast.js reads it the same way); null if the build hides it.
+  wasmBytes = () => (typeof engine._memory === 'function' ? engine._memory().buffer.byteLength : null);
+  if (process.argv[3]) options = { properties: JSON.parse(process.argv[3]) };
+} else if (kind === 'ws') {
+  ({ WebSocketServer } = await import('ws'));
+} else {
+  throw new Error(`usage: node --expose-gc server-node.mjs wsaction|ws [PROPERTIES_JSON] (got ${kind})`);
+}
+const server = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * MiB, ...options });
+server.on('connection', (socket) => {
+  socket.on('error', () => {});
+  socket.on('message', (data, isBinary) => socket.send(...answer(data, isBinary)));
+});
+await new Promise((resolve) => server.once('listening', resolve));
+const port = server.address().port;
+const connections = () => server.clients.size;
+
+const stats = http.createServer((req, res) => {
+  if (globalThis.gc) {
+    globalThis.gc();
+    globalThis.gc();
+  }
+  const m = process.memoryUsage();
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, wasm: wasmBytes(), connections: connections() }));
+});
+stats.listen(0, '127.0.0.1', () => console.log(`listening ${port} ${stats.address().port}`));
