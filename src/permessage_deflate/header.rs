@@ -15,7 +15,7 @@
 //! times; RFC 7230 section 3.2.2 makes that the same as one header whose values are joined by
 //! commas, so the elements of all of them form one list in order.
 
-use crate::handshake::{is_token, Header};
+use crate::wire::handshake::{is_token, Header};
 
 /// One element of the list: an extension name and its parameters in the order sent. A parameter
 /// without `=` has no value (`server_no_context_takeover`); a quoted value arrives unescaped.

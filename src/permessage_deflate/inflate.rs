@@ -63,11 +63,12 @@ impl InflateError {
         }
     }
 
-    /// The engine's violation for a message over its `limit` (the engine's max message size).
+    /// The engine's violation, `limit` being its max message size; None for the caller's mistake.
     pub fn violation(&self, limit: u64) -> Option<Violation> {
         match self {
             InflateError::MessageTooBig { .. } => Some(Violation::MessageTooBig { limit }),
-            _ => None,
+            InflateError::InvalidData { detail } => Some(Violation::InvalidCompressedData { detail }),
+            InflateError::NotInMessage => None,
         }
     }
 }
@@ -379,6 +380,7 @@ mod tests {
         // BTYPE 11 is reserved (RFC 1951 3.2.3).
         let e = inflate_frames(&mut inflater(15, false), &[&[0xff, 0xff, 0xff]], 64, 100).unwrap_err();
         assert!(matches!(e, InflateError::InvalidData { .. }), "{e:?}");
+        assert_eq!(e.violation(10).map(|v| v.close_code()), Some(1007));
         let mut i = inflater(15, false);
         assert_eq!(i.inflate(&[0], true, &mut [0; 8], 10), Err(InflateError::NotInMessage));
         // No room: nothing is taken, and the message is not taken for complete.

@@ -58,7 +58,7 @@ pub use negotiation::{
 
 use crate::constants::hresult;
 use crate::error::{Error, HandshakeRejection};
-use crate::handshake::Header;
+use crate::wire::handshake::Header;
 
 /// The four octets a sender strips from each compressed message and a receiver appends
 /// (RFC 7692 7.2.1 step 3, 7.2.2 step 1): the end of an empty stored block.
