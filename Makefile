@@ -135,7 +135,7 @@ test-js-scenarios: setup-js
 	$(DENO) test --allow-read --allow-write $(JS_TESTS)/scenarios.deno.test.ts
 
 test-js-interop: setup-js
-	node --test $(JS_TESTS)/interop-ws.test.mjs $(JS_TESTS)/tls.test.mjs $(JS_TESTS)/ordering.test.mjs
+	node --test $(JS_TESTS)/interop-ws.test.mjs $(JS_TESTS)/tls.test.mjs $(JS_TESTS)/ordering.test.mjs $(JS_TESTS)/deflate-ws.test.mjs
 
 test-js-deno: setup-js
 	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/deno.test.ts $(JS_TESTS)/ordering.deno.test.ts
