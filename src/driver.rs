@@ -157,8 +157,9 @@ impl std::fmt::Debug for Driver {
     }
 }
 
-/// Output buffers that grew past this are given back after the call that grew them.
-const KEEP_CAPACITY: usize = 1 << 20;
+/// Output buffers that grew past this are given back at the call after the one that grew them
+/// (its result borrows them until then): an idle connection's driver holds a few KiB at most.
+const KEEP_CAPACITY: usize = crate::engine::IDLE_BUFFER_LIMIT;
 
 impl Driver {
     pub fn new() -> Driver {

@@ -11,8 +11,9 @@ use crate::wire::frame::{self, FrameHeader};
 use crate::wire::utf8::Utf8Validator;
 use std::borrow::Cow;
 
-/// Frame buffers up to this capacity are kept for reuse between sends.
-pub(super) const SPARE_FRAME_LIMIT: usize = 64 * 1024;
+/// Frame buffers up to this capacity are kept for reuse between sends; a larger message's
+/// buffer goes back to the allocator when its send completes.
+pub(super) const SPARE_FRAME_LIMIT: usize = super::IDLE_BUFFER_LIMIT;
 
 /// The buffer of a send: websocket.h's WEB_SOCKET_BUFFER union.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
