@@ -239,6 +239,13 @@ impl Error {
         )
     }
 
+    /// True when the handle failed its connection for this error (a peer's violation, a bad
+    /// handshake, a timer, or memory the connection could not get): the close it queued, if any,
+    /// is still to be written, and the handle takes no more work.
+    pub fn fails_connection(&self) -> bool {
+        self.is_remote() || matches!(self, Error::OutOfMemory { .. })
+    }
+
     /// A stable string naming the error, for bindings (`err.code` in JS).
     pub fn code(&self) -> &'static str {
         match self {

@@ -15,6 +15,15 @@ thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
 }
 
+thread_local! {
+    /// Allocations larger than this fail on this thread (as they would with the memory exhausted).
+    static REFUSE_ABOVE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn refused(size: usize) -> bool {
+    REFUSE_ABOVE.try_with(|limit| size > limit.get()).unwrap_or(false)
+}
+
 fn count(change: isize) {
     // try_with: a thread's last frees may come after its counter is gone.
     let _ = LIVE.try_with(|live| live.set(live.get() + change));
@@ -26,6 +35,9 @@ fn live() -> isize {
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if refused(layout.size()) {
+            return std::ptr::null_mut();
+        }
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
             count(layout.size() as isize);
@@ -37,6 +49,9 @@ unsafe impl GlobalAlloc for Counting {
         count(-(layout.size() as isize));
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if refused(new_size) {
+            return std::ptr::null_mut();
+        }
         let new = unsafe { System.realloc(ptr, layout, new_size) };
         if !new.is_null() {
             count(-(layout.size() as isize));
@@ -103,4 +118,67 @@ fn the_memory_a_large_message_used_goes_back_when_it_completes() {
     let (server_held, client_held) = (held_by(server), held_by(client));
     assert!(server_held <= IDLE_LIMIT, "after a 1 MiB message each way a server handle holds {server_held} bytes");
     assert!(client_held <= IDLE_LIMIT, "after a 1 MiB message each way a client handle holds {client_held} bytes");
+}
+
+/// Runs `f` with every allocation above `limit` bytes refused on this thread.
+fn with_allocations_above_refused<T>(limit: usize, f: impl FnOnce() -> T) -> T {
+    REFUSE_ABOVE.with(|refuse| refuse.set(limit));
+    let result = f();
+    REFUSE_ABOVE.with(|refuse| refuse.set(usize::MAX));
+    result
+}
+
+#[test]
+fn a_message_buffer_that_cannot_grow_fails_that_connection_with_1011() {
+    let mut pair = open_pair();
+    let message = vec![7u8; 60 * 1024];
+    pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&message)), None).unwrap();
+    pair.client.drain(&mut pair.server.wire_in);
+    // Reads of 4 KiB (the harness's own read buffers stay under the limit): the message is
+    // assembled in `pending`, which cannot grow past 16 KiB.
+    pair.server.schedule = common::Schedule::of(vec![4096]);
+    with_allocations_above_refused(16 * 1024, || pair.server.drain(&mut pair.client.wire_in));
+    assert_eq!(
+        pair.server.events,
+        vec![common::Event::Failed { code: "OUT_OF_MEMORY", close_code: Some(1011) }],
+        "the server fails the connection, and says why"
+    );
+    let failure = pair.server.handle.failure().expect("the handle says why it failed").clone();
+    assert!(matches!(failure, Error::OutOfMemory { buffer: "message buffer", .. }), "{failure}");
+    pair.run();
+    let closes: Vec<_> = pair
+        .client
+        .received()
+        .into_iter()
+        .filter_map(|event| match event {
+            common::Event::Received { buffer_type: BufferType::Close, close_status, bytes, .. } => {
+                Some((close_status, bytes))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes, vec![(Some(1011), b"OUT_OF_MEMORY".to_vec())], "the client is told with 1011");
+}
+
+#[test]
+fn a_send_frame_that_cannot_be_allocated_fails_that_connection_with_1011() {
+    let mut pair = open_pair();
+    let message = vec![7u8; 60 * 1024];
+    let refused = with_allocations_above_refused(16 * 1024, || {
+        pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&message)), None)
+    });
+    let error = refused.expect_err("the send is refused");
+    assert_eq!((error.code(), error.close_code()), ("OUT_OF_MEMORY", Some(1011)));
+    pair.run();
+    let closes: Vec<_> = pair
+        .client
+        .received()
+        .into_iter()
+        .filter_map(|event| match event {
+            common::Event::Received { buffer_type: BufferType::Close, close_status, .. } => close_status,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes, vec![1011], "the client is told with 1011");
+    assert!(pair.client.messages().is_empty(), "nothing of the message went out");
 }

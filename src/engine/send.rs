@@ -297,6 +297,12 @@ impl Handle {
         prepared: &CheckedSend<'_>,
         options: SendOptions,
     ) -> Result<bool, Error> {
+        // The frame is built whole: memory for it that cannot be had fails this connection
+        // (1011), not the process. A compressed frame is smaller than this.
+        let frame_len = frame::MAX_HEADER_LEN + prepared.payload.len();
+        if out.try_reserve(frame_len).is_err() {
+            return Err(self.fail_out_of_memory(Error::OutOfMemory { buffer: "send frame", bytes: frame_len }));
+        }
         let mask = self.mask_key()?;
         let compressed = self.compresses(prepared, options);
         let Some(deflate) = self.deflate.as_mut().filter(|_| compressed) else {
