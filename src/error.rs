@@ -226,9 +226,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the caller, not the peer, is at fault.
+    /// True when the caller, not the peer, is at fault (memory the process could not give is
+    /// neither's fault: `OutOfMemory` is neither local nor remote).
     pub fn is_local(&self) -> bool {
-        !self.is_remote()
+        !self.is_remote() && !matches!(self, Error::OutOfMemory { .. })
     }
 
     /// True when the peer is at fault (a protocol violation, a bad handshake, bad HTTP).

@@ -169,6 +169,7 @@ fn a_send_frame_that_cannot_be_allocated_fails_that_connection_with_1011() {
     });
     let error = refused.expect_err("the send is refused");
     assert_eq!((error.code(), error.close_code()), ("OUT_OF_MEMORY", Some(1011)));
+    assert!(!error.is_local() && !error.is_remote(), "neither the caller nor the peer is at fault");
     pair.run();
     let closes: Vec<_> = pair
         .client
