@@ -309,7 +309,8 @@ impl ComponentHandle {
     fn create(role: Role, properties: wit::Properties, seed: Option<u64>) -> Result<wit_engine::Handle, wit::Error> {
         let random: Box<dyn RandomSource> = match seed {
             Some(seed) => Box::new(SeededRandom::new(seed)),
-            None => Box::new(WasiRandom),
+            // One wasi:random host call per 64 mask keys, not one per frame.
+            None => Box::new(PooledRandom::new(WasiRandom)),
         };
         let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
         Ok(wit_engine::Handle::new(ComponentHandle {

@@ -51,6 +51,11 @@ impl Utf8Validator {
             self.carry_len = 0;
             bytes = &bytes[take..];
         }
+        // The whole-run check first (simdutf8's `basic`, the fast one); `compat`, which says where
+        // the run stopped, only when that fails: an incomplete tail to carry, or the invalid byte.
+        if simdutf8::basic::from_utf8(bytes).is_ok() {
+            return Ok(());
+        }
         match from_utf8(bytes) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
