@@ -57,6 +57,17 @@ function views() {
 let inputAt = 0;
 let inputLength = 0;
 
+/**
+ * The scratch input's address and size from the report, where Rust keeps them current: a call
+ * that failed after framing a large message gave the space back without JS reading a result, so
+ * the values JS last saw may point at freed memory.
+ */
+function inputSpace() {
+  views();
+  inputAt = u32[report + INPUT_PTR];
+  inputLength = u32[report + INPUT_LEN];
+}
+
 /** Makes the scratch input hold `bytes` and `count` lengths (a RangeError past the limits). */
 function reserve(bytes, count) {
   _reserve(bytes, count);
@@ -170,8 +181,8 @@ function drain(keepReceiving, maxOutBytes) {
 function sendAndDrain(bufferType, data, keepReceiving) {
   if (data instanceof Uint8Array) {
     const n = data.length;
+    inputSpace();
     if (n > inputLength) reserve(n, 0);
-    views();
     copyIn(data, inputAt);
     this._sendInput(bufferType, n, keepReceiving);
     return result(this);
@@ -192,8 +203,8 @@ function drainView(keepReceiving, maxOutBytes) {
 function sendAndDrainView(bufferType, data, keepReceiving) {
   if (data instanceof Uint8Array) {
     const n = data.length;
+    inputSpace();
     if (n > inputLength) reserve(n, 0);
-    views();
     copyIn(data, inputAt);
     this._sendInput(bufferType, n, keepReceiving);
     return resultView(this);
@@ -211,8 +222,9 @@ function sendAndDrainView(bufferType, data, keepReceiving) {
  */
 function sendBuffer(length) {
   if (typeof length !== 'number') throw new TypeError(`length must be a number, got ${describe(length)}`);
-  if (!(length >= 0 && length <= inputLength)) reserve(length, 0); // RangeError/TypeError there
-  views();
+  // Anything but a whole number that fits goes to reserve, which throws the RangeError.
+  inputSpace();
+  if (!Number.isInteger(length) || length < 0 || length > inputLength) reserve(length, 0);
   return u8.subarray(inputAt, inputAt + length);
 }
 
