@@ -10,7 +10,7 @@ use crate::constants::{ActionQueue, BufferType};
 use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent, TraceHook};
 use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
-use crate::random::{RandomSource, SeededRandom};
+use crate::random::{PooledRandom, RandomSource, SeededRandom};
 use crate::state::State;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
