@@ -183,3 +183,54 @@ fn a_send_frame_that_cannot_be_allocated_fails_that_connection_with_1011() {
     assert_eq!(closes, vec![1011], "the client is told with 1011");
     assert!(pair.client.messages().is_empty(), "nothing of the message went out");
 }
+
+#[test]
+fn with_permessage_deflate_a_ping_or_a_large_message_leaves_no_buffer_behind() {
+    let deflate = |mut props: Vec<Property>| {
+        props.push(Property::PerMessageDeflate(true));
+        props
+    };
+    let open_deflate = || {
+        let mut pair = Pair::open(&deflate(properties()), &deflate(properties()));
+        pair.run();
+        assert!(pair.server.handle.permessage_deflate().is_some(), "permessage-deflate was agreed");
+        pair
+    };
+    let baseline = held_by(open_deflate().server);
+
+    let mut pinged = open_deflate();
+    pinged.client.handle.send(BufferType::PingPong, Some(Buffer::Data(b"are you there")), None).unwrap();
+    pinged.run();
+    let after_ping = held_by(pinged.server);
+    assert!(
+        after_ping <= baseline + IDLE_LIMIT,
+        "after a ping a server handle holds {after_ping} bytes, {baseline} idle"
+    );
+
+    // With context takeover (RFC 7692 7.1.1) the compressor's and inflater's state lives as long
+    // as the connection (ws keeps its zlib streams too): a small message each way creates it.
+    let small_echo = |pair: &mut Pair| {
+        pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(b"small")), None).unwrap();
+        pair.run();
+        pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(b"small")), None).unwrap();
+        pair.run();
+    };
+    let mut warmed = open_deflate();
+    small_echo(&mut warmed);
+    let with_contexts = held_by(warmed.server);
+
+    let mut echoed = open_deflate();
+    small_echo(&mut echoed);
+    let message: Vec<u8> = (0..1 << 20).map(|i| (i % 7) as u8).collect();
+    echoed.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&message)), None).unwrap();
+    echoed.run();
+    let received: Vec<u8> = echoed.server.messages().into_iter().skip(1).flat_map(|(_, bytes)| bytes).collect();
+    assert!(received == message, "the server received the message intact");
+    echoed.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&received)), None).unwrap();
+    echoed.run();
+    let after_echo = held_by(echoed.server);
+    assert!(
+        after_echo <= with_contexts + IDLE_LIMIT,
+        "after a 1 MiB compressed message each way a server handle holds {after_echo} bytes, {with_contexts} after a small one"
+    );
+}

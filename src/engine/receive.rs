@@ -112,10 +112,16 @@ impl Handle {
         if self.in_start == self.in_end {
             self.in_start = 0;
             self.in_end = 0;
-            if self.frame.is_none() && self.message.is_none() && self.inbound.capacity() > super::IDLE_BUFFER_LIMIT {
-                // Everything read is parsed and no message is under way: the receive buffer goes
-                // back until the next read needs it.
-                self.inbound = Vec::new();
+            if self.frame.is_none() && self.message.is_none() {
+                // Everything read is parsed and no message is under way: the receive buffer (and
+                // what parsing reserved for a message, e.g. around a control frame) goes back
+                // until the next read needs it.
+                if self.inbound.capacity() > super::IDLE_BUFFER_LIMIT {
+                    self.inbound = Vec::new();
+                }
+                super::release_if_idle(&mut self.pending);
+                self.inflate_input.clear();
+                super::release_if_idle(&mut self.inflate_input);
             }
         } else if self.in_start > 0 {
             self.inbound.copy_within(self.in_start..self.in_end, 0);
