@@ -61,6 +61,12 @@ pub enum Property {
     MaxHandshakeHeaderBytes(u32),
     /// Most header fields in a handshake head. Default 128.
     MaxHandshakeHeaders(u32),
+    /// Indicate each received ping (buffer type `Ping`, with its payload). Default false:
+    /// websocket.h answers pings without telling the application.
+    IndicatePings(bool),
+    /// Answer each received ping with a pong (RFC 6455 5.5.2). Default true. Off, the application
+    /// answers (send an `UnsolicitedPong` with the ping's payload); it needs `IndicatePings`.
+    AutoPong(bool),
 }
 
 /// What values a property takes.
@@ -100,7 +106,7 @@ pub struct PropertySpec {
 const U32_ANY: PropertyKind = PropertyKind::Integer { min: 0, max: u32::MAX as u64 };
 
 /// The property table, in websocket.h order then wsaction's.
-pub const PROPERTIES: [PropertySpec; 15] = [
+pub const PROPERTIES: [PropertySpec; 17] = [
     PropertySpec {
         name: "receiveBufferSize",
         wit_name: "receive-buffer-size",
@@ -251,6 +257,26 @@ pub const PROPERTIES: [PropertySpec; 15] = [
         default: "128",
         doc: "Most header fields in a handshake head (431 past it on a server).",
     },
+    PropertySpec {
+        name: "indicatePings",
+        wit_name: "indicate-pings",
+        label: "indicate pings",
+        number: property_type::INDICATE_PINGS,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Indicate each received ping (buffer type PING, with its payload); websocket.h answers them silently.",
+    },
+    PropertySpec {
+        name: "autoPong",
+        wit_name: "auto-pong",
+        label: "auto pong",
+        number: property_type::AUTO_PONG,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "true",
+        doc: "Answer each received ping with a pong; off, the application answers (needs indicate pings).",
+    },
 ];
 
 /// The row for a WEB_SOCKET_PROPERTY_TYPE number.
@@ -311,6 +337,8 @@ impl Property {
             (property_type::MAX_HANDSHAKE_HEADERS, PropertyValue::Integer(n)) => {
                 Property::MaxHandshakeHeaders(narrow(n)?)
             }
+            (property_type::INDICATE_PINGS, PropertyValue::Bool(on)) => Property::IndicatePings(on),
+            (property_type::AUTO_PONG, PropertyValue::Bool(on)) => Property::AutoPong(on),
             _ => return Err(wrong()),
         })
     }
@@ -338,6 +366,8 @@ impl Property {
             Property::MaxFragments(_) => property_type::MAX_FRAGMENTS,
             Property::MaxHandshakeHeaderBytes(_) => property_type::MAX_HANDSHAKE_HEADER_BYTES,
             Property::MaxHandshakeHeaders(_) => property_type::MAX_HANDSHAKE_HEADERS,
+            Property::IndicatePings(_) => property_type::INDICATE_PINGS,
+            Property::AutoPong(_) => property_type::AUTO_PONG,
         }
     }
 }
@@ -408,6 +438,10 @@ pub struct Config {
     /// 0 = no timeout.
     pub handshake_timeout_ms: u32,
     pub limits: Limits,
+    /// Received pings are indicated (buffer type `Ping`).
+    pub indicate_pings: bool,
+    /// Received pings are answered by the engine.
+    pub auto_pong: bool,
 }
 
 impl Config {
@@ -428,6 +462,8 @@ impl Config {
             close_timeout_ms: 30_000,
             handshake_timeout_ms: 0,
             limits: Limits::default(),
+            indicate_pings: false,
+            auto_pong: true,
         }
     }
 
@@ -436,6 +472,16 @@ impl Config {
         let mut config = Config::defaults(role);
         for property in properties {
             config.apply(*property)?;
+        }
+        // RFC 6455 5.5.2: a ping MUST be answered. With the engine not answering, only an
+        // application that is told of pings can.
+        if !config.auto_pong && !config.indicate_pings {
+            return Err(Error::InvalidArgument {
+                argument: "auto pong",
+                problem: "auto pong off needs indicate pings on: the application must see each ping to answer it \
+                          (RFC 6455 5.5.2)"
+                    .into(),
+            });
         }
         Ok(config)
     }
@@ -472,6 +518,8 @@ impl Config {
             Property::MaxFragments(n) => self.limits.max_fragments = checked(n as u64)? as u32,
             Property::MaxHandshakeHeaderBytes(n) => self.limits.max_handshake_header_bytes = checked(n as u64)? as u32,
             Property::MaxHandshakeHeaders(n) => self.limits.max_handshake_headers = checked(n as u64)? as u32,
+            Property::IndicatePings(on) => self.indicate_pings = on,
+            Property::AutoPong(on) => self.auto_pong = on,
         }
         Ok(())
     }
@@ -606,11 +654,22 @@ mod tests {
             Property::MaxFragments(1),
             Property::MaxHandshakeHeaderBytes(256),
             Property::MaxHandshakeHeaders(8),
+            Property::IndicatePings(true),
+            Property::AutoPong(false),
         ];
         assert_eq!(all.len(), PROPERTIES.len());
         for property in all {
             assert_eq!(property.spec().number, property.type_number());
         }
+    }
+
+    #[test]
+    fn auto_pong_off_needs_indicated_pings() {
+        let alone = Config::from_properties(Role::Client, &[Property::AutoPong(false)]).unwrap_err();
+        assert_eq!(alone.code(), "INVALID_ARGUMENT");
+        assert!(alone.to_string().contains("indicate pings"), "{alone}");
+        let both = Config::from_properties(Role::Client, &[Property::AutoPong(false), Property::IndicatePings(true)]);
+        assert!(both.is_ok());
     }
 
     #[test]

@@ -1159,6 +1159,7 @@ pub fn constants() -> Object {
             ("CLOSE", b(BufferType::Close)),
             ("PING_PONG", b(BufferType::PingPong)),
             ("UNSOLICITED_PONG", b(BufferType::UnsolicitedPong)),
+            ("PING", b(BufferType::Ping)),
         ]),
     );
     set(
