@@ -62,6 +62,8 @@ const BATCH_MESSAGES = 256;
 export const DEFAULT_PROPERTIES = Object.freeze({
   receiveBufferSize: 64 * 1024,
   sendBufferSize: 256 * 1024,
+  // ws emits 'ping' for every received ping; the engine still answers unless autoPong is false.
+  indicatePings: true,
 });
 
 function closedError() {
@@ -417,6 +419,9 @@ export class EngineConnection {
       }
       case t.PING_PONG:
         this.#owner._enginePong(bytes);
+        break;
+      case t.PING:
+        this.#owner._enginePing(bytes);
         break;
       case t.CLOSE: {
         this.#closeReceived = true;

@@ -313,11 +313,34 @@ scenario("heartbeat (client): 'ping' events reset the client's timer", async ({ 
     await shut(live);
     await closeServer(wss);
   }
-}, {
-  gap: {
-    client: 'wsaction',
-    why: "wsaction's engine answers pings itself and reports none to the JS layer, so no 'ping' event yet",
-  },
+});
+
+// ws's autoPong: false: the engine leaves the ping unanswered and the application answers it from
+// its 'ping' listener with a pong of its own choosing (RFC 6455 5.5.3 lets a pong carry any data).
+scenario("autoPong: false: the client answers the server's ping itself", async ({ client, server }) => {
+  const { wss, url } = await listeningServer(server);
+  const pongs = [];
+  wss.on('connection', (ws) => {
+    ws.on('pong', (data) => pongs.push(text(data)));
+    ws.ping('first');
+  });
+  const live = new client.WebSocket(url, { autoPong: false });
+  const pings = [];
+  live.on('error', () => {});
+  live.on('ping', (data) => {
+    pings.push(text(data));
+    // Nothing went back yet: with autoPong on, the pong would precede this listener's.
+    setTimeout(() => live.pong(`answer to ${text(data)}`), 50);
+  });
+  try {
+    await until(() => pongs.length >= 1, "the server's 'pong'", 2000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(pings, ['first']);
+    assert.deepEqual(pongs, ['answer to first'], 'only the application answered');
+  } finally {
+    await shut(live);
+    await closeServer(wss);
+  }
 });
 
 /** Waits for a rejected handshake: resolves with the response the client saw. */
