@@ -28,13 +28,12 @@ import {
 
 export const cases = [];
 /**
- * `sharesHttpServer`: the server side hands upgrades from a node:http server to the
- * WebSocketServer. `whatwgClient`: the client side uses only the WHATWG API (so a browser's or
+ * `whatwgClient`: the client side uses only the WHATWG API (so a browser's or
  * Deno's own WebSocket can be the client). `gap`: { client?: name, why } marks a known gap of
  * that client implementation: the runners still run the case there, as a to-do (knownGap()).
  */
-function scenario(name, run, { sharesHttpServer = false, whatwgClient = false, gap = null } = {}) {
-  cases.push({ name, run, sharesHttpServer, whatwgClient, gap });
+function scenario(name, run, { whatwgClient = false, gap = null } = {}) {
+  cases.push({ name, run, whatwgClient, gap });
 }
 
 /** Why `testCase` is a known gap on `pairing` (a to-do there), or false. */
@@ -472,7 +471,7 @@ scenario('client authentication with noServer + handleUpgrade + emit(connection,
     await closeServer(wss);
     httpServer.close();
   }
-}, { sharesHttpServer: true });
+});
 
 // README "Multiple servers sharing a single HTTP/S server": noServer servers chosen by pathname.
 scenario('several servers on one http server: noServer, routed by pathname', async ({ client, server }) => {
@@ -510,7 +509,7 @@ scenario('several servers on one http server: noServer, routed by pathname', asy
     await closeServer(wss2);
     httpServer.close();
   }
-}, { sharesHttpServer: true });
+});
 
 // `new WebSocketServer({ server, path })` beside the caller's own routes: the path is served, other
 // upgrade paths are refused with 400 (as ws does), plain requests still work, and close() leaves
@@ -541,7 +540,7 @@ scenario('{ server, path }: shares the caller\'s http server and close() leaves 
     await Promise.all(sockets.map(shut));
     await new Promise((resolve) => httpServer.close(resolve));
   }
-}, { sharesHttpServer: true });
+});
 
 // README "Use the Node.js streams API": createWebSocketStream on both ends, text with an encoding,
 // and a megabyte through pipeline() with backpressure both ways.
