@@ -324,19 +324,13 @@ fn indicated_pings_carry_their_payload_and_are_still_answered() {
 fn without_auto_pong_the_application_answers_the_ping() {
     // RFC 6455 5.5.3: a pong "sent in response" echoes the ping's data; the application sends it
     // (ws's autoPong: false) as an UNSOLICITED_PONG carrying the ping's payload.
-    let (mut handle, mut driver) =
-        open_server_with(&[Property::IndicatePings(true), Property::AutoPong(false)]);
+    let (mut handle, mut driver) = open_server_with(&[Property::IndicatePings(true), Property::AutoPong(false)]);
     let drained = driver.feed(&mut handle, &client_frame(0x89, b"are you there"), DrainOptions::default()).unwrap();
     assert_eq!(pings(&drained), vec![b"are you there".to_vec()]);
     assert!(drained.out.is_empty(), "the engine did not answer: {:?}", frames(drained.out));
     let payload = b"are you there".to_vec();
     let drained = driver
-        .send_and_drain(
-            &mut handle,
-            BufferType::UnsolicitedPong,
-            Some(Buffer::Data(&payload)),
-            DrainOptions::default(),
-        )
+        .send_and_drain(&mut handle, BufferType::UnsolicitedPong, Some(Buffer::Data(&payload)), DrainOptions::default())
         .unwrap();
     assert_eq!(frames(drained.out), vec![(0x8A, payload)]);
 }
