@@ -309,7 +309,7 @@ export class EngineConnection {
         }
       } while (this.#repump && !this.#finished);
     } catch (err) {
-      this.#pumping = false;
+      // Still marked pumping: a listener of the 'error' this emits does not re-enter the loop.
       this.#internalFailure(err);
       return;
     } finally {
