@@ -346,3 +346,23 @@ fn auto_pong_off_without_indicated_pings_is_refused_and_ping_cannot_be_sent() {
     let error = handle.send(BufferType::Ping, Some(Buffer::Data(b"x")), None).unwrap_err();
     assert_eq!(error.code(), "INVALID_ARGUMENT");
 }
+
+#[test]
+fn a_ping_between_the_fragments_of_a_message_is_indicated_and_the_message_goes_on() {
+    // RFC 6455 5.4: control frames MAY be injected in the middle of a fragmented message.
+    let (mut handle, mut driver) = open_server_with(&[Property::IndicatePings(true)]);
+    let mut wire = client_frame(0x01, b"hel");
+    wire.extend_from_slice(&client_frame(0x89, b"mid"));
+    wire.extend_from_slice(&client_frame(0x80, b"lo"));
+    let drained = driver.feed(&mut handle, &wire, DrainOptions::default()).unwrap();
+    assert_eq!(pings(&drained), vec![b"mid".to_vec()]);
+    let text: Vec<u8> = drained
+        .indications
+        .iter()
+        .filter(|i| matches!(i, Indication::Received { buffer_type, .. } if buffer_type.is_data()))
+        .flat_map(|i| drained.payload_of(i).to_vec())
+        .collect();
+    assert_eq!(text, b"hello");
+    assert_eq!(frames(drained.out), vec![(0x8A, b"mid".to_vec())]);
+    assert!(drained.violation.is_none());
+}
