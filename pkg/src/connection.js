@@ -58,6 +58,18 @@ const BATCH_MESSAGE_BYTES = 16 * 1024;
 const BATCH_BYTES = 64 * 1024;
 const BATCH_MESSAGES = 256;
 
+/**
+ * Read backpressure: while more than this many bytes wait to be written (queued sends, output
+ * not yet handed over, and what the transport still holds), the connection stops reading its
+ * transport and feeding the engine, and reads again once they fall to half of it. A peer that
+ * sends without reading its answers is then held back by TCP instead of growing our memory
+ * (the wasmtime host stops reading after a few MiB the same way). Values below
+ * MIN_WRITE_HIGH_WATER_MARK count as it: the transports signal a drain only above their own
+ * buffering (Node's socket: 16 KiB).
+ */
+export const DEFAULT_WRITE_HIGH_WATER_MARK = 1024 * 1024;
+export const MIN_WRITE_HIGH_WATER_MARK = 64 * 1024;
+
 /** Adapter defaults: larger buffers than websocket.h's 4096 so a 64 KiB socket read is one call. */
 export const DEFAULT_PROPERTIES = Object.freeze({
   receiveBufferSize: 64 * 1024,
@@ -79,6 +91,9 @@ export class EngineConnection {
   #inputEnded = false;
   #held = true;
   #paused = false;
+  // Reading stopped because too much waits to be written (see DEFAULT_WRITE_HIGH_WATER_MARK).
+  #readBlocked = false;
+  #writeHighWaterMark;
   #pumping = false;
   #repump = false;
   #sendQueue = [];
@@ -105,13 +120,15 @@ export class EngineConnection {
    * @param handle a WebSocketHandle whose handshake is done (state OPEN)
    * @param transport see the file comment
    * @param owner the user object hearing the hooks (see the file comment)
-   * @param options { leftover?: Uint8Array (bytes read past the HTTP head), closeGraceMs?: number }
+   * @param options { leftover?: Uint8Array (bytes read past the HTTP head), closeGraceMs?: number,
+   *   writeHighWaterMark?: number (bytes; see DEFAULT_WRITE_HIGH_WATER_MARK) }
    */
   constructor(handle, transport, owner, options = {}) {
     this.#handle = handle;
     this.#transport = transport;
     this.#owner = owner;
     this.#closeGraceMs = options.closeGraceMs ?? 2000;
+    this.#writeHighWaterMark = Math.max(MIN_WRITE_HIGH_WATER_MARK, options.writeHighWaterMark ?? DEFAULT_WRITE_HIGH_WATER_MARK);
     this.#protocol = handle.subprotocol ?? '';
     if (options.leftover && options.leftover.length) this.#inbox.push(options.leftover);
     handle.tick(now());
@@ -172,15 +189,38 @@ export class EngineConnection {
   pause() {
     if (this.#paused || this.#finished) return;
     this.#paused = true;
-    this.#transport.pause?.();
+    if (!this.#readBlocked) this.#transport.pause?.();
   }
 
-  /** Feeds the engine and reads the transport again. */
+  /** Feeds the engine and reads the transport again (unless writes hold reading back). */
   resume() {
     if (!this.#paused || this.#finished) return;
     this.#paused = false;
-    this.#transport.resume?.();
+    if (!this.#readBlocked) this.#transport.resume?.();
     this.#pump();
+  }
+
+  /** Whether reading is held back because too much waits to be written. */
+  get readBlocked() {
+    return this.#readBlocked;
+  }
+
+  /**
+   * Stops reading above the write high-water mark and reads again at half of it (called after
+   * every pump: the transport's `_writable()` pumps once its writes drain).
+   */
+  #applyBackpressure() {
+    const buffered = this.bufferedAmount;
+    if (!this.#readBlocked && buffered > this.#writeHighWaterMark) {
+      this.#readBlocked = true;
+      if (!this.#paused) this.#transport.pause?.();
+    } else if (this.#readBlocked && buffered <= this.#writeHighWaterMark / 2) {
+      this.#readBlocked = false;
+      if (!this.#paused) {
+        this.#transport.resume?.();
+        this.#pump();
+      }
+    }
   }
 
   /** Ends the connection at once without a closing handshake (the handle aborts). */
@@ -242,9 +282,9 @@ export class EngineConnection {
       do {
         this.#repump = false;
         this.#drain();
-        const feeding = !this.#held && !this.#paused;
+        const feeding = !this.#held && !this.#paused && !this.#readBlocked;
         // Feed bytes while the engine holds a receive.
-        while (feeding && this.#receiveId !== 0 && this.#inbox.length > 0 && !this.#paused) {
+        while (feeding && this.#receiveId !== 0 && this.#inbox.length > 0 && !this.#paused && !this.#readBlocked) {
           const chunk = this.#inbox[0];
           const n = Math.min(chunk.length, this.#receiveCapacity);
           const id = this.#receiveId;
@@ -302,6 +342,7 @@ export class EngineConnection {
     }
     this.#flush();
     if (!this.#finished) this.#afterPump();
+    if (!this.#finished) this.#applyBackpressure();
   }
 
   /**

@@ -77,6 +77,10 @@ function denoTransport(connOrPromise) {
         if (blocked && queued < HIGH_WATER / 2) {
           blocked = false;
           sink?._writable();
+        } else if (paused && queue.length === 0) {
+          // Reading is paused (the connection's read backpressure may wait on this): say the
+          // writes drained even when they never reached this transport's own high-water mark.
+          sink?._writable();
         }
       }
       if (endRequested && !closed && !endDone) {
