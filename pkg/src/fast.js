@@ -12,7 +12,52 @@
 // slices), this removes the per-call externref traffic, the Uint8Array checks done across the
 // boundary, and three typed-array views built per call.
 
-import { WebSocketHandle, _memory, _reserve, _scratchReport } from '../dist/wsaction.js';
+//
+// One wasm-bindgen glue module is one wasm instance with its own memory (pkg/src/pool.js loads
+// more): `installFastPaths(glue)` adds the fast paths to that glue's class, with views of its
+// memory. It also adds the memory headroom checks: a handle or a send that would need more wasm
+// memory than the instance can still grow to is refused with a WsActionError (OUT_OF_MEMORY)
+// before the engine is called, because running out inside the engine traps, and a trap leaves
+// the whole instance unusable.
+
+import * as firstGlue from '../dist/wsaction.js';
+import { wsActionErrorClass } from '../dist/wsaction.js';
+
+/** A wasm32 memory's ceiling: 65,536 pages of 64 KiB. */
+export const WASM32_MEMORY_LIMIT = 4 * 1024 * 1024 * 1024;
+/** Kept free below the ceiling for the engine's own growth (scratch areas, output, messages). */
+const HEADROOM_MARGIN = 32 * 1024 * 1024;
+/** A handle's fixed state besides its buffers. */
+const HANDLE_OVERHEAD = 4096;
+/** An E_OUTOFMEMORY HRESULT (websocket.h's callers see this for an allocation failure). */
+const E_OUTOFMEMORY = 0x8007000e;
+
+/** The wasm memory a handle with these properties takes up front (its receive buffer twice, its send buffer). */
+export function handleFootprint(properties = {}) {
+  const receive = properties?.receiveBufferSize ?? 4096;
+  const send = properties?.sendBufferSize ?? 4096;
+  return 2 * receive + send + HANDLE_OVERHEAD;
+}
+
+/** The typed error for a handle or a send that does not fit in what is left of wasm memory. */
+export function outOfMemoryError(what, needed, memoryBytes) {
+  const WsActionError = wsActionErrorClass();
+  return new WsActionError(
+    'OUT_OF_MEMORY',
+    `${what} needs about ${needed} bytes of wasm memory; this instance has ${memoryBytes} of its ${WASM32_MEMORY_LIMIT} (wasm32's ceiling) and keeps ${HEADROOM_MARGIN} free`,
+    E_OUTOFMEMORY,
+    1011,
+    503,
+    [['Retry-After', '5']],
+    true,
+    null,
+  );
+}
+
+/** Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle. */
+export function installFastPaths(glue) {
+const { WebSocketHandle, _memory, _reserve, _scratchReport } = glue;
+if (WebSocketHandle.prototype.__wsactionFastPaths) return;
 
 const NO_BYTES = new Uint8Array(0);
 const NO_EVENTS = new Float64Array(0);
@@ -178,6 +223,45 @@ function sendMany(bufferType, messages, keepReceiving) {
   return r;
 }
 
-for (const [name, fn] of [['drain', drain], ['sendAndDrain', sendAndDrain], ['sendMany', sendMany]]) {
+/** Throws OUT_OF_MEMORY when `needed` more bytes would take the memory past the ceiling less the margin. */
+function checkHeadroom(what, needed) {
+  const bytes = _memory().buffer.byteLength;
+  if (bytes + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, bytes);
+}
+
+// A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
+function checkedSendAndDrain(bufferType, data, keepReceiving) {
+  if (data instanceof Uint8Array && data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
+  return sendAndDrain.call(this, bufferType, data, keepReceiving);
+}
+
+function checkedSendMany(bufferType, messages, keepReceiving) {
+  if (Array.isArray(messages)) {
+    let total = 0;
+    for (const m of messages) total += m?.length ?? 0;
+    if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
+  }
+  return sendMany.call(this, bufferType, messages, keepReceiving);
+}
+
+for (const [name, fn] of [['drain', drain], ['sendAndDrain', checkedSendAndDrain], ['sendMany', checkedSendMany]]) {
   Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
 }
+
+// Handles are refused before the engine allocates their buffers (a trap there ends the instance).
+for (const name of ['createServer', 'createClient']) {
+  const create = WebSocketHandle[name];
+  Object.defineProperty(WebSocketHandle, name, {
+    value: function (properties, ...rest) {
+      checkHeadroom(`a handle (${name})`, handleFootprint(properties));
+      return create.call(this, properties, ...rest);
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
+Object.defineProperty(proto, '__wsactionFastPaths', { value: true });
+}
+
+installFastPaths(firstGlue);
