@@ -27,6 +27,8 @@ import { wsActionErrorClass } from '../dist/wsaction.js';
 export const WASM32_MEMORY_LIMIT = 4 * 1024 * 1024 * 1024;
 /** Kept free below the ceiling for the engine's own growth (scratch areas, output, messages). */
 const HEADROOM_MARGIN = 32 * 1024 * 1024;
+/** What the engine holds besides handles (its statics, the allocator's own use, the stack). */
+const ENGINE_BASE = 16 * 1024 * 1024;
 /** A handle's fixed state besides its buffers. */
 const HANDLE_OVERHEAD = 4096;
 /** An E_OUTOFMEMORY HRESULT (websocket.h's callers see this for an allocation failure). */
@@ -52,6 +54,13 @@ export function outOfMemoryError(what, needed, memoryBytes) {
     true,
     null,
   );
+}
+
+const usages = new WeakMap();
+
+/** `glue`'s estimated wasm memory use, its memory's size, and its open handles' footprint (bytes). */
+export function instanceUsage(glue) {
+  return usages.get(glue)();
 }
 
 /** Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle. */
@@ -223,10 +232,21 @@ function sendMany(bufferType, messages, keepReceiving) {
   return r;
 }
 
+// What the instance's memory holds, estimated: wasm memory never shrinks, so its size says how
+// much was once used, not what is free; the open handles' footprints (counted here, given back
+// by free()) and the scratch input are what is in use. Handles freed by the garbage collector
+// instead of free() stay counted: the estimate errs on the safe side.
+const footprints = new WeakMap();
+let liveFootprint = 0;
+
+function usedEstimate() {
+  return Math.min(_memory().buffer.byteLength, ENGINE_BASE + liveFootprint + inputLength);
+}
+
 /** Throws OUT_OF_MEMORY when `needed` more bytes would take the memory past the ceiling less the margin. */
 function checkHeadroom(what, needed) {
-  const bytes = _memory().buffer.byteLength;
-  if (bytes + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, bytes);
+  const used = usedEstimate();
+  if (used + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, used);
 }
 
 // A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
@@ -253,15 +273,34 @@ for (const name of ['createServer', 'createClient']) {
   const create = WebSocketHandle[name];
   Object.defineProperty(WebSocketHandle, name, {
     value: function (properties, ...rest) {
-      checkHeadroom(`a handle (${name})`, handleFootprint(properties));
-      return create.call(this, properties, ...rest);
+      const footprint = handleFootprint(properties);
+      checkHeadroom(`a handle (${name})`, footprint);
+      const handle = create.call(this, properties, ...rest);
+      footprints.set(handle, footprint);
+      liveFootprint += footprint;
+      return handle;
     },
     writable: true,
     configurable: true,
     enumerable: false,
   });
 }
+const free = proto.free;
+Object.defineProperty(proto, 'free', {
+  value: function () {
+    const footprint = footprints.get(this);
+    if (footprint !== undefined) {
+      footprints.delete(this);
+      liveFootprint -= footprint;
+    }
+    return free.call(this);
+  },
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
 Object.defineProperty(proto, '__wsactionFastPaths', { value: true });
+usages.set(glue, () => ({ used: usedEstimate(), memory: _memory().buffer.byteLength, live: liveFootprint }));
 }
 
 installFastPaths(firstGlue);
