@@ -319,6 +319,7 @@ export class EngineConnection {
             result = handle.sendAndDrain(entry.type, entry.data, true);
           } catch (err) {
             entry.done?.(err);
+            if (err?.code === 'OUT_OF_MEMORY') this.#failForMemory(err);
             continue;
           }
           this.#inFlight.push(entry);
@@ -380,6 +381,7 @@ export class EngineConnection {
       // Nothing was sent: the first message was refused.
       batch[0].done?.(err);
       requeue(batch.slice(1));
+      if (err?.code === 'OUT_OF_MEMORY') this.#failForMemory(err);
       return;
     }
     this.#take(result);
@@ -390,6 +392,21 @@ export class EngineConnection {
       batch[result.sent].done?.(result.sendError);
       requeue(batch.slice(result.sent + 1));
     }
+  }
+
+  /**
+   * A send the wasm instance has no memory for (refused before the engine was called, see
+   * fast.js) fails this connection alone: what is queued is dropped, and the engine closes with
+   * 1011 (RFC 6455 7.4.1: an unexpected condition prevented the server from fulfilling the request).
+   */
+  #failForMemory(err) {
+    if (!this.#failure) {
+      this.#failure = err;
+      this.#owner._engineError(err);
+    }
+    for (const entry of this.#sendQueue.splice(0)) entry.done?.(err);
+    this.#queuedBytes = 0;
+    if (!this.#closeSent) this.send(k().BufferType.CLOSE, { status: 1011, reason: new TextEncoder().encode('out of memory') }, null);
   }
 
   #flush() {
