@@ -19,6 +19,8 @@
 
 import { constants as engineConstants } from '../dist/wsaction.js';
 import './fast.js'; // the handle's drain, sendAndDrain and sendMany
+import { instanceOf } from './pool.js';
+import { engineTrappedError } from './fast.js';
 
 let K = null; // the engine's constants, read on first use (after the wasm module is initialised)
 export function k() {
@@ -80,8 +82,20 @@ function closedError() {
   return Object.assign(new Error('the connection is closed'), { code: 'CLOSED' });
 }
 
+/** A close frame with status 1011 (RFC 6455 5.5.1, 7.4.1), for when the engine is gone. */
+function internalErrorCloseFrame(isServer) {
+  if (isServer) return new Uint8Array([0x88, 0x02, 0x03, 0xf3]);
+  // A client's frame is masked (RFC 6455 5.3).
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  return new Uint8Array([0x88, 0x82, ...mask, 0x03 ^ mask[0], 0xf3 ^ mask[1]]);
+}
+
 export class EngineConnection {
   #handle;
+  // The engine instance the handle lives in (pool.js); null for a handle of an unknown one.
+  #instance;
+  #isServer;
+  #instanceGone = false;
   #transport;
   #owner;
   #closeGraceMs;
@@ -130,6 +144,9 @@ export class EngineConnection {
     this.#closeGraceMs = options.closeGraceMs ?? 2000;
     this.#writeHighWaterMark = Math.max(MIN_WRITE_HIGH_WATER_MARK, options.writeHighWaterMark ?? DEFAULT_WRITE_HIGH_WATER_MARK);
     this.#protocol = handle.subprotocol ?? '';
+    this.#isServer = handle.role === 'server';
+    this.#instance = instanceOf(handle);
+    this.#instance?.connections.add(this);
     if (options.leftover && options.leftover.length) this.#inbox.push(options.leftover);
     handle.tick(now());
     handle.receive();
@@ -148,6 +165,7 @@ export class EngineConnection {
   }
   /** The engine state name: 'open', 'close-sent', 'close-received', 'closed', 'aborted'. */
   get state() {
+    if (this.#instanceGone) return this.#finished ? 'closed' : 'aborted';
     return this.#finished ? 'closed' : this.#handle.stateName;
   }
   get finished() {
@@ -174,7 +192,7 @@ export class EngineConnection {
    * with the error that refused it.
    */
   send(type, data, done) {
-    if (this.#finished) {
+    if (this.#finished || this.#instanceGone) {
       done?.(closedError());
       return;
     }
@@ -226,7 +244,7 @@ export class EngineConnection {
   /** Ends the connection at once without a closing handshake (the handle aborts). */
   terminate() {
     if (this.#finished) return;
-    if (!this.#ending) {
+    if (!this.#ending && !this.#instanceGone) {
       this.#handle.abort();
       this.#pump();
     }
@@ -257,7 +275,7 @@ export class EngineConnection {
       this.#failure = err;
       this.#owner._engineError(err);
     }
-    if (!this.#finished && this.#handle) {
+    if (!this.#finished && this.#handle && !this.#instanceGone) {
       this.#handle.abort();
       this.#pump();
     }
@@ -271,7 +289,7 @@ export class EngineConnection {
   // ---------------------------------------------------------------- the action loop
 
   #pump() {
-    if (this.#finished) return;
+    if (this.#finished || this.#instanceGone) return;
     if (this.#pumping) {
       this.#repump = true;
       return;
@@ -318,6 +336,7 @@ export class EngineConnection {
           try {
             result = handle.sendAndDrain(entry.type, entry.data, true);
           } catch (err) {
+            if (err instanceof WebAssembly.RuntimeError) throw err; // a trap: see #pump's catch
             entry.done?.(err);
             if (err?.code === 'OUT_OF_MEMORY') this.#failForMemory(err);
             continue;
@@ -327,6 +346,12 @@ export class EngineConnection {
         }
       } while (this.#repump && !this.#finished);
     } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) {
+        // A trap: the whole instance is unusable (pool.js); this connection is failed with it.
+        this.#pumping = false;
+        this.#trapped(err);
+        return;
+      }
       // An error here is a bug in this file or the engine, not the peer's: fail loudly but safely.
       if (!this.#failure) {
         this.#failure = err;
@@ -378,6 +403,7 @@ export class EngineConnection {
     try {
       result = this.#handle.sendMany(batch[0].type, batch.map((entry) => entry.data), true);
     } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) throw err; // a trap: see #pump's catch
       // Nothing was sent: the first message was refused.
       batch[0].done?.(err);
       requeue(batch.slice(1));
@@ -392,6 +418,41 @@ export class EngineConnection {
       batch[result.sent].done?.(result.sendError);
       requeue(batch.slice(result.sent + 1));
     }
+  }
+
+  /** A trap in a call on this connection's handle: its instance is poisoned (which fails us too). */
+  #trapped(err) {
+    if (this.#instance) this.#instance.poison(err);
+    else this._instanceFailed(err);
+  }
+
+  /**
+   * This connection's engine instance trapped (pool.js): no call may go into it again. The
+   * connection fails cleanly without it: 'error' with an ENGINE_TRAPPED WsActionError, a close
+   * frame 1011 written here unless one was sent already, then the transport ends and 'close'.
+   */
+  _instanceFailed(trap) {
+    if (this.#finished || this.#instanceGone) return;
+    this.#instanceGone = true;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    const err = engineTrappedError(trap);
+    if (!this.#failure) {
+      this.#failure = err;
+      this.#owner._engineError(err);
+    }
+    for (const entry of this.#sendQueue.splice(0)) entry.done?.(err);
+    for (const entry of this.#inFlight.splice(0)) entry.done?.(err);
+    this.#queuedBytes = 0;
+    this.#inbox = [];
+    if (!this.#closeSent && !this.#ending) {
+      this.#closeSent = true;
+      this.#pending.push(internalErrorCloseFrame(this.#isServer));
+      this.#pendingBytes += 6;
+    }
+    this.#endTransport(false);
   }
 
   /**
@@ -518,7 +579,12 @@ export class EngineConnection {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (this.#finished) return;
-      this.#handle.tick(now());
+      try {
+        this.#handle.tick(now());
+      } catch (err) {
+        if (err instanceof WebAssembly.RuntimeError) return this.#trapped(err);
+        throw err;
+      }
       this.#pump();
     }, delay + 1);
   }
@@ -549,13 +615,17 @@ export class EngineConnection {
     if (this.#destroyTimer !== null) clearTimeout(this.#destroyTimer);
     if (this.#timer !== null) clearTimeout(this.#timer);
     const handle = this.#handle;
-    if (handle.state !== k().State.CLOSED && handle.state !== k().State.ABORTED) handle.abort();
+    if (!this.#instanceGone) {
+      if (handle.state !== k().State.CLOSED && handle.state !== k().State.ABORTED) handle.abort();
+      if (!this.#failure && handle.failure) this.#failure = handle.failure;
+    }
     if (this.#closeCode === null) this.#closeCode = k().CloseStatus.ABORTED;
-    if (!this.#failure && handle.failure) this.#failure = handle.failure;
     this.#finished = true;
-    // Release the engine's buffers now rather than at garbage collection.
+    this.#instance?.connections.delete(this);
+    // Release the engine's buffers now rather than at garbage collection (a poisoned instance's
+    // memory goes with the instance).
     this.#handle = null;
-    handle.free();
+    if (!this.#instanceGone) handle.free();
     for (const entry of this.#sendQueue.splice(0)) entry.done?.(closedError());
     for (const entry of this.#inFlight.splice(0)) entry.done?.(closedError());
     this.#queuedBytes = 0;

@@ -6,7 +6,7 @@
 // WebSocket implementation.)
 
 /* global Deno */
-import { parseRequestHead } from '../dist/wsaction.js';
+import { engine } from './pool.js';
 import { setRuntime } from './websocket.js';
 import { setServerRuntime } from './server.js';
 import { ConnectionServer } from './convenience.js';
@@ -225,7 +225,7 @@ async function readRequestHead(conn) {
     next.set(received, 0);
     next.set(buffer.subarray(0, n), received.length);
     received = next;
-    const head = parseRequestHead(received);
+    const head = engine().parseRequestHead(received);
     if (head !== null) return [head, received.subarray(head.consumed)];
   }
 }

@@ -41,9 +41,17 @@ export function handleFootprint(properties = {}) {
   return 2 * receive + send + HANDLE_OVERHEAD;
 }
 
+// WsActionError's class (one for every instance: the glue copies share its snippet module), read
+// while the first instance is healthy: after a trap, no call into it may be made.
+let errorClass = null;
+export function rememberErrorClass() {
+  errorClass ??= wsActionErrorClass();
+}
+
 /** The typed error for a handle or a send that does not fit in what is left of wasm memory. */
 export function outOfMemoryError(what, needed, memoryBytes) {
-  const WsActionError = wsActionErrorClass();
+  rememberErrorClass();
+  const WsActionError = errorClass;
   return new WsActionError(
     'OUT_OF_MEMORY',
     `${what} needs about ${needed} bytes of wasm memory; this instance has ${memoryBytes} of its ${WASM32_MEMORY_LIMIT} (wasm32's ceiling) and keeps ${HEADROOM_MARGIN} free`,
@@ -54,6 +62,23 @@ export function outOfMemoryError(what, needed, memoryBytes) {
     true,
     null,
   );
+}
+
+/** The typed error for a connection or an upgrade whose wasm instance trapped (`trap`). */
+export function engineTrappedError(trap) {
+  rememberErrorClass();
+  const err = new errorClass(
+    'ENGINE_TRAPPED',
+    `the wasm instance of this connection trapped (${trap?.message ?? trap}); its connections are failed and new ones go to another instance`,
+    0x8000ffff, // E_UNEXPECTED
+    1011,
+    503,
+    [['Retry-After', '1']],
+    true,
+    null,
+  );
+  err.cause = trap;
+  return err;
 }
 
 const usages = new WeakMap();

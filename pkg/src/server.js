@@ -13,6 +13,7 @@ import {
   rejectionBytes,
   requestHeaderPairs,
 } from './handshake.js';
+import { handleFootprint } from './fast.js';
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -29,19 +30,6 @@ export function setServerRuntime(value) {
 /** Seconds a refused client is told to wait (Retry-After) when the server is full. */
 const RETRY_AFTER_SECONDS = 5;
 
-/** An allowance for a handle's own state besides its buffers. */
-const HANDLE_OVERHEAD = 4096;
-
-/**
- * The wasm memory a server handle with these engine properties takes up front: its receive
- * buffer twice (the engine's receive area and its copy for the action) and its send buffer.
- * What the memory budget and the instance headroom check count per connection.
- */
-export function handleFootprint(properties) {
-  const receive = properties.receiveBufferSize ?? 4096;
-  const send = properties.sendBufferSize ?? 4096;
-  return 2 * receive + send + HANDLE_OVERHEAD;
-}
 const soon = typeof process !== 'undefined' && typeof process.nextTick === 'function' ? (fn, ...a) => process.nextTick(fn, ...a) : (fn, ...a) => queueMicrotask(() => fn(...a));
 
 export class WebSocketServer extends EventEmitter {

@@ -188,6 +188,67 @@ test('issue 10 items 2 and 3, the JS class: running out of wasm memory is a WsAc
   }
 });
 
+test('issue 10 item 3, a real trap: the instance is poisoned, each of its connections closes 1011 with error and close events, the process lives, new connections go to a fresh instance', async () => {
+  const child = spawn('node', ['--input-type=module', '-e', TRAP_PROBE], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  const report = JSON.parse(output.trim().split('\n').at(-1));
+  assert.equal(code, 0, output);
+  for (const step of report.steps) assert.ok(step.ok, `${step.what}: ${step.detail}`);
+});
+
+// A wsaction server and three ws clients in one process; then the first instance's memory is
+// taken to wasm32's ceiling from outside the engine (memory.grow, as other code in the instance
+// could), so the engine's next allocation fails and traps: a client asks for an 8 MiB message.
+const TRAP_PROBE = `
+import WebSocket from 'ws';
+import { WebSocketServer } from '../../pkg/node.js';
+import * as engine from '../../pkg/dist/wsaction.js';
+import { poolStats } from '../../pkg/src/pool.js';
+const MiB = 1024 * 1024;
+const steps = [];
+const check = (what, ok, detail) => steps.push({ what, ok: !!ok, detail: String(detail) });
+const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+await new Promise((r) => wss.once('listening', r));
+const serverErrors = [];
+wss.on('connection', (ws) => {
+  ws.on('error', (err) => serverErrors.push(err.code));
+  ws.on('message', (data, isBinary) => ws.send(String(data) === 'big' ? new Uint8Array(8 * MiB) : data, { binary: isBinary }));
+});
+const url = 'ws://127.0.0.1:' + wss.address().port + '/';
+const open = () => new Promise((resolve, reject) => {
+  const c = new WebSocket(url, { maxPayload: 64 * MiB });
+  c.once('open', () => resolve(c));
+  c.once('error', reject);
+});
+const echo = (c, text) => new Promise((resolve) => {
+  const t = setTimeout(() => resolve({ timeout: true }), 5000);
+  c.once('message', (d) => { clearTimeout(t); resolve({ message: String(d) }); });
+  c.once('close', (code) => { clearTimeout(t); resolve({ closed: code }); });
+  c.send(text);
+});
+const clients = [await open(), await open(), await open()];
+const closes = clients.map((c) => new Promise((r) => c.once('close', (code) => r(code))));
+for (const [i, c] of clients.entries()) check('echo before, client ' + i, (await echo(c, 'hi')).message === 'hi', 'echoed');
+const memory = engine._memory();
+memory.grow(65536 - memory.buffer.byteLength / 65536);
+clients[0].send('big');
+const codes = await Promise.race([Promise.all(closes), new Promise((r) => setTimeout(() => r('timeout'), 10000))]);
+check('every connection of the trapped instance closes with 1011', Array.isArray(codes) && codes.every((c) => c === 1011), JSON.stringify(codes));
+check('the server heard an ENGINE_TRAPPED error on each', serverErrors.length === 3 && serverErrors.every((c) => c === 'ENGINE_TRAPPED'), JSON.stringify(serverErrors));
+await new Promise((r) => setTimeout(r, 300));
+const after = await open();
+check('a new connection echoes (on a fresh instance)', (await echo(after, 'after the trap')).message === 'after the trap', 'echoed');
+const stats = poolStats();
+check('the pool: one instance poisoned, the new connection on another', stats.poisoned === 1 && stats.instances.some((i) => i.id !== 0 && i.connections === 1), JSON.stringify(stats));
+after.close();
+await new Promise((r) => wss.close(r));
+console.log(JSON.stringify({ steps }));
+process.exit(0);
+`;
+
 // Two connected pairs made first; the rest of the 4 GiB filled with server handles of 8 MiB
 // receive buffers; then a 60 MiB sendAndDrain on pair A (more than is left) and a small one on
 // pair B, and a createServer once memory is full. Prints a JSON report of each step.
