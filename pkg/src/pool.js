@@ -3,9 +3,10 @@
 // re-entry guard and its objects' borrow flags set: every later call on it fails. So the
 // connection flow takes its handles from a small pool of instances of the same compiled module:
 //
-//  - a new handle goes to the first healthy instance whose estimated use stays below
-//    INSTANCE_SPREAD_BYTES; when none has room, to a fresh one (so 4 GiB is not the process's
-//    ceiling); when none can be made (MAX_INSTANCES), the caller refuses (503, or a typed error);
+//  - a new handle goes to the first healthy instance whose estimated use stays below the spread
+//    threshold (DEFAULT_INSTANCE_SPREAD_BYTES, setInstanceSpreadBytes); when none has room, to a
+//    fresh one (so 4 GiB is not the process's ceiling); when none can be made (MAX_INSTANCES),
+//    the caller refuses (503, or a typed error);
 //  - a trap in a call on one of its handles poisons the instance: every connection on it is
 //    failed (pkg/src/connection.js: 1011 where the socket allows, 'error' then 'close'), it takes
 //    no new handle, and new connections go to another instance.
@@ -20,8 +21,17 @@
 import * as firstGlue from '../dist/wsaction.js';
 import { installFastPaths, instanceUsage, rememberErrorClass } from './fast.js';
 
-/** A new handle goes to another instance once its own would take this one's use past this. */
-export const INSTANCE_SPREAD_BYTES = 2 * 1024 * 1024 * 1024;
+/** By default a new handle goes to another instance once its own would take this one's use past this. */
+export const DEFAULT_INSTANCE_SPREAD_BYTES = 2 * 1024 * 1024 * 1024;
+let spreadBytes = DEFAULT_INSTANCE_SPREAD_BYTES;
+
+/**
+ * Sets how full (estimated bytes in use) an instance gets before new handles go to another
+ * (at most wasm32's 4 GiB; a test sets it there to fill one instance to its ceiling).
+ */
+export function setInstanceSpreadBytes(bytes) {
+  spreadBytes = Math.min(bytes, 4 * 1024 * 1024 * 1024);
+}
 /** At most this many instances (each may reserve up to 4 GiB of address space). */
 export const MAX_INSTANCES = 16;
 
@@ -94,8 +104,8 @@ function prepareSpare() {
 export function acquireInstance(footprint) {
   for (const instance of instances) {
     const { used } = instance.usage();
-    if (used + footprint <= INSTANCE_SPREAD_BYTES) {
-      if (used + footprint > INSTANCE_SPREAD_BYTES / 2) prepareSpare();
+    if (used + footprint <= spreadBytes) {
+      if (used + footprint > spreadBytes / 2) prepareSpare();
       return instance;
     }
   }

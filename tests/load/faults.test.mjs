@@ -1,6 +1,6 @@
-// `make test-faults`: a fault stays with its connection (issue 10, items 2 and 3). Not in
-// `make test` yet: all three fail on main of 2026-12-01 and pass once issue 10's fallible
-// allocation and instance recovery land; then move the target into `make test`. On that main:
+// `make test-faults` (part of `make test`): a fault stays with its connection (issue 10, items 2
+// and 3). The first three failed on main of 2026-12-01, before pkg/src's headroom checks and
+// engine instance pool (pkg/src/fast.js, pkg/src/pool.js); the fourth needs the pool. On that main:
 // an upgrade that runs out of wasm memory traps in the allocator and is answered 400, not 503;
 // a server's send that runs out traps, leaves its handle borrowed, and the process dies
 // ("recursive use of an object detected"); the JS class throws RuntimeError: unreachable, not a
@@ -8,7 +8,7 @@
 //
 // The server tests start a wsaction echo server (tests/load/server-node.mjs) in its own process,
 // drive it with ws clients from this one, and ask the server for its wasm memory over its stats
-// port; the class test runs the JS class in a child process.
+// port; the class test and the trap test run in a child process of their own.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,8 +22,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const MiB = 1024 * 1024;
 
-async function startServer(properties) {
-  const child = spawn('node', [path.join(here, 'server-node.mjs'), 'wsaction', JSON.stringify(properties)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(properties, env = {}) {
+  const child = spawn('node', [path.join(here, 'server-node.mjs'), 'wsaction', JSON.stringify(properties)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
@@ -133,9 +133,12 @@ test('issue 10 item 2: receiveBufferSize 8 MiB and 300 upgrades: each answered 1
   }
 });
 
-/** Opens connections with 8 MiB receive buffers (16 MiB of wasm each) until less than `leftMiB` of the 4 GiB is left. */
+/**
+ * Opens connections with 8 MiB receive buffers (16 MiB of wasm each) until less than `leftMiB`
+ * of the first engine instance's 4 GiB is left (the server lets one instance fill to its ceiling).
+ */
 async function fillWasmMemory(server, sockets, leftMiB) {
-  while ((await server.stats()).wasm < 4096 * MiB - leftMiB * MiB) {
+  while ((await server.stats()).wasmFirstInstance < 4096 * MiB - leftMiB * MiB) {
     const result = await open(server.port);
     assert.ok(result.socket, `upgrade ${sockets.length + 1} failed (${result.error ?? result.status}) before memory was nearly full`);
     result.socket.on('error', () => {});
@@ -144,7 +147,7 @@ async function fillWasmMemory(server, sockets, leftMiB) {
 }
 
 test('issue 10 item 3: a server sending a 60 MiB message with wasm memory nearly full fails that connection alone (1009/1011), the others keep echoing', async () => {
-  const server = await startServer({ receiveBufferSize: 8 * MiB });
+  const server = await startServer({ receiveBufferSize: 8 * MiB }, { WSACTION_INSTANCE_SPREAD_BYTES: String(4096 * MiB) });
   const sockets = [];
   try {
     await fillWasmMemory(server, sockets, 100);
