@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR
 VENV := $(HOME)/.cache/wsaction/venv
 
 .PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix setup-fuzz fuzz fuzz-smoke
-FUZZ_TARGETS := receive_frames handshake_heads operation_sequences
+FUZZ_TARGETS := receive_frames handshake_heads operation_sequences inflate
 FUZZ_SECONDS ?= 20
 FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 
@@ -44,8 +44,18 @@ bench:
 # ---------------------------------------------------------------- engine (Rust)
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-test-rust: setup-rust
+# Style is checked like behaviour: formatting, and clippy on the native build and both bindings.
+# tests/permessage_deflate.rs and tests/deflate_interop.rs talk to Python websockets in the venv.
+test-rust: export WSACTION_PYTHON := $(VENV)/bin/python
+test-rust: setup-rust component-venv
+	cargo fmt --check
+	for crate in tests/wasmtime-host tests/wit-tool fuzz; do cargo fmt --check --manifest-path $$crate/Cargo.toml || exit 1; done
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features js -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features component -- -D warnings
 	cargo test --all-targets
 	cargo test --doc
 
@@ -125,10 +135,10 @@ test-js-scenarios: setup-js
 	$(DENO) test --allow-read --allow-write $(JS_TESTS)/scenarios.deno.test.ts
 
 test-js-interop: setup-js
-	node --test $(JS_TESTS)/interop-ws.test.mjs $(JS_TESTS)/tls.test.mjs
+	node --test $(JS_TESTS)/interop-ws.test.mjs $(JS_TESTS)/tls.test.mjs $(JS_TESTS)/ordering.test.mjs $(JS_TESTS)/deflate-ws.test.mjs
 
 test-js-deno: setup-js
-	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/deno.test.ts
+	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/deno.test.ts $(JS_TESTS)/ordering.deno.test.ts
 
 test-js-browser: setup-js
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
@@ -148,6 +158,14 @@ bench-js: pkg
 	else \
 		echo "(no wasmtime column: make wasmtime-host component first)"; nice node $(BENCH_DEPS)/echo.mjs; \
 	fi
+
+# The wasmtime host's echo server (the component's drain per read) under bench-js's echo load.
+.PHONY: bench-component
+bench-component: component wasmtime-host setup-js
+	@$(WASMTIME_HOST) --component $(COMPONENT) echo-server --port 0 > $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null & \
+	  pid=$$!; trap "kill $$pid" EXIT; \
+	  for i in $$(seq 100); do grep -q listening $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null && break; sleep 0.1; done; \
+	  node $(JS_TESTS)/bench-echo.mjs $$(sed -n 's/^listening on //p' $(HOST_TARGET_DIR)/bench-echo.port)
 
 # ---------------------------------------------------------------- ws compatibility, the packed package
 # tests/compat: ws's README patterns written once against the ws API and run with the same
@@ -267,6 +285,7 @@ test-component-wasmtime: component wasmtime-host
 	$(WASMTIME_HOST) --component $(COMPONENT) pair
 	$(WASMTIME_HOST) --component $(COMPONENT) fuzz 50 10000
 	$(WASMTIME_HOST) --component $(COMPONENT) scenarios tests/scenarios tests/artifacts/scenario-results/wasmtime.json
+	tests/wasmtime-host/readme-host.sh $(COMPONENT) $(HOST_TARGET_DIR)
 
 # Real peers on 127.0.0.1: Node ws and Python websockets against the component's echo server,
 # the component's client against a Node ws echo server.

@@ -55,7 +55,7 @@ fn frame_messages(client: &mut Handle, case: &Case, wire: &mut Vec<u8>) {
     for _ in 0..case.count {
         client.send(case.buffer_type, Some(Buffer::Data(&case.payload)), None).unwrap();
         loop {
-            let action = client.get_action(ActionQueue::Send).unwrap();
+            let action = client.get_action(ActionQueue::Send).unwrap().record();
             let (id, kind) = (action.id, action.kind);
             match kind {
                 ActionKind::SendToNetwork => {
@@ -81,7 +81,7 @@ fn parse_messages(server: &mut Handle, wire: &[u8], messages: usize) -> usize {
     let mut chunk_left = 0usize;
     server.receive(None).unwrap();
     while done < messages {
-        let action = server.get_action(ActionQueue::Receive).unwrap();
+        let action = server.get_action(ActionQueue::Receive).unwrap().record();
         let (id, kind) = (action.id, action.kind);
         match kind {
             ActionKind::ReceiveFromNetwork => {

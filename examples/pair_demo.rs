@@ -1,13 +1,13 @@
-//! A client and a server handle talking through an in-memory wire, printing every action as the
-//! host sees it: the websocket.h action loop made visible. `cargo run --example pair_demo`.
+//! A client and a server handle talking through an in-memory wire, each driven by the core's
+//! driver, with the driver's trace hook printing every input and action as websocket.h names it:
+//! the action loop made visible. `cargo run --example pair_demo`.
 
 use wsaction::*;
 
 struct Peer {
-    name: &'static str,
     handle: Handle,
+    driver: Driver,
     inbox: Vec<u8>,
-    held_read: Option<(u32, usize)>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -15,68 +15,37 @@ fn hex(bytes: &[u8]) -> String {
     format!("{}{}", shown.join(" "), if bytes.len() > 24 { " …" } else { "" })
 }
 
-/// The drain contract: get_action until NoAction, performing and completing each action.
+/// The trace hook: one line per input and action.
+fn tracer(name: &'static str) -> Box<dyn FnMut(&TraceEvent<'_>)> {
+    Box::new(move |event| match event {
+        TraceEvent::Input { call, id, bytes, .. } => {
+            println!("{name:>6}  {call}(#{id}) with {} bytes: {}", bytes.len(), hex(bytes))
+        }
+        TraceEvent::Action(action) => {
+            let action = action.record();
+            let ty = action.buffer_type.map(BufferType::name).unwrap_or("-");
+            let extra = match (action.kind, action.close_status) {
+                (ActionKind::ReceiveFromNetwork, _) => format!("room for {} bytes", action.receive_capacity),
+                (_, Some(status)) => format!("status {status}, {:?}", String::from_utf8_lossy(action.bytes)),
+                (ActionKind::SendToNetwork, _) => hex(action.bytes),
+                _ => format!("{:?}", String::from_utf8_lossy(action.bytes)),
+            };
+            println!("{name:>6}  {:?} #{} ({ty}, {:?} queue): {extra}", action.kind, action.id, action.queue)
+        }
+        TraceEvent::Violation(error) => println!("{name:>6}  violation: {error}"),
+        _ => {}
+    })
+}
+
+/// One driver call with what waits in the inbox; the output goes to the peer. True if anything moved.
 fn drain(peer: &mut Peer, outbox: &mut Vec<u8>) -> bool {
-    let mut progressed = false;
-    if let Some((id, capacity)) = peer.held_read {
-        if !peer.inbox.is_empty() {
-            let n = peer.inbox.len().min(capacity);
-            let bytes: Vec<u8> = peer.inbox.drain(..n).collect();
-            println!("{:>6}  complete RECEIVE_FROM_NETWORK #{id} with {n} bytes: {}", peer.name, hex(&bytes));
-            peer.handle.complete_receive(id, &bytes).expect("complete receive");
-            peer.held_read = None;
-            progressed = true;
-        }
-    }
-    loop {
-        let action = match peer.handle.get_action(ActionQueue::All) {
-            Ok(action) => action,
-            Err(error) => {
-                println!("{:>6}  get_action error: {error}", peer.name);
-                progressed = true;
-                continue;
-            }
-        };
-        let id = action.id;
-        let ty = action.buffer_type.map(BufferType::name).unwrap_or("-");
-        match action.kind {
-            ActionKind::NoAction => return progressed,
-            ActionKind::SendToNetwork => {
-                println!("{:>6}  SEND_TO_NETWORK #{id} ({ty}, {:?} queue): {}", peer.name, action.queue, hex(action.bytes));
-                outbox.extend_from_slice(action.bytes);
-                let n = action.bytes.len();
-                peer.handle.complete_action(id, n).unwrap();
-            }
-            ActionKind::ReceiveFromNetwork => {
-                println!("{:>6}  RECEIVE_FROM_NETWORK #{id} (room for {} bytes)", peer.name, action.receive_capacity);
-                peer.held_read = Some((id, action.receive_capacity));
-                return true;
-            }
-            ActionKind::IndicateSendComplete => {
-                println!("{:>6}  INDICATE_SEND_COMPLETE #{id} ({ty}, context {:?})", peer.name, action.context);
-                peer.handle.complete_action(id, 0).unwrap();
-            }
-            ActionKind::IndicateReceiveComplete => {
-                match action.close_status {
-                    Some(status) => println!(
-                        "{:>6}  INDICATE_RECEIVE_COMPLETE #{id} (CLOSE {status} {:?})",
-                        peer.name,
-                        String::from_utf8_lossy(action.bytes)
-                    ),
-                    None => println!(
-                        "{:>6}  INDICATE_RECEIVE_COMPLETE #{id} ({ty}): {:?}",
-                        peer.name,
-                        String::from_utf8_lossy(action.bytes)
-                    ),
-                }
-                peer.handle.complete_action(id, 0).unwrap();
-                if matches!(peer.handle.state(), State::Open | State::CloseSent) {
-                    peer.handle.receive(None).unwrap();
-                }
-            }
-        }
-        progressed = true;
-    }
+    let drained = peer.driver.feed(&mut peer.handle, &peer.inbox, DrainOptions::default()).expect("the driver's loop");
+    outbox.extend_from_slice(drained.out);
+    let moved = drained.consumed > 0 || !drained.out.is_empty() || !drained.indications.is_empty();
+    let again = drained.failing_close_waits;
+    let consumed = drained.consumed;
+    peer.inbox.drain(..consumed);
+    moved || again
 }
 
 fn run(client: &mut Peer, server: &mut Peer) {
@@ -92,8 +61,13 @@ fn run(client: &mut Peer, server: &mut Peer) {
 fn main() {
     let props = [Property::ReceiveBufferSize(256)];
     let new = |role, seed| Handle::with_random(role, &props, Box::new(SeededRandom::new(seed))).unwrap();
-    let mut client = Peer { name: "client", handle: new(Role::Client, 1), inbox: Vec::new(), held_read: None };
-    let mut server = Peer { name: "server", handle: new(Role::Server, 2), inbox: Vec::new(), held_read: None };
+    let peer = |name, handle| {
+        let mut driver = Driver::new();
+        driver.set_trace(Some(tracer(name)));
+        Peer { handle, driver, inbox: Vec::new() }
+    };
+    let mut client = peer("client", new(Role::Client, 1));
+    let mut server = peer("server", new(Role::Server, 2));
 
     println!("== handshake");
     let mut request = client.handle.begin_client_handshake(&["chat"], &[], &[]).unwrap();
@@ -106,7 +80,12 @@ fn main() {
         println!("server  response header {name}: {value}");
     }
     let chosen = client.handle.end_client_handshake(&response).unwrap();
-    println!("client  chose subprotocol index {:?}; states {:?} / {:?}", chosen.selected_subprotocol, client.handle.state(), server.handle.state());
+    println!(
+        "client  chose subprotocol index {:?}; states {:?} / {:?}",
+        chosen.selected_subprotocol,
+        client.handle.state(),
+        server.handle.state()
+    );
     client.handle.receive(Some(1)).unwrap();
     server.handle.receive(Some(2)).unwrap();
 

@@ -3,6 +3,7 @@
 
 use crate::constants::{property_type, DEFAULT_KEEPALIVE_INTERVAL_MS, SUPPORTED_VERSION};
 use crate::error::Error;
+use crate::permessage_deflate::{DeflateConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 
 /// Which side of the connection a handle plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,6 +29,7 @@ pub enum KeepAliveMode {
 /// websocket.h's number 5, which websocket.h only reports globally; on a wsaction handle it arms
 /// the engine's keep-alive timer. The rest are wsaction's own (numbers from 0x1000).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Property {
     /// Most bytes one receive indication (and one ReceiveFromNetwork) carries. 256..=16 MiB, default 4096.
     ReceiveBufferSize(u32),
@@ -60,9 +62,385 @@ pub enum Property {
     MaxHandshakeHeaderBytes(u32),
     /// Most header fields in a handshake head. Default 128.
     MaxHandshakeHeaders(u32),
+    /// permessage-deflate (RFC 7692): a client offers it, a server accepts an offer of it. Default off.
+    PerMessageDeflate(bool),
+    /// Without context takeover on our side, messages shorter than this go out uncompressed. Default 1024.
+    DeflateThreshold(u32),
+    /// Client: ask the server to reset its window per message. Server: always reset ours. Default off.
+    DeflateServerNoContextTakeover(bool),
+    /// Client: reset our window per message. Server: ask the client to. Default off.
+    DeflateClientNoContextTakeover(bool),
+    /// 8..=15: the server's LZ77 window (client: asked of the server; server: the most it uses). Unset by default.
+    DeflateServerMaxWindowBits(u8),
+    /// 8..=15: the client's LZ77 window (client: promised; server: asked of the client). Unset by default.
+    DeflateClientMaxWindowBits(u8),
+    /// zlib compression level 0..=9. Default 6.
+    DeflateLevel(u8),
+    /// zlib memory level 1..=9 (2^(level+9) bytes of hash table and buffers). Default 8.
+    DeflateMemLevel(u8),
+}
+
+/// What values a property takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PropertyKind {
+    /// An integer in `min..=max`.
+    Integer { min: u64, max: u64 },
+    /// A boolean.
+    Bool,
+    /// `ping` (0) or `unsolicited-pong` (1).
+    KeepAliveMode,
+    /// websocket.h defines it; wsaction refuses it with `UnsupportedProperty`.
+    Unsupported,
+}
+
+/// One row of the property table: every face (config, the JS class, the component, the typings,
+/// the WIT) reads its names, numbers, ranges and defaults from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PropertySpec {
+    /// The JS name (the key in a properties object; pkg/types lists these).
+    pub name: &'static str,
+    /// The WIT name (a case of `property-value` in wit/types.wit).
+    pub wit_name: &'static str,
+    /// In errors and docs.
+    pub label: &'static str,
+    /// The WEB_SOCKET_PROPERTY_TYPE number.
+    pub number: u32,
+    /// True when websocket.h defines the number (0..=5); wsaction's own are from 0x1000.
+    pub websocket_h: bool,
+    pub kind: PropertyKind,
+    /// The default, as the docs state it.
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+const U32_ANY: PropertyKind = PropertyKind::Integer { min: 0, max: u32::MAX as u64 };
+
+/// The property table, in websocket.h order then wsaction's.
+pub const PROPERTIES: [PropertySpec; 23] = [
+    PropertySpec {
+        name: "receiveBufferSize",
+        wit_name: "receive-buffer-size",
+        label: "receive buffer size",
+        number: property_type::RECEIVE_BUFFER_SIZE,
+        websocket_h: true,
+        kind: PropertyKind::Integer { min: MIN_RECEIVE_BUFFER_SIZE as u64, max: MAX_RECEIVE_BUFFER_SIZE as u64 },
+        default: "4096",
+        doc: "Most bytes one receive indication (and one ReceiveFromNetwork) carries.",
+    },
+    PropertySpec {
+        name: "sendBufferSize",
+        wit_name: "send-buffer-size",
+        label: "send buffer size",
+        number: property_type::SEND_BUFFER_SIZE,
+        websocket_h: true,
+        kind: PropertyKind::Integer { min: MIN_SEND_BUFFER_SIZE as u64, max: MAX_SEND_BUFFER_SIZE as u64 },
+        default: "4096 (client), 16 (server)",
+        doc: "Most bytes one SendToNetwork carries for a masked frame (unmasked frames go out whole).",
+    },
+    PropertySpec {
+        name: "disableMasking",
+        wit_name: "disable-masking",
+        label: "disable masking",
+        number: property_type::DISABLE_MASKING,
+        websocket_h: true,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Client: mask key 0 (frames still carry the mask bit). Server: accept unmasked client frames.",
+    },
+    PropertySpec {
+        name: "allocatedBuffer",
+        wit_name: "allocated-buffer",
+        label: "allocated buffer",
+        number: property_type::ALLOCATED_BUFFER,
+        websocket_h: true,
+        kind: PropertyKind::Unsupported,
+        default: "none",
+        doc: "websocket.h's caller-owned internal buffer: refused, wsaction owns its memory.",
+    },
+    PropertySpec {
+        name: "disableUtf8Verification",
+        wit_name: "disable-utf8-verification",
+        label: "disable UTF-8 verification",
+        number: property_type::DISABLE_UTF8_VERIFICATION,
+        websocket_h: true,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Skip UTF-8 checks on received text and close reasons and on sent text.",
+    },
+    PropertySpec {
+        name: "keepAliveInterval",
+        wit_name: "keep-alive-interval",
+        label: "keep-alive interval",
+        number: property_type::KEEPALIVE_INTERVAL,
+        websocket_h: true,
+        kind: U32_ANY,
+        default: "0 (off)",
+        doc: "Milliseconds of receive silence before a keep-alive frame; 0 turns keep-alive off.",
+    },
+    PropertySpec {
+        name: "keepAliveMode",
+        wit_name: "keep-alive-mode",
+        label: "keep-alive mode",
+        number: property_type::KEEPALIVE_MODE,
+        websocket_h: false,
+        kind: PropertyKind::KeepAliveMode,
+        default: "ping",
+        doc: "What the keep-alive sends: a ping, or an unsolicited pong (as .NET does).",
+    },
+    PropertySpec {
+        name: "keepAliveTimeout",
+        wit_name: "keep-alive-timeout",
+        label: "keep-alive timeout",
+        number: property_type::KEEPALIVE_TIMEOUT,
+        websocket_h: false,
+        kind: U32_ANY,
+        default: "30000",
+        doc: "Milliseconds to wait for any frame after a keep-alive ping before failing with 1011; 0 waits forever.",
+    },
+    PropertySpec {
+        name: "closeTimeout",
+        wit_name: "close-timeout",
+        label: "close timeout",
+        number: property_type::CLOSE_TIMEOUT,
+        websocket_h: false,
+        kind: U32_ANY,
+        default: "30000",
+        doc: "Milliseconds to wait for the peer's close after ours (then 1006); 0 waits forever.",
+    },
+    PropertySpec {
+        name: "handshakeTimeout",
+        wit_name: "handshake-timeout",
+        label: "handshake timeout",
+        number: property_type::HANDSHAKE_TIMEOUT,
+        websocket_h: false,
+        kind: U32_ANY,
+        default: "0 (none)",
+        doc: "Milliseconds from the first tick for the handshake to complete; 0 waits forever.",
+    },
+    PropertySpec {
+        name: "maxFrameSize",
+        wit_name: "max-frame-size",
+        label: "max frame size",
+        number: property_type::MAX_FRAME_SIZE,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 1, max: 1 << 62 },
+        default: "16777216 (16 MiB)",
+        doc: "Largest frame payload accepted, in bytes (1009 past it).",
+    },
+    PropertySpec {
+        name: "maxMessageSize",
+        wit_name: "max-message-size",
+        label: "max message size",
+        number: property_type::MAX_MESSAGE_SIZE,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 1, max: 1 << 62 },
+        default: "67108864 (64 MiB)",
+        doc: "Largest message accepted, summed over its fragments with a per-fragment charge (1009 past it).",
+    },
+    PropertySpec {
+        name: "maxFragments",
+        wit_name: "max-fragments",
+        label: "max fragments",
+        number: property_type::MAX_FRAGMENTS,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 1, max: u32::MAX as u64 },
+        default: "1048576",
+        doc: "Most frames one message may span (1009 past it).",
+    },
+    PropertySpec {
+        name: "maxHandshakeHeaderBytes",
+        wit_name: "max-handshake-header-bytes",
+        label: "max handshake header bytes",
+        number: property_type::MAX_HANDSHAKE_HEADER_BYTES,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 256, max: 1 << 24 },
+        default: "16384",
+        doc: "Most bytes of HTTP head accepted in a handshake (431 past it on a server).",
+    },
+    PropertySpec {
+        name: "maxHandshakeHeaders",
+        wit_name: "max-handshake-headers",
+        label: "max handshake headers",
+        number: property_type::MAX_HANDSHAKE_HEADERS,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 8, max: 4096 },
+        default: "128",
+        doc: "Most header fields in a handshake head (431 past it on a server).",
+    },
+    PropertySpec {
+        name: "perMessageDeflate",
+        wit_name: "per-message-deflate",
+        label: "permessage-deflate",
+        number: property_type::PER_MESSAGE_DEFLATE,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "permessage-deflate (RFC 7692): a client offers it, a server accepts the first offer the deflate properties allow.",
+    },
+    PropertySpec {
+        name: "deflateThreshold",
+        wit_name: "deflate-threshold",
+        label: "deflate threshold",
+        number: property_type::DEFLATE_THRESHOLD,
+        websocket_h: false,
+        kind: U32_ANY,
+        default: "1024",
+        doc: "Without context takeover on our side, messages shorter than this go out uncompressed (ws's threshold).",
+    },
+    PropertySpec {
+        name: "deflateServerNoContextTakeover",
+        wit_name: "deflate-server-no-context-takeover",
+        label: "deflate server_no_context_takeover",
+        number: property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Client: ask the server to reset its window per message. Server: always reset ours (ws's serverNoContextTakeover).",
+    },
+    PropertySpec {
+        name: "deflateClientNoContextTakeover",
+        wit_name: "deflate-client-no-context-takeover",
+        label: "deflate client_no_context_takeover",
+        number: property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Client: reset our window per message, and say so. Server: ask the client to (ws's clientNoContextTakeover).",
+    },
+    PropertySpec {
+        name: "deflateServerMaxWindowBits",
+        wit_name: "deflate-server-max-window-bits",
+        label: "deflate server_max_window_bits",
+        number: property_type::DEFLATE_SERVER_MAX_WINDOW_BITS,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: MIN_WINDOW_BITS as u64, max: MAX_WINDOW_BITS as u64 },
+        default: "unset (15, or as offered)",
+        doc: "Client: ask the server for at most 2^n (8 is asked as 9). Server: use at most 2^n (ws's serverMaxWindowBits).",
+    },
+    PropertySpec {
+        name: "deflateClientMaxWindowBits",
+        wit_name: "deflate-client-max-window-bits",
+        label: "deflate client_max_window_bits",
+        number: property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: MIN_WINDOW_BITS as u64, max: MAX_WINDOW_BITS as u64 },
+        default: "unset (15)",
+        doc: "Client: promise at most 2^n. Server: ask the client for at most 2^n, declining offers that cannot be limited (ws's clientMaxWindowBits).",
+    },
+    PropertySpec {
+        name: "deflateLevel",
+        wit_name: "deflate-level",
+        label: "deflate level",
+        number: property_type::DEFLATE_LEVEL,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 0, max: 9 },
+        default: "6",
+        doc: "zlib compression level, 0 (store) to 9 (smallest).",
+    },
+    PropertySpec {
+        name: "deflateMemLevel",
+        wit_name: "deflate-mem-level",
+        label: "deflate memory level",
+        number: property_type::DEFLATE_MEM_LEVEL,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 1, max: 9 },
+        default: "8",
+        doc: "zlib memory level: its buffers take 7 x 2^(level+6) bytes of the compressor's memory.",
+    },
+];
+
+/// The row for a WEB_SOCKET_PROPERTY_TYPE number.
+pub fn property_spec(number: u32) -> Option<&'static PropertySpec> {
+    PROPERTIES.iter().find(|spec| spec.number == number)
+}
+
+/// A property's value as the bindings carry it, before it is checked against the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PropertyValue {
+    Integer(u64),
+    Bool(bool),
+    KeepAliveMode(KeepAliveMode),
+    /// A property that carries no value (allocated buffer).
+    Present,
 }
 
 impl Property {
+    /// The property a binding passed as (number, value): the value's type must be the table's,
+    /// and its range is checked when the handle is configured.
+    pub fn from_value(number: u32, value: PropertyValue) -> Result<Property, Error> {
+        let spec = property_spec(number).ok_or_else(|| Error::InvalidArgument {
+            argument: "property type",
+            problem: format!("{number} is not a property type (see the property table)"),
+        })?;
+        let wrong = || Error::InvalidArgument {
+            argument: "property value",
+            problem: format!("{value:?} is not a value for {} ({:?})", spec.label, spec.kind),
+        };
+        let narrow = |n: u64| {
+            u32::try_from(n).map_err(|_| Error::PropertyOutOfRange {
+                property: spec.label,
+                value: n,
+                min: 0,
+                max: u32::MAX as u64,
+            })
+        };
+        // The deflate numbers are small: out of u8 is out of their rows' range.
+        let small = |n: u64| {
+            let (min, max) = match spec.kind {
+                PropertyKind::Integer { min, max } => (min, max),
+                _ => (0, u8::MAX as u64),
+            };
+            u8::try_from(n).map_err(|_| Error::PropertyOutOfRange { property: spec.label, value: n, min, max })
+        };
+        Ok(match (number, value) {
+            (property_type::RECEIVE_BUFFER_SIZE, PropertyValue::Integer(n)) => Property::ReceiveBufferSize(narrow(n)?),
+            (property_type::SEND_BUFFER_SIZE, PropertyValue::Integer(n)) => Property::SendBufferSize(narrow(n)?),
+            (property_type::DISABLE_MASKING, PropertyValue::Bool(on)) => Property::DisableMasking(on),
+            (property_type::ALLOCATED_BUFFER, _) => Property::AllocatedBuffer,
+            (property_type::DISABLE_UTF8_VERIFICATION, PropertyValue::Bool(on)) => {
+                Property::DisableUtf8Verification(on)
+            }
+            (property_type::KEEPALIVE_INTERVAL, PropertyValue::Integer(n)) => Property::KeepAliveInterval(narrow(n)?),
+            (property_type::KEEPALIVE_MODE, PropertyValue::KeepAliveMode(mode)) => Property::KeepAliveMode(mode),
+            (property_type::KEEPALIVE_TIMEOUT, PropertyValue::Integer(n)) => Property::KeepAliveTimeout(narrow(n)?),
+            (property_type::CLOSE_TIMEOUT, PropertyValue::Integer(n)) => Property::CloseTimeout(narrow(n)?),
+            (property_type::HANDSHAKE_TIMEOUT, PropertyValue::Integer(n)) => Property::HandshakeTimeout(narrow(n)?),
+            (property_type::MAX_FRAME_SIZE, PropertyValue::Integer(n)) => Property::MaxFrameSize(n),
+            (property_type::MAX_MESSAGE_SIZE, PropertyValue::Integer(n)) => Property::MaxMessageSize(n),
+            (property_type::MAX_FRAGMENTS, PropertyValue::Integer(n)) => Property::MaxFragments(narrow(n)?),
+            (property_type::MAX_HANDSHAKE_HEADER_BYTES, PropertyValue::Integer(n)) => {
+                Property::MaxHandshakeHeaderBytes(narrow(n)?)
+            }
+            (property_type::MAX_HANDSHAKE_HEADERS, PropertyValue::Integer(n)) => {
+                Property::MaxHandshakeHeaders(narrow(n)?)
+            }
+            (property_type::PER_MESSAGE_DEFLATE, PropertyValue::Bool(on)) => Property::PerMessageDeflate(on),
+            (property_type::DEFLATE_THRESHOLD, PropertyValue::Integer(n)) => Property::DeflateThreshold(narrow(n)?),
+            (property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER, PropertyValue::Bool(on)) => {
+                Property::DeflateServerNoContextTakeover(on)
+            }
+            (property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER, PropertyValue::Bool(on)) => {
+                Property::DeflateClientNoContextTakeover(on)
+            }
+            (property_type::DEFLATE_SERVER_MAX_WINDOW_BITS, PropertyValue::Integer(n)) => {
+                Property::DeflateServerMaxWindowBits(small(n)?)
+            }
+            (property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS, PropertyValue::Integer(n)) => {
+                Property::DeflateClientMaxWindowBits(small(n)?)
+            }
+            (property_type::DEFLATE_LEVEL, PropertyValue::Integer(n)) => Property::DeflateLevel(small(n)?),
+            (property_type::DEFLATE_MEM_LEVEL, PropertyValue::Integer(n)) => Property::DeflateMemLevel(small(n)?),
+            _ => return Err(wrong()),
+        })
+    }
+
+    /// The property's row in the table.
+    pub fn spec(&self) -> &'static PropertySpec {
+        property_spec(self.type_number()).expect("every property has a row in the table")
+    }
+
     /// The WEB_SOCKET_PROPERTY_TYPE number (websocket.h's 0..5, wsaction's from 0x1000).
     pub fn type_number(&self) -> u32 {
         match self {
@@ -81,6 +459,14 @@ impl Property {
             Property::MaxFragments(_) => property_type::MAX_FRAGMENTS,
             Property::MaxHandshakeHeaderBytes(_) => property_type::MAX_HANDSHAKE_HEADER_BYTES,
             Property::MaxHandshakeHeaders(_) => property_type::MAX_HANDSHAKE_HEADERS,
+            Property::PerMessageDeflate(_) => property_type::PER_MESSAGE_DEFLATE,
+            Property::DeflateThreshold(_) => property_type::DEFLATE_THRESHOLD,
+            Property::DeflateServerNoContextTakeover(_) => property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
+            Property::DeflateClientNoContextTakeover(_) => property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER,
+            Property::DeflateServerMaxWindowBits(_) => property_type::DEFLATE_SERVER_MAX_WINDOW_BITS,
+            Property::DeflateClientMaxWindowBits(_) => property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS,
+            Property::DeflateLevel(_) => property_type::DEFLATE_LEVEL,
+            Property::DeflateMemLevel(_) => property_type::DEFLATE_MEM_LEVEL,
         }
     }
 }
@@ -151,6 +537,8 @@ pub struct Config {
     /// 0 = no timeout.
     pub handshake_timeout_ms: u32,
     pub limits: Limits,
+    /// permessage-deflate; `deflate.enabled` is false unless `PerMessageDeflate(true)` is given.
+    pub deflate: DeflateConfig,
 }
 
 impl Config {
@@ -171,6 +559,7 @@ impl Config {
             close_timeout_ms: 30_000,
             handshake_timeout_ms: 0,
             limits: Limits::default(),
+            deflate: DeflateConfig { enabled: false, ..DeflateConfig::default() },
         }
     }
 
@@ -184,69 +573,73 @@ impl Config {
     }
 
     fn apply(&mut self, property: Property) -> Result<(), Error> {
+        let spec = property.spec();
+        // Every integer is checked against its row's range: one table, one check.
+        let checked = |value: u64| -> Result<u64, Error> {
+            match spec.kind {
+                PropertyKind::Integer { min, max } if value < min || value > max => {
+                    Err(Error::PropertyOutOfRange { property: spec.label, value, min, max })
+                }
+                _ => Ok(value),
+            }
+        };
         match property {
-            Property::ReceiveBufferSize(size) => {
-                self.receive_buffer_size = in_range(
-                    "receive buffer size",
-                    size as u64,
-                    MIN_RECEIVE_BUFFER_SIZE as u64,
-                    MAX_RECEIVE_BUFFER_SIZE as u64,
-                )? as u32
-            }
-            Property::SendBufferSize(size) => {
-                self.send_buffer_size = in_range(
-                    "send buffer size",
-                    size as u64,
-                    MIN_SEND_BUFFER_SIZE as u64,
-                    MAX_SEND_BUFFER_SIZE as u64,
-                )? as u32
-            }
+            Property::ReceiveBufferSize(size) => self.receive_buffer_size = checked(size as u64)? as u32,
+            Property::SendBufferSize(size) => self.send_buffer_size = checked(size as u64)? as u32,
             Property::DisableMasking(on) => self.disable_masking = on,
             Property::AllocatedBuffer => {
                 return Err(Error::UnsupportedProperty {
-                    property: "allocated buffer",
+                    property: spec.label,
                     why: "wsaction owns its memory; a caller-supplied internal buffer has no meaning here",
                 })
             }
             Property::DisableUtf8Verification(on) => self.disable_utf8_verification = on,
-            Property::KeepAliveInterval(ms) => self.keepalive_interval_ms = ms,
+            Property::KeepAliveInterval(ms) => self.keepalive_interval_ms = checked(ms as u64)? as u32,
             Property::KeepAliveMode(mode) => self.keepalive_mode = mode,
-            Property::KeepAliveTimeout(ms) => self.keepalive_timeout_ms = ms,
-            Property::CloseTimeout(ms) => self.close_timeout_ms = ms,
-            Property::HandshakeTimeout(ms) => self.handshake_timeout_ms = ms,
-            Property::MaxFrameSize(n) => {
-                self.limits.max_frame_size = in_range("max frame size", n, 1, 1 << 62)?
+            Property::KeepAliveTimeout(ms) => self.keepalive_timeout_ms = checked(ms as u64)? as u32,
+            Property::CloseTimeout(ms) => self.close_timeout_ms = checked(ms as u64)? as u32,
+            Property::HandshakeTimeout(ms) => self.handshake_timeout_ms = checked(ms as u64)? as u32,
+            Property::MaxFrameSize(n) => self.limits.max_frame_size = checked(n)?,
+            Property::MaxMessageSize(n) => self.limits.max_message_size = checked(n)?,
+            Property::MaxFragments(n) => self.limits.max_fragments = checked(n as u64)? as u32,
+            Property::MaxHandshakeHeaderBytes(n) => self.limits.max_handshake_header_bytes = checked(n as u64)? as u32,
+            Property::MaxHandshakeHeaders(n) => self.limits.max_handshake_headers = checked(n as u64)? as u32,
+            Property::PerMessageDeflate(on) => self.deflate.enabled = on,
+            Property::DeflateThreshold(bytes) => self.deflate.threshold = checked(bytes as u64)? as usize,
+            Property::DeflateServerNoContextTakeover(on) => self.deflate.server_no_context_takeover = on,
+            Property::DeflateClientNoContextTakeover(on) => self.deflate.client_no_context_takeover = on,
+            Property::DeflateServerMaxWindowBits(bits) => {
+                self.deflate.server_max_window_bits = Some(checked(bits as u64)? as u8)
             }
-            Property::MaxMessageSize(n) => {
-                self.limits.max_message_size = in_range("max message size", n, 1, 1 << 62)?
+            Property::DeflateClientMaxWindowBits(bits) => {
+                self.deflate.client_max_window_bits = Some(checked(bits as u64)? as u8)
             }
-            Property::MaxFragments(n) => {
-                self.limits.max_fragments =
-                    in_range("max fragments", n as u64, 1, u32::MAX as u64)? as u32
-            }
-            Property::MaxHandshakeHeaderBytes(n) => {
-                self.limits.max_handshake_header_bytes =
-                    in_range("max handshake header bytes", n as u64, 256, 1 << 24)? as u32
-            }
-            Property::MaxHandshakeHeaders(n) => {
-                self.limits.max_handshake_headers =
-                    in_range("max handshake headers", n as u64, 8, 4096)? as u32
-            }
+            Property::DeflateLevel(level) => self.deflate.level = checked(level as u64)? as u8,
+            Property::DeflateMemLevel(level) => self.deflate.mem_level = checked(level as u64)? as u8,
         }
         Ok(())
     }
 }
 
-fn in_range(property: &'static str, value: u64, min: u64, max: u64) -> Result<u64, Error> {
-    if value < min || value > max {
-        Err(Error::PropertyOutOfRange { property, value, min, max })
-    } else {
-        Ok(value)
+impl Limits {
+    /// The handshake limits of the free HTTP head helpers, checked against the same rows of the
+    /// property table a handle's are (so every face accepts exactly the same values).
+    pub fn for_heads(max_header_bytes: Option<u64>, max_headers: Option<u64>) -> Result<Limits, Error> {
+        let mut properties = Vec::new();
+        if let Some(n) = max_header_bytes {
+            properties
+                .push(Property::from_value(property_type::MAX_HANDSHAKE_HEADER_BYTES, PropertyValue::Integer(n))?);
+        }
+        if let Some(n) = max_headers {
+            properties.push(Property::from_value(property_type::MAX_HANDSHAKE_HEADERS, PropertyValue::Integer(n))?);
+        }
+        Config::from_properties(Role::Server, &properties).map(|config| config.limits)
     }
 }
 
 /// A global property's value (WebSocketGetGlobalProperty).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GlobalProperty {
     /// WEB_SOCKET_KEEPALIVE_INTERVAL_PROPERTY_TYPE: the default keep-alive interval, 30000 ms.
     KeepAliveInterval(u32),
@@ -258,17 +651,144 @@ pub enum GlobalProperty {
 /// are global; any other number is an invalid argument.
 pub fn global_property(property_type_number: u32) -> Result<GlobalProperty, Error> {
     match property_type_number {
-        property_type::KEEPALIVE_INTERVAL => {
-            Ok(GlobalProperty::KeepAliveInterval(DEFAULT_KEEPALIVE_INTERVAL_MS))
-        }
-        property_type::SUPPORTED_VERSIONS => {
-            Ok(GlobalProperty::SupportedVersions(vec![SUPPORTED_VERSION]))
-        }
+        property_type::KEEPALIVE_INTERVAL => Ok(GlobalProperty::KeepAliveInterval(DEFAULT_KEEPALIVE_INTERVAL_MS)),
+        property_type::SUPPORTED_VERSIONS => Ok(GlobalProperty::SupportedVersions(vec![SUPPORTED_VERSION])),
         other => Err(Error::InvalidArgument {
             argument: "property type",
             problem: format!(
                 "{other} is not a global property (only 5, keep-alive interval, and 6, supported versions)"
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leading number of a row's documented default ("4096 (client), ..." gives 4096).
+    fn documented(spec: &PropertySpec) -> Option<u64> {
+        spec.default.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok())
+    }
+
+    /// A row's configured value (None when unset).
+    fn configured(config: &Config, spec: &PropertySpec) -> Option<u64> {
+        Some(match spec.number {
+            property_type::RECEIVE_BUFFER_SIZE => config.receive_buffer_size as u64,
+            property_type::SEND_BUFFER_SIZE => config.send_buffer_size as u64,
+            property_type::KEEPALIVE_INTERVAL => config.keepalive_interval_ms as u64,
+            property_type::KEEPALIVE_TIMEOUT => config.keepalive_timeout_ms as u64,
+            property_type::CLOSE_TIMEOUT => config.close_timeout_ms as u64,
+            property_type::HANDSHAKE_TIMEOUT => config.handshake_timeout_ms as u64,
+            property_type::MAX_FRAME_SIZE => config.limits.max_frame_size,
+            property_type::MAX_MESSAGE_SIZE => config.limits.max_message_size,
+            property_type::MAX_FRAGMENTS => config.limits.max_fragments as u64,
+            property_type::MAX_HANDSHAKE_HEADER_BYTES => config.limits.max_handshake_header_bytes as u64,
+            property_type::MAX_HANDSHAKE_HEADERS => config.limits.max_handshake_headers as u64,
+            property_type::DEFLATE_THRESHOLD => config.deflate.threshold as u64,
+            property_type::DEFLATE_SERVER_MAX_WINDOW_BITS => {
+                return config.deflate.server_max_window_bits.map(u64::from)
+            }
+            property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS => {
+                return config.deflate.client_max_window_bits.map(u64::from)
+            }
+            property_type::DEFLATE_LEVEL => config.deflate.level as u64,
+            property_type::DEFLATE_MEM_LEVEL => config.deflate.mem_level as u64,
+            other => panic!("not an integer property: {other}"),
+        })
+    }
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let client = Config::defaults(Role::Client);
+        for spec in PROPERTIES.iter().filter(|s| matches!(s.kind, PropertyKind::Integer { .. })) {
+            assert_eq!(configured(&client, spec), documented(spec), "{}", spec.name);
+        }
+        assert_eq!(Config::defaults(Role::Server).send_buffer_size, DEFAULT_SERVER_SEND_BUFFER_SIZE);
+    }
+
+    #[test]
+    fn every_integer_row_is_enforced_at_both_ends() {
+        for spec in &PROPERTIES {
+            let PropertyKind::Integer { min, max } = spec.kind else { continue };
+            for (value, ok) in [(min, true), (max, true), (min.wrapping_sub(1), false), (max + 1, false)] {
+                if value == u64::MAX {
+                    continue; // below a minimum of 0
+                }
+                let property = match Property::from_value(spec.number, PropertyValue::Integer(value)) {
+                    Ok(property) => property,
+                    // A value the property's type cannot carry is out of range before the table.
+                    Err(Error::PropertyOutOfRange { .. }) if !ok => continue,
+                    Err(other) => panic!("{}: {other}", spec.name),
+                };
+                let result = Config::from_properties(Role::Client, &[property]);
+                assert_eq!(result.is_ok(), ok, "{} = {value}: {result:?}", spec.name);
+                if let Err(error) = result {
+                    assert_eq!(error.code(), "PROPERTY_OUT_OF_RANGE");
+                    assert!(error.to_string().contains(spec.label), "{error}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_or_an_unknown_number_is_refused() {
+        let wrong = Property::from_value(property_type::DISABLE_MASKING, PropertyValue::Integer(1));
+        assert_eq!(wrong.unwrap_err().code(), "INVALID_ARGUMENT");
+        let unknown = Property::from_value(0x0FFF, PropertyValue::Bool(true));
+        assert_eq!(unknown.unwrap_err().code(), "INVALID_ARGUMENT");
+        let allocated = Property::from_value(property_type::ALLOCATED_BUFFER, PropertyValue::Present).unwrap();
+        let refused = Config::from_properties(Role::Server, &[allocated]).unwrap_err();
+        assert_eq!(refused.code(), "UNSUPPORTED_PROPERTY");
+    }
+
+    #[test]
+    fn every_property_has_its_row() {
+        let all = [
+            Property::ReceiveBufferSize(4096),
+            Property::SendBufferSize(16),
+            Property::DisableMasking(true),
+            Property::AllocatedBuffer,
+            Property::DisableUtf8Verification(true),
+            Property::KeepAliveInterval(1),
+            Property::KeepAliveMode(KeepAliveMode::UnsolicitedPong),
+            Property::KeepAliveTimeout(1),
+            Property::CloseTimeout(1),
+            Property::HandshakeTimeout(1),
+            Property::MaxFrameSize(1),
+            Property::MaxMessageSize(1),
+            Property::MaxFragments(1),
+            Property::MaxHandshakeHeaderBytes(256),
+            Property::MaxHandshakeHeaders(8),
+            Property::PerMessageDeflate(true),
+            Property::DeflateThreshold(0),
+            Property::DeflateServerNoContextTakeover(true),
+            Property::DeflateClientNoContextTakeover(true),
+            Property::DeflateServerMaxWindowBits(8),
+            Property::DeflateClientMaxWindowBits(15),
+            Property::DeflateLevel(0),
+            Property::DeflateMemLevel(9),
+        ];
+        assert_eq!(all.len(), PROPERTIES.len());
+        for property in all {
+            assert_eq!(property.spec().number, property.type_number());
+        }
+    }
+
+    #[test]
+    fn head_limits_use_the_same_rows_as_a_handle() {
+        // The drift the table removed: 0 header fields was accepted by one face and refused by another.
+        assert_eq!(Limits::for_heads(None, Some(0)).unwrap_err().code(), "PROPERTY_OUT_OF_RANGE");
+        assert_eq!(Limits::for_heads(Some(255), None).unwrap_err().code(), "PROPERTY_OUT_OF_RANGE");
+        let limits = Limits::for_heads(Some(256), Some(8)).unwrap();
+        assert_eq!((limits.max_handshake_header_bytes, limits.max_handshake_headers), (256, 8));
+        assert_eq!(Limits::for_heads(None, None).unwrap(), Limits::default());
+    }
+
+    #[test]
+    fn global_properties() {
+        assert_eq!(global_property(5).unwrap(), GlobalProperty::KeepAliveInterval(30_000));
+        assert_eq!(global_property(6).unwrap(), GlobalProperty::SupportedVersions(vec![13]));
+        assert_eq!(global_property(0).unwrap_err().code(), "INVALID_ARGUMENT");
     }
 }

@@ -5,11 +5,12 @@
 //! rejects the handshake with.
 
 use crate::constants::{close_status, hresult};
-use crate::handle::State;
+use crate::state::State;
 use std::fmt;
 
 /// A peer's violation of RFC 6455 found in the frames it sent, with the rule it broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Violation {
     /// RSV1-3 set without an extension that defines them.
     ReservedBitsSet { bits: u8 },
@@ -43,18 +44,25 @@ pub enum Violation {
     MessageTooBig { limit: u64 },
     /// A message spanning more frames than `max_fragments`.
     TooManyFragments { limit: u32 },
+    /// RSV1 (permessage-deflate's "Per-Message Compressed" bit) on a control frame.
+    CompressedControlFrame { opcode: u8 },
+    /// RSV1 on a continuation frame: only a message's first frame may carry it.
+    CompressedContinuation,
+    /// A compressed message that does not inflate (zlib's reason).
+    InvalidCompressedData { detail: &'static str },
 }
 
 impl Violation {
     /// The close code to fail the connection with (RFC 6455 section 7.4.1).
     pub fn close_code(&self) -> u16 {
         match self {
-            Violation::InvalidUtf8InText | Violation::InvalidUtf8InCloseReason => {
-                close_status::INVALID_PAYLOAD
+            // ws closes with 1007 when a compressed message does not inflate.
+            Violation::InvalidUtf8InText
+            | Violation::InvalidUtf8InCloseReason
+            | Violation::InvalidCompressedData { .. } => close_status::INVALID_PAYLOAD,
+            Violation::FrameTooBig { .. } | Violation::MessageTooBig { .. } | Violation::TooManyFragments { .. } => {
+                close_status::MESSAGE_TOO_BIG
             }
-            Violation::FrameTooBig { .. }
-            | Violation::MessageTooBig { .. }
-            | Violation::TooManyFragments { .. } => close_status::MESSAGE_TOO_BIG,
             _ => close_status::PROTOCOL_ERROR,
         }
     }
@@ -62,13 +70,23 @@ impl Violation {
     /// The RFC rule broken, with its section, as the text of the failing close frame and logs.
     pub fn rule(&self) -> &'static str {
         match self {
-            Violation::ReservedBitsSet { .. } => "RFC 6455 5.2: RSV1-3 MUST be 0 unless an extension is negotiated that defines them",
+            Violation::ReservedBitsSet { .. } => {
+                "RFC 6455 5.2: RSV1-3 MUST be 0 unless an extension is negotiated that defines them"
+            }
             Violation::ReservedOpcode { .. } => "RFC 6455 5.2: reserved opcodes MUST NOT be used",
-            Violation::ControlFrameTooLong { .. } => "RFC 6455 5.5: control frames MUST have a payload of 125 bytes or less",
+            Violation::ControlFrameTooLong { .. } => {
+                "RFC 6455 5.5: control frames MUST have a payload of 125 bytes or less"
+            }
             Violation::FragmentedControlFrame { .. } => "RFC 6455 5.5: control frames MUST NOT be fragmented",
-            Violation::UnexpectedContinuation => "RFC 6455 5.4: a continuation frame needs a started fragmented message",
-            Violation::DataFrameInsideMessage { .. } => "RFC 6455 5.4: fragments of one message MUST NOT be interleaved with another message",
-            Violation::UnmaskedClientFrame => "RFC 6455 5.1: a server MUST close the connection on an unmasked client frame",
+            Violation::UnexpectedContinuation => {
+                "RFC 6455 5.4: a continuation frame needs a started fragmented message"
+            }
+            Violation::DataFrameInsideMessage { .. } => {
+                "RFC 6455 5.4: fragments of one message MUST NOT be interleaved with another message"
+            }
+            Violation::UnmaskedClientFrame => {
+                "RFC 6455 5.1: a server MUST close the connection on an unmasked client frame"
+            }
             Violation::MaskedServerFrame => "RFC 6455 5.1: a client MUST close the connection on a masked server frame",
             Violation::LengthTopBitSet => "RFC 6455 5.2: the most significant bit of a 64-bit length MUST be 0",
             Violation::CloseFrameOneByte => "RFC 6455 5.5.1: a close payload starts with a 2-byte status code",
@@ -77,7 +95,18 @@ impl Violation {
             Violation::InvalidUtf8InCloseReason => "RFC 6455 5.5.1: a close reason MUST be valid UTF-8",
             Violation::FrameTooBig { .. } => "RFC 6455 10.4: frame larger than this endpoint's limit",
             Violation::MessageTooBig { .. } => "RFC 6455 10.4: message larger than this endpoint's limit",
-            Violation::TooManyFragments { .. } => "RFC 6455 10.4: message split into more frames than this endpoint's limit",
+            Violation::TooManyFragments { .. } => {
+                "RFC 6455 10.4: message split into more frames than this endpoint's limit"
+            }
+            Violation::CompressedControlFrame { .. } => {
+                "RFC 7692 6.1: the Per-Message Compressed bit (RSV1) MUST NOT be set on control frames"
+            }
+            Violation::CompressedContinuation => {
+                "RFC 7692 6.1: the Per-Message Compressed bit (RSV1) MUST NOT be set on non-first fragments"
+            }
+            Violation::InvalidCompressedData { .. } => {
+                "RFC 7692 7.2.2: a compressed message MUST inflate as DEFLATE data"
+            }
         }
     }
 
@@ -100,6 +129,9 @@ impl Violation {
             Violation::FrameTooBig { .. } => "FRAME_TOO_BIG",
             Violation::MessageTooBig { .. } => "MESSAGE_TOO_BIG",
             Violation::TooManyFragments { .. } => "TOO_MANY_FRAGMENTS",
+            Violation::CompressedControlFrame { .. } => "COMPRESSED_CONTROL_FRAME",
+            Violation::CompressedContinuation => "COMPRESSED_CONTINUATION",
+            Violation::InvalidCompressedData { .. } => "INVALID_COMPRESSED_DATA",
         }
     }
 }
@@ -116,6 +148,8 @@ impl fmt::Display for Violation {
             Violation::FrameTooBig { length, limit } => format!(" ({length} > {limit} bytes)"),
             Violation::MessageTooBig { limit } => format!(" (limit {limit} bytes)"),
             Violation::TooManyFragments { limit } => format!(" (limit {limit} frames)"),
+            Violation::CompressedControlFrame { opcode } => format!(" (opcode 0x{opcode:X})"),
+            Violation::InvalidCompressedData { detail } => format!(" ({detail})"),
             _ => String::new(),
         };
         write!(f, "{}{}", self.rule(), detail)
@@ -137,6 +171,7 @@ pub struct HandshakeRejection {
 
 /// The engine's timers (see `Handle::tick`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Timer {
     /// The handshake did not complete within the handshake timeout.
     Handshake,
@@ -158,6 +193,7 @@ impl Timer {
 
 /// Every failure a handle or a helper reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     // --- local: the caller misused the API ---
     /// The operation is not allowed in the handle's current state.
@@ -195,10 +231,7 @@ impl Error {
     pub fn is_remote(&self) -> bool {
         matches!(
             self,
-            Error::ProtocolViolation(_)
-                | Error::Handshake(_)
-                | Error::MalformedHttp { .. }
-                | Error::Timeout { .. }
+            Error::ProtocolViolation(_) | Error::Handshake(_) | Error::MalformedHttp { .. } | Error::Timeout { .. }
         )
     }
 
@@ -222,17 +255,13 @@ impl Error {
     /// The websocket.h HRESULT for this error.
     pub fn hresult(&self) -> u32 {
         match self {
-            Error::InvalidState { .. } | Error::OperationPending { .. } => {
-                hresult::E_INVALID_PROTOCOL_OPERATION
+            Error::InvalidState { .. } | Error::OperationPending { .. } => hresult::E_INVALID_PROTOCOL_OPERATION,
+            Error::InvalidArgument { .. } | Error::PropertyOutOfRange { .. } | Error::UnsupportedProperty { .. } => {
+                hresult::E_INVALIDARG
             }
-            Error::InvalidArgument { .. }
-            | Error::PropertyOutOfRange { .. }
-            | Error::UnsupportedProperty { .. } => hresult::E_INVALIDARG,
             Error::UnknownAction { .. } => hresult::E_HANDLE,
             Error::RandomUnavailable { .. } => hresult::E_INVALID_STATE,
-            Error::ProtocolViolation(_) | Error::MalformedHttp { .. } => {
-                hresult::E_INVALID_PROTOCOL_FORMAT
-            }
+            Error::ProtocolViolation(_) | Error::MalformedHttp { .. } => hresult::E_INVALID_PROTOCOL_FORMAT,
             Error::Handshake(rejection) => rejection.hresult,
             Error::Timeout { .. } => hresult::E_TIMEOUT,
         }
@@ -324,3 +353,95 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_of_each() -> Vec<Error> {
+        vec![
+            Error::InvalidState { operation: "send", state: State::Closed },
+            Error::InvalidArgument { argument: "buffer", problem: "bad".into() },
+            Error::PropertyOutOfRange { property: "receive buffer size", value: 1, min: 256, max: 1 << 24 },
+            Error::UnsupportedProperty { property: "allocated buffer", why: "owned" },
+            Error::UnknownAction { id: 7 },
+            Error::OperationPending { operation: "send" },
+            Error::RandomUnavailable { problem: "none".into() },
+            Error::ProtocolViolation(Violation::InvalidUtf8InText),
+            Error::Handshake(HandshakeRejection {
+                status: 426,
+                headers: vec![("Sec-WebSocket-Version".into(), "13".into())],
+                problem: "version".into(),
+                hresult: hresult::E_PROTOCOL_VERSION_NOT_SUPPORTED,
+            }),
+            Error::MalformedHttp { problem: "garbage".into(), status: 400 },
+            Error::Timeout { timer: Timer::KeepAlive, waited_ms: 10 },
+        ]
+    }
+
+    #[test]
+    fn errors_say_who_broke_what() {
+        for error in one_of_each() {
+            let text = error.to_string();
+            if error.is_local() {
+                assert!(text.starts_with("caller error") || text.starts_with("platform error"), "{text}");
+                assert_eq!(error.close_code(), None);
+                assert_eq!(error.http_status(), None);
+            } else {
+                assert!(text.starts_with("peer error"), "{text}");
+            }
+            assert_ne!(error.is_local(), error.is_remote());
+        }
+    }
+
+    #[test]
+    fn codes_are_stable_and_distinct() {
+        let codes: Vec<&str> = one_of_each().iter().map(Error::code).collect();
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len(), "{codes:?}");
+        assert!(codes.iter().all(|c| c.chars().all(|c| c.is_ascii_uppercase() || c == '_')));
+    }
+
+    #[test]
+    fn what_a_remote_error_answers_with() {
+        let errors = one_of_each();
+        let violation = errors.iter().find(|e| e.violation().is_some()).unwrap();
+        assert_eq!(violation.close_code(), Some(close_status::INVALID_PAYLOAD));
+        assert_eq!(violation.hresult(), hresult::E_INVALID_PROTOCOL_FORMAT);
+        let rejection = errors.iter().find(|e| e.code() == "HANDSHAKE_FAILED").unwrap();
+        assert_eq!(rejection.http_status(), Some(426));
+        assert_eq!(rejection.http_headers(), &[("Sec-WebSocket-Version".to_string(), "13".to_string())]);
+        let keepalive = errors.iter().find(|e| e.code() == "TIMEOUT").unwrap();
+        assert_eq!(keepalive.close_code(), Some(close_status::SERVER_ERROR));
+    }
+
+    #[test]
+    fn every_violation_names_its_rule_and_close_code() {
+        let violations = [
+            Violation::ReservedBitsSet { bits: 4 },
+            Violation::ReservedOpcode { opcode: 3 },
+            Violation::ControlFrameTooLong { length: 126 },
+            Violation::FragmentedControlFrame { opcode: 9 },
+            Violation::UnexpectedContinuation,
+            Violation::DataFrameInsideMessage { opcode: 1 },
+            Violation::UnmaskedClientFrame,
+            Violation::MaskedServerFrame,
+            Violation::LengthTopBitSet,
+            Violation::CloseFrameOneByte,
+            Violation::InvalidCloseCode { code: 1005 },
+            Violation::InvalidUtf8InText,
+            Violation::InvalidUtf8InCloseReason,
+            Violation::FrameTooBig { length: 2, limit: 1 },
+            Violation::MessageTooBig { limit: 1 },
+            Violation::TooManyFragments { limit: 1 },
+        ];
+        for violation in violations {
+            assert!(violation.rule().starts_with("RFC 6455"), "{violation:?}");
+            assert!([1002, 1007, 1009].contains(&violation.close_code()), "{violation:?}");
+            // The failing close's reason is the code: at most 123 bytes with the status.
+            assert!(violation.code().len() <= 123);
+        }
+    }
+}

@@ -30,15 +30,63 @@
 //! - Time comes in through [`Handle::tick`]; nothing here reads a clock. Randomness comes in
 //!   through one [`RandomSource`].
 //!
+//! ## The driver: the drain contract in one call
+//!
+//! Most hosts do not write the loop: a [`Driver`] runs it ([`Driver::feed`] with the bytes read,
+//! [`Driver::drain`], [`Driver::send_and_drain`], [`Driver::send_many_and_drain`]) and returns
+//! everything a host does next in one [`Drained`]: the bytes to write, the typed indications, the
+//! held receive, the state, the first peer violation, the next deadline. The rules every host
+//! needs live there once: receive again after each indication; replies to messages completed
+//! before a peer's violation go out before the failing close ([`Drained::failing_close_waits`]:
+//! deliver the indications, send the replies, then drain again); a trace hook for each input and
+//! action. The JS class's `drain`/`sendAndDrain`/`sendMany` and the component's `drain` /
+//! `send-and-drain` are this driver.
+//!
+//! ```
+//! use wsaction::*;
+//!
+//! let mut client = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(1))).unwrap();
+//! let mut server = Handle::with_random(Role::Server, &[], Box::new(SeededRandom::new(2))).unwrap();
+//! let mut request = client.begin_client_handshake(&[], &[], &[]).unwrap();
+//! request.push(("Host".into(), "example.com".into()));
+//! let response = server.begin_server_handshake(None, &[], &request).unwrap();
+//! client.end_client_handshake(&response).unwrap();
+//! server.receive(None).unwrap();
+//!
+//! let (mut client_driver, mut server_driver) = (Driver::new(), Driver::new());
+//! let options = DrainOptions::default();
+//! let sent = client_driver.send_and_drain(&mut client, BufferType::Utf8Message, Some(Buffer::Data(b"hi")), options);
+//! let wire = sent.unwrap().out.to_vec(); // a real host writes these to its socket
+//!
+//! let read = server_driver.feed(&mut server, &wire, options).unwrap(); // ... and reads them there
+//! assert_eq!(read.consumed, wire.len());
+//! let Indication::Received { buffer_type, .. } = &read.indications[0] else { panic!() };
+//! assert_eq!((*buffer_type, read.payload_of(&read.indications[0])), (BufferType::Utf8Message, &b"hi"[..]));
+//! assert!(read.receive.is_some(), "a receive is held for the next bytes");
+//! ```
+//!
+//! ## permessage-deflate
+//!
+//! `Property::PerMessageDeflate(true)` makes a client offer permessage-deflate (RFC 7692) and a
+//! server accept the first offer its `Deflate*` properties allow (ws's `perMessageDeflate`
+//! options, one property each); [`Handle::permessage_deflate`] tells what was agreed. Data
+//! messages then go out compressed by ws's rules (every one with context takeover, those of
+//! `DeflateThreshold` bytes or more without it), [`Handle::send_with_options`] decides per
+//! message, and compressed messages arrive inflated, in receive-buffer pieces, never inflating
+//! past `MaxMessageSize` (1009). What each connection holds: [`permessage_deflate`].
+//!
 //! ## Bindings
 //!
-//! The same engine is exposed twice, each binding a thin module that only translates values:
+//! The same engine is exposed twice, each binding a thin module (`bindings/`) that only translates values:
 //! the feature `js` builds the wasm-bindgen class `WebSocketHandle` (module `js`, packaged as the
 //! npm package in `pkg/`), and the feature `component` builds the WebAssembly component for the
-//! WIT package in `wit/` (`wsaction:engine@0.1.0`). Both turn `os-random` off and bring their own
+//! WIT package in `wit/` (`wsaction:engine@0.2.0`). Both turn `os-random` off and bring their own
 //! [`RandomSource`]: `crypto.getRandomValues` and `wasi:random`.
 //!
-//! ## Example: a client and a server handle, back to back
+//! ## The plain websocket.h loop: a client and a server handle, back to back
+//!
+//! For hosts that port websocket.h code line by line, one action at a time (the driver is this
+//! loop, written once):
 //!
 //! ```
 //! use wsaction::*;
@@ -77,7 +125,7 @@
 //!             handle.complete_receive(id, &bytes).unwrap();
 //!             *waiting = None;
 //!         }
-//!         let action = handle.get_action(ActionQueue::All).unwrap();
+//!         let action = handle.get_action(ActionQueue::All).unwrap().record();
 //!         let id = action.id;
 //!         match action.kind {
 //!             ActionKind::NoAction => return,
@@ -110,28 +158,30 @@
 #![cfg_attr(not(feature = "component"), forbid(unsafe_code))]
 #![cfg_attr(feature = "component", deny(unsafe_code))]
 
-pub mod close;
-#[cfg(feature = "component")]
-#[allow(unsafe_code)]
-mod component;
+pub mod bindings;
 pub mod config;
 pub mod constants;
+pub mod driver;
+pub mod engine;
 pub mod error;
-pub mod frame;
-pub mod handle;
-pub mod handshake;
-pub mod http;
+pub mod permessage_deflate;
 pub mod random;
-pub mod utf8;
+pub mod state;
+pub mod wire;
 
 #[cfg(feature = "js")]
-pub mod js;
+pub use bindings::js;
+
+// The codecs at the crate root too, where they were before `wire/` gathered them.
+pub use wire::{close, frame, handshake, http, utf8};
 
 pub use config::{global_property, Config, GlobalProperty, KeepAliveMode, Limits, Property, Role};
 pub use constants::{close_status, hresult, property_type, ActionKind, ActionQueue, BufferType};
+pub use driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
+pub use engine::{Action, ActionRecord, Buffer, Handle, Received, SendOptions};
 pub use error::{Error, HandshakeRejection, Timer, Violation};
-pub use handle::{Action, Buffer, Handle, State};
 pub use handshake::{ClientHandshakeResult, Header};
 #[cfg(feature = "os-random")]
 pub use random::OsRandom;
 pub use random::{RandomSource, SeededRandom};
+pub use state::State;

@@ -6,14 +6,25 @@ use wsaction::*;
 
 #[derive(Clone, Debug)]
 enum Call {
-    Send { buffer_type: u8, data: Vec<u8>, close: Option<(u16, Vec<u8>)> },
+    Send {
+        buffer_type: u8,
+        data: Vec<u8>,
+        close: Option<(u16, Vec<u8>)>,
+    },
     Receive,
     GetAction(u8),
     /// Complete the last action seen, or a made-up id; `bytes` as given or the action's length.
-    Complete { made_up: Option<u32>, bytes: Option<usize> },
+    Complete {
+        made_up: Option<u32>,
+        bytes: Option<usize>,
+    },
     /// Complete the last ReceiveFromNetwork with these bytes (hostile or a valid frame).
     Feed(Vec<u8>),
-    FeedValidFrame { opcode: u8, fin: bool, payload: Vec<u8> },
+    FeedValidFrame {
+        opcode: u8,
+        fin: bool,
+        payload: Vec<u8>,
+    },
     Tick(u64),
     Abort,
     EndServerHandshake,
@@ -53,7 +64,12 @@ fn frame(opcode: u8, fin: bool, payload: &[u8], masked: bool) -> Vec<u8> {
 }
 
 fn open(role: Role) -> Handle {
-    let props = [Property::ReceiveBufferSize(256), Property::SendBufferSize(16), Property::KeepAliveInterval(1000), Property::CloseTimeout(500)];
+    let props = [
+        Property::ReceiveBufferSize(256),
+        Property::SendBufferSize(16),
+        Property::KeepAliveInterval(1000),
+        Property::CloseTimeout(500),
+    ];
     let mut client = Handle::with_random(Role::Client, &props, Box::new(SeededRandom::new(3))).unwrap();
     let mut server = Handle::with_random(Role::Server, &props, Box::new(SeededRandom::new(4))).unwrap();
     let mut request = client.begin_client_handshake(&["a"], &["x-ext"], &[]).unwrap();
@@ -68,8 +84,13 @@ fn open(role: Role) -> Handle {
 
 fn apply(handle: &mut Handle, role: Role, call: &Call, last: &mut Option<(u32, ActionKind, usize)>) {
     let types = [
-        BufferType::Utf8Message, BufferType::Utf8Fragment, BufferType::BinaryMessage, BufferType::BinaryFragment,
-        BufferType::Close, BufferType::PingPong, BufferType::UnsolicitedPong,
+        BufferType::Utf8Message,
+        BufferType::Utf8Fragment,
+        BufferType::BinaryMessage,
+        BufferType::BinaryFragment,
+        BufferType::Close,
+        BufferType::PingPong,
+        BufferType::UnsolicitedPong,
     ];
     match call {
         Call::Send { buffer_type, data, close } => {
@@ -87,7 +108,7 @@ fn apply(handle: &mut Handle, role: Role, call: &Call, last: &mut Option<(u32, A
         }
         Call::GetAction(q) => {
             let queue = ActionQueue::from_u32(*q as u32).unwrap_or(ActionQueue::All);
-            if let Ok(action) = handle.get_action(queue) {
+            if let Ok(action) = handle.get_action(queue).map(|a| a.record()) {
                 assert!(action.bytes.len() <= 16 * 1024 * 1024);
                 assert!(action.receive_capacity <= 256);
                 if action.kind != ActionKind::NoAction {

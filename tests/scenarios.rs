@@ -76,7 +76,6 @@ fn properties(spec: &Value) -> Vec<Property> {
     out
 }
 
-
 fn buffer_type_named(name: &str) -> BufferType {
     [
         BufferType::Utf8Message,
@@ -216,10 +215,7 @@ fn check(scenario: &Value, actual: &Value) -> Result<(), String> {
         for field in ["events", "state"] {
             if let Some(wanted) = expect[side].get(field) {
                 if &actual[side][field] != wanted {
-                    return Err(format!(
-                        "{side} {field}:\n  expected {wanted}\n  actual   {}",
-                        actual[side][field]
-                    ));
+                    return Err(format!("{side} {field}:\n  expected {wanted}\n  actual   {}", actual[side][field]));
                 }
             }
         }
@@ -254,8 +250,7 @@ fn every_scenario_passes_natively_at_every_split() {
     let files = scenario_files();
     assert!(files.len() >= 6, "the scenario suite is missing");
     for file in files {
-        let scenario: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("scenario JSON");
+        let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("scenario JSON");
         let name = scenario["name"].as_str().expect("name").to_string();
         let chunks: Vec<usize> = scenario
             .get("chunks")

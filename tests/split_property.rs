@@ -9,9 +9,20 @@ use wsaction::*;
 #[derive(Clone, Debug)]
 enum Step {
     /// A message from the client (true) or server, as text or binary, in `pieces` fragments.
-    Message { from_client: bool, text: bool, payload: Vec<u8>, pieces: usize },
-    Ping { from_client: bool, payload: Vec<u8> },
-    Pong { from_client: bool, payload: Vec<u8> },
+    Message {
+        from_client: bool,
+        text: bool,
+        payload: Vec<u8>,
+        pieces: usize,
+    },
+    Ping {
+        from_client: bool,
+        payload: Vec<u8>,
+    },
+    Pong {
+        from_client: bool,
+        payload: Vec<u8>,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -32,8 +43,16 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// Runs the steps (then a close from each side) and returns both sides' events.
-fn run(steps: &[Step], receive_size: u32, client_reads: Schedule, server_reads: Schedule) -> (Vec<Event>, Vec<Event>) {
-    let props = [Property::ReceiveBufferSize(receive_size), Property::SendBufferSize(64)];
+/// With `deflate`, both sides negotiate permessage-deflate (RFC 7692) and compress every message.
+fn run(
+    steps: &[Step],
+    receive_size: u32,
+    deflate: bool,
+    client_reads: Schedule,
+    server_reads: Schedule,
+) -> (Vec<Event>, Vec<Event>) {
+    let props =
+        [Property::ReceiveBufferSize(receive_size), Property::SendBufferSize(64), Property::PerMessageDeflate(deflate)];
     let mut pair = Pair::open(&props, &props);
     pair.client.schedule = client_reads;
     pair.server.schedule = server_reads;
@@ -42,7 +61,8 @@ fn run(steps: &[Step], receive_size: u32, client_reads: Schedule, server_reads: 
             Step::Message { from_client, text, payload, pieces } => {
                 // Fragments may split a code point anywhere; only the message as a whole must be UTF-8.
                 let cut = (payload.len() / pieces).max(1);
-                let chunks: Vec<&[u8]> = if payload.is_empty() { vec![&payload[..]] } else { payload.chunks(cut).collect() };
+                let chunks: Vec<&[u8]> =
+                    if payload.is_empty() { vec![&payload[..]] } else { payload.chunks(cut).collect() };
                 for (i, chunk) in chunks.iter().enumerate() {
                     let last = i == chunks.len() - 1;
                     let buffer_type = match (text, last) {
@@ -64,7 +84,10 @@ fn run(steps: &[Step], receive_size: u32, client_reads: Schedule, server_reads: 
         side.handle.send(buffer_type, Some(Buffer::Data(payload)), None).unwrap();
         pair.run();
     }
-    pair.client.handle.send(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"end" }), None).unwrap();
+    pair.client
+        .handle
+        .send(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"end" }), None)
+        .unwrap();
     pair.run();
     pair.server.handle.send(BufferType::Close, None, None).unwrap();
     pair.run();
@@ -90,9 +113,10 @@ proptest! {
         receive_size in prop_oneof![Just(256u32), Just(300), Just(4096)],
         client_reads in schedule(),
         server_reads in schedule(),
+        deflate in any::<bool>(),
     ) {
-        let reference = run(&steps, receive_size, Schedule::whole(), Schedule::whole());
-        let split = run(&steps, receive_size, client_reads, server_reads);
+        let reference = run(&steps, receive_size, deflate, Schedule::whole(), Schedule::whole());
+        let split = run(&steps, receive_size, deflate, client_reads, server_reads);
         prop_assert_eq!(&reference, &split);
         // And each message arrives whole, with its type.
         let mut pair_msgs = (Vec::new(), Vec::new());

@@ -62,7 +62,12 @@ fn reserved_opcodes() {
 
 #[test]
 fn control_frame_over_125_bytes() {
-    expect_violation(Role::Server, &[], &client_frame(0x89, &[0u8; 126]), Violation::ControlFrameTooLong { length: 126 });
+    expect_violation(
+        Role::Server,
+        &[],
+        &client_frame(0x89, &[0u8; 126]),
+        Violation::ControlFrameTooLong { length: 126 },
+    );
 }
 
 #[test]
@@ -106,7 +111,12 @@ fn close_payload_of_one_byte() {
 #[test]
 fn close_codes_that_may_not_be_sent() {
     for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
-        expect_violation(Role::Server, &[], &client_frame(0x88, &code.to_be_bytes()), Violation::InvalidCloseCode { code });
+        expect_violation(
+            Role::Server,
+            &[],
+            &client_frame(0x88, &code.to_be_bytes()),
+            Violation::InvalidCloseCode { code },
+        );
     }
 }
 
@@ -130,13 +140,23 @@ fn invalid_utf8_in_text_fails_at_the_first_bad_byte() {
 
 #[test]
 fn invalid_utf8_in_close_reason() {
-    expect_violation(Role::Server, &[], &client_frame(0x88, &[0x03, 0xE8, 0xC3, 0x28]), Violation::InvalidUtf8InCloseReason);
+    expect_violation(
+        Role::Server,
+        &[],
+        &client_frame(0x88, &[0x03, 0xE8, 0xC3, 0x28]),
+        Violation::InvalidUtf8InCloseReason,
+    );
 }
 
 #[test]
 fn frame_over_the_frame_limit() {
     let props = [Property::MaxFrameSize(1000)];
-    expect_violation(Role::Server, &props, &client_frame(0x82, &[0u8; 1001]), Violation::FrameTooBig { length: 1001, limit: 1000 });
+    expect_violation(
+        Role::Server,
+        &props,
+        &client_frame(0x82, &[0u8; 1001]),
+        Violation::FrameTooBig { length: 1001, limit: 1000 },
+    );
 }
 
 #[test]
@@ -200,7 +220,8 @@ fn handshake_rejections_carry_the_status_to_answer() {
     assert_eq!(server.state(), State::Closed);
 
     // Over the header budget: 431.
-    let mut server = Handle::with_random(Role::Server, &[Property::MaxHandshakeHeaders(8)], Box::new(SeededRandom::new(2))).unwrap();
+    let mut server =
+        Handle::with_random(Role::Server, &[Property::MaxHandshakeHeaders(8)], Box::new(SeededRandom::new(2))).unwrap();
     let many: Vec<Header> = (0..9).map(|i| (format!("X-{i}"), "v".to_string())).collect();
     assert_eq!(server.begin_server_handshake(None, &[], &many).unwrap_err().http_status(), Some(431));
 

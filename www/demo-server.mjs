@@ -5,8 +5,8 @@
 //
 //   node www/demo-server.mjs [--port 8080] [--echo-port 8081]     (0 picks a free port)
 //
-// Tracing wraps WebSocketHandle's methods in this process only; the adapter and the engine are
-// used as they ship.
+// The story of each server handle comes from the engine's trace hook (handle.setTrace: every
+// input and action with its bytes); the adapter and the engine are used as they ship.
 
 import http from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -40,68 +40,65 @@ function publish(event) {
 
 const hex = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 
-// Which connection each handle belongs to (set while handleUpgrade creates it).
-const traced = new WeakMap();
+// The connection whose upgrade is creating a handle (set around handleUpgrade).
 let upgrading = null;
 
 const K = constants;
 const bufferTypeName = (n) => Object.keys(K.BufferType).find((k) => K.BufferType[k] === n) ?? String(n);
 
-function trace(handle, text, kind = 'action') {
-  const conn = traced.get(handle);
-  if (conn) publish({ type: 'action', conn: conn.id, at: Date.now() - conn.t0, text, kind });
-}
-
-function describeDrain(r) {
-  const parts = [];
-  if (r.out.length) parts.push(`SEND_TO_NETWORK ${r.out.length} bytes (written, completed)`);
-  const ev = r.events;
-  for (let i = 0; i < ev.length; i += 6) {
-    const [kind, bufferType, closeStatus, , start, end] = ev.slice(i, i + 6);
-    if (kind === K.Action.INDICATE_SEND_COMPLETE) parts.push(`INDICATE_SEND_COMPLETE ${bufferTypeName(bufferType)}`);
-    else parts.push(`INDICATE_RECEIVE_COMPLETE ${bufferTypeName(bufferType)} ${end - start} bytes${closeStatus >= 0 ? `, status ${closeStatus}` : ''}`);
-  }
-  if (r.receiveId) parts.push(`RECEIVE_FROM_NETWORK #${r.receiveId} (up to ${r.receiveCapacity} bytes, held)`);
-  if (r.error) parts.push(`${r.error.code} → close ${r.error.closeCode}`);
-  return parts.length ? parts.join('; ') : 'NO_ACTION';
-}
-
-function wrap(name, describe) {
-  const original = WebSocketHandle.prototype[name];
-  WebSocketHandle.prototype[name] = function traceCall(...args) {
-    let result;
-    try {
-      result = original.apply(this, args);
-    } catch (e) {
-      trace(this, `${name}(…) threw ${e.code ?? e.name}: ${e.message}`, 'error');
-      throw e;
+/** One line of the story from the engine's trace hook (each input and each action, with its bytes). */
+function describeTrace(e) {
+  switch (e.type) {
+    case 'input':
+      switch (e.call) {
+        case 'begin_server_handshake':
+          return [`begin_server_handshake(${e.bytes.length ? JSON.stringify(new TextDecoder().decode(e.bytes)) : 'no subprotocol'})`, 'app'];
+        case 'send':
+        case 'send_now':
+          return [`send(${bufferTypeName(e.bufferType)}, ${e.bytes.length} bytes)`, 'app'];
+        case 'complete_receive':
+          return [`complete_action(#${e.id}, ${e.bytes.length} bytes read)`, 'complete'];
+        case 'complete_action':
+          return [`complete_action(#${e.id})`, 'complete'];
+        case 'tick':
+          return null; // the host's clock: leave it out of the story
+        default:
+          return [`${e.call}()`, 'app'];
+      }
+    case 'action': {
+      const type = e.bufferType === null ? '' : ` ${bufferTypeName(e.bufferType)}`;
+      switch (e.kind) {
+        case K.Action.SEND_TO_NETWORK:
+          return [`SEND_TO_NETWORK #${e.id}${type} ${e.bytes.length} bytes (written, completed)`, 'action'];
+        case K.Action.RECEIVE_FROM_NETWORK:
+          return [`RECEIVE_FROM_NETWORK #${e.id} (up to ${e.receiveCapacity} bytes, held)`, 'action'];
+        case K.Action.INDICATE_SEND_COMPLETE:
+          return [`INDICATE_SEND_COMPLETE #${e.id}${type}`, 'action'];
+        default:
+          return [`INDICATE_RECEIVE_COMPLETE${type} ${e.bytes.length} bytes${e.closeStatus !== null ? `, status ${e.closeStatus}` : ''}`, 'action'];
+      }
     }
-    const text = describe.call(this, args, result);
-    if (text) trace(this, text, name === 'drain' ? 'action' : 'app');
-    return result;
-  };
+    case 'violation':
+      return [`${e.error.violation ?? e.error.code} → close ${e.error.closeCode}`, 'error'];
+    default:
+      return null;
+  }
 }
 
+// The engine's trace hook on each server handle the upgrade creates: the story comes from the
+// engine itself (the driver sees each input and action), with no wrapper around the class.
 const originalCreateServer = WebSocketHandle.createServer;
 WebSocketHandle.createServer = function tracedCreate(...args) {
   const handle = originalCreateServer.apply(this, args);
-  if (upgrading) traced.set(handle, upgrading);
+  const conn = upgrading;
+  if (conn) {
+    handle.setTrace((event) => {
+      const line = describeTrace(event);
+      if (line) publish({ type: 'action', conn: conn.id, at: Date.now() - conn.t0, text: line[0], kind: line[1] });
+    });
+  }
   return handle;
 };
-wrap('beginServerHandshake', ([selected], headers) => `begin_server_handshake(${selected ? JSON.stringify(selected) : 'no subprotocol'}) → ${headers.map(([n, v]) => `${n}: ${v}`).join(', ')}`);
-const describeSend = ([type, data]) => `send(${bufferTypeName(type)}, ${data?.length ?? (data ? `status ${data.status}` : 'no data')}${data?.length != null ? ' bytes' : ''})`;
-wrap('send', describeSend);
-// The adapter sends through the one-crossing fast path: a send and the drain after it.
-wrap('sendAndDrain', (args, r) => `${describeSend(args)} + drain() → ${describeDrain(r)}`);
-// Several queued messages of one type go in one call: each a send, with a drain after each.
-wrap('sendMany', ([type, messages], r) => `${messages.slice(0, r.sent).map((m) => describeSend([type, m])).join(' + ')} + drain() → ${describeDrain(r)}${r.sendError ? `; ${describeSend([type, messages[r.sent]])} threw ${r.sendError.code}` : ''}`);
-wrap('receive', () => 'receive()');
-wrap('completeReceive', ([id, data]) => `complete_action(#${id}, ${data.length} bytes read)`);
-wrap('completeAction', ([id, n]) => `complete_action(#${id}, ${n})`);
-wrap('getAction', (args, a) => (a.kind ? `get_action → #${a.id} kind ${a.kind}` : null));
-// A drain that found nothing to do is the host polling; leave it out of the story.
-wrap('drain', (args, r) => (r.out.length || r.events.length || r.receiveId || r.error ? `drain() → ${describeDrain(r)}` : null));
-wrap('abort', () => 'abort()');
 
 // ------------------------------------------------------------------ the echo server
 

@@ -10,24 +10,20 @@
 // HTTP upgrade on the wire, chunked and delayed delivery, a paused link released step by step,
 // corrupted bytes, single steps (one action at a time), and closing the transport.
 //
-// No DOM here: the page renders it, and tests can run it anywhere an ES module runs.
+// No DOM here: the page renders it, and tests can run it wherever pkg/browser.js loads. The loop
+// is the plain websocket.h loop on purpose, one action at a time (the page teaches it); hosts
+// that do not show each action use the core's driver (handle.drain) instead.
 
 import { decodeStream } from './frames.js';
+import { constants } from '../pkg/browser.js';
 
-export const BUFFER_TYPE = {
-  UTF8_MESSAGE: 0x80000000,
-  UTF8_FRAGMENT: 0x80000001,
-  BINARY_MESSAGE: 0x80000002,
-  BINARY_FRAGMENT: 0x80000003,
-  CLOSE: 0x80000004,
-  PING_PONG: 0x80000005,
-  UNSOLICITED_PONG: 0x80000006,
-};
+// The websocket.h numbers come from the engine (one table in the core), never from copies here.
+export const BUFFER_TYPE = { ...constants.BufferType };
 export const BUFFER_TYPE_NAME = Object.fromEntries(Object.entries(BUFFER_TYPE).map(([k, v]) => [v, k]));
-export const ACTION = { NO_ACTION: 0, SEND_TO_NETWORK: 1, INDICATE_SEND_COMPLETE: 2, RECEIVE_FROM_NETWORK: 3, INDICATE_RECEIVE_COMPLETE: 4 };
-export const ACTION_NAME = Object.keys(ACTION);
-export const QUEUE_ALL = 3;
-const QUEUE_NAME = { 1: 'send', 2: 'receive', 3: 'all' };
+export const ACTION = { ...constants.Action };
+export const ACTION_NAME = Object.fromEntries(Object.entries(ACTION).map(([k, v]) => [v, k]));
+export const QUEUE_ALL = constants.ActionQueue.ALL;
+const QUEUE_NAME = Object.fromEntries(Object.entries(constants.ActionQueue).map(([k, v]) => [v, k.toLowerCase()]));
 /** Steps of the scenario format; every other operation is the simulator's own. */
 export const SCENARIO_OPS = new Set(['send', 'close', 'ping', 'pong', 'abort', 'tick', 'inject']);
 export const SIDES = ['client', 'server'];

@@ -507,6 +507,9 @@ export class EngineConnection {
       this.#failure = r.error;
       this.#owner._engineError(r.error);
     }
+    // A peer violation: its failing close waits in the engine behind the replies to the messages
+    // just delivered (queued by the handlers above); pump once more so they and then the close go.
+    if (r.error) this.#repump = true;
   }
 
   #indication(bufferType, closeStatus, bytes) {

@@ -1,6 +1,6 @@
 // The handle's batched fast paths, `drain`, `sendAndDrain` and `sendMany`, added to the
 // wasm-bindgen class. The engine work (framing, the action loop, every check) is the Rust side's
-// (`_drainReport`, `_sendInput`, `_sendManyInput` in src/js.rs); this file only moves bytes:
+// (`_drainReport`, `_sendInput`, `_sendManyInput` in src/bindings/js.rs, the core driver's calls); this file only moves bytes:
 //
 //  - in: a payload is copied straight into a scratch area in wasm memory (no per-call
 //    allocation, no JS value crossing the boundary: one call with three numbers);
@@ -96,7 +96,7 @@ if (WebSocketHandle.prototype.__wsactionFastPaths) return;
 const NO_BYTES = new Uint8Array(0);
 const NO_EVENTS = new Float64Array(0);
 
-// Report word indexes (src/js.rs, `mod report`).
+// Report word indexes (src/bindings/js.rs, `mod report`).
 const OUT_PTR = 0;
 const OUT_LEN = 1;
 const PAYLOAD_PTR = 2;

@@ -30,19 +30,24 @@ impl Schedule {
     pub fn of(sizes: Vec<usize>) -> Self {
         Schedule { sizes, at: 0 }
     }
-    fn next(&mut self) -> usize {
+    pub fn next(&mut self) -> usize {
         let size = self.sizes[self.at % self.sizes.len()];
         self.at += 1;
-        if size == 0 { usize::MAX } else { size }
+        if size == 0 {
+            usize::MAX
+        } else {
+            size
+        }
     }
 }
 
 pub struct Side {
     pub handle: Handle,
+    /// The core's driver: the harness holds no action loop of its own.
+    pub driver: Driver,
     pub wire_in: Vec<u8>,
     /// Everything this side wrote, for checks on framing and masking.
     pub wrote: Vec<u8>,
-    pub held_receive: Option<(u32, usize)>,
     pub events: Vec<Event>,
     pub schedule: Schedule,
     /// Queue a new receive after each indication while the state allows it.
@@ -53,78 +58,59 @@ impl Side {
     pub fn new(handle: Handle) -> Self {
         Side {
             handle,
+            driver: Driver::new(),
             wire_in: Vec::new(),
             wrote: Vec::new(),
-            held_receive: None,
             events: Vec::new(),
             schedule: Schedule::whole(),
             auto_receive: true,
         }
     }
 
-    fn take_read(&mut self, capacity: usize) -> Vec<u8> {
-        let n = self.wire_in.len().min(capacity).min(self.schedule.next());
-        self.wire_in.drain(..n).collect()
-    }
-
-    /// Drains this side per the drain contract; bytes it writes go to `peer_wire`.
+    /// Drains this side with the driver, one scheduled read per driver call; bytes it writes go
+    /// to `peer_wire`. True when anything happened.
     pub fn drain(&mut self, peer_wire: &mut Vec<u8>) -> bool {
+        let options = DrainOptions { keep_receiving: self.auto_receive, ..DrainOptions::default() };
         let mut progressed = false;
-        if let Some((id, capacity)) = self.held_receive {
-            if !self.wire_in.is_empty() {
-                let bytes = self.take_read(capacity);
-                self.handle.complete_receive(id, &bytes).expect("complete held receive");
-                self.held_receive = None;
-                progressed = true;
-            }
-        }
         loop {
-            let action = match self.handle.get_action(ActionQueue::All) {
-                Ok(action) => action,
-                Err(error) => {
-                    self.events.push(Event::Failed { code: error.code(), close_code: error.close_code() });
-                    progressed = true;
-                    continue;
-                }
-            };
-            let id = action.id;
-            match action.kind {
-                ActionKind::NoAction => return progressed,
-                ActionKind::SendToNetwork => {
-                    peer_wire.extend_from_slice(action.bytes);
-                    self.wrote.extend_from_slice(action.bytes);
-                    let n = action.bytes.len();
-                    self.handle.complete_action(id, n).unwrap();
-                }
-                ActionKind::ReceiveFromNetwork => {
-                    let capacity = action.receive_capacity;
+            let read: Vec<u8> = match self.handle.outstanding_receive() {
+                Some((_, capacity)) if !self.wire_in.is_empty() => {
                     assert!(capacity > 0, "a read must offer space");
-                    if self.wire_in.is_empty() {
-                        self.held_receive = Some((id, capacity));
-                        return progressed;
+                    let n = self.wire_in.len().min(capacity).min(self.schedule.next());
+                    self.wire_in.drain(..n).collect()
+                }
+                _ => Vec::new(),
+            };
+            let drained = self.driver.feed(&mut self.handle, &read, options).expect("the driver's loop");
+            // What the handle did not take (it stopped receiving) stays on the wire.
+            let rest = read[drained.consumed..].to_vec();
+            self.wire_in.splice(..0, rest);
+            peer_wire.extend_from_slice(drained.out);
+            self.wrote.extend_from_slice(drained.out);
+            for indication in drained.indications {
+                self.events.push(match indication {
+                    Indication::SendComplete { buffer_type, context } => {
+                        Event::SendComplete { buffer_type: *buffer_type, context: *context }
                     }
-                    let bytes = self.take_read(capacity);
-                    self.handle.complete_receive(id, &bytes).unwrap();
-                }
-                ActionKind::IndicateSendComplete => {
-                    self.events.push(Event::SendComplete {
-                        buffer_type: action.buffer_type.unwrap(),
-                        context: action.context,
-                    });
-                    self.handle.complete_action(id, 0).unwrap();
-                }
-                ActionKind::IndicateReceiveComplete => {
-                    self.events.push(Event::Received {
-                        buffer_type: action.buffer_type.unwrap(),
-                        bytes: action.bytes.to_vec(),
-                        close_status: action.close_status,
-                        context: action.context,
-                    });
-                    self.handle.complete_action(id, 0).unwrap();
-                    if self.auto_receive && matches!(self.handle.state(), State::Open | State::CloseSent) {
-                        self.handle.receive(None).unwrap();
-                    }
-                }
+                    Indication::Received { buffer_type, close_status, context, .. } => Event::Received {
+                        buffer_type: *buffer_type,
+                        bytes: drained.payload_of(indication).to_vec(),
+                        close_status: *close_status,
+                        context: *context,
+                    },
+                    other => panic!("an indication the harness does not know: {other:?}"),
+                });
+            }
+            if let Some(error) = drained.violation {
+                self.events.push(Event::Failed { code: error.code(), close_code: error.close_code() });
+            }
+            let moved = drained.consumed > 0
+                || !drained.out.is_empty()
+                || !drained.indications.is_empty()
+                || drained.violation.is_some();
+            let can_read = self.handle.outstanding_receive().is_some() && !self.wire_in.is_empty();
+            if !moved && !can_read {
+                return progressed;
             }
             progressed = true;
         }

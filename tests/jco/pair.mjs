@@ -10,46 +10,32 @@ const random = (n) => { seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x
 const utf8 = new TextEncoder();
 const concat = (a, b) => { const o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; };
 
+const OPTIONS = { keepReceiving: true, maxOutBytes: undefined };
+
 function makePeer(handle) {
-  return { handle, inbox: new Uint8Array(0), held: null, partial: [], messages: [], pongs: [], close: null };
+  return { handle, inbox: new Uint8Array(0), partial: [], messages: [], pongs: [], close: null };
 }
+// One side's turn: one `drain` crossing (the core's driver) with a random slice of what waits for
+// it; its output goes to the other side.
 function turn(me, other, maxSplit) {
-  let progressed = false;
-  for (;;) {
-    const action = me.handle.getAction('all');
-    if (action.tag === 'no-action') break;
-    progressed = true;
-    const a = action.val;
-    if (action.tag === 'send-to-network') {
-      other.inbox = concat(other.inbox, a.bytes);
-      me.handle.completeAction(a.id, a.bytes.length);
-    } else if (action.tag === 'indicate-send-complete') {
-      me.handle.completeAction(a.id, 0);
-    } else if (action.tag === 'receive-from-network') {
-      me.held = a;
-      break;
-    } else if (action.tag === 'indicate-receive-complete') {
-      if (a.bufferType === 'close') me.close = { status: a.closeStatus, reason: new TextDecoder().decode(a.bytes) };
-      else if (a.bufferType === 'ping-pong') me.pongs.push(Buffer.from(a.bytes).toString());
-      else {
-        me.partial.push(Buffer.from(a.bytes));
-        if (a.bufferType.endsWith('message')) {
-          me.messages.push({ text: a.bufferType === 'utf8-message', data: Buffer.concat(me.partial) });
-          me.partial = [];
-        }
+  const n = Math.min(me.inbox.length, 1 + random(maxSplit));
+  const r = me.handle.drain(me.inbox.slice(0, n), false, OPTIONS);
+  me.inbox = me.inbox.subarray(r.consumed);
+  if (r.out.length > 0) other.inbox = concat(other.inbox, r.out);
+  for (const { tag, val: a } of r.indications) {
+    if (tag !== 'receive-complete') continue;
+    if (a.bufferType === 'close') me.close = { status: a.closeStatus, reason: new TextDecoder().decode(a.bytes) };
+    else if (a.bufferType === 'ping-pong') me.pongs.push(Buffer.from(a.bytes).toString());
+    else {
+      me.partial.push(Buffer.from(a.bytes));
+      if (a.bufferType.endsWith('message')) {
+        me.messages.push({ text: a.bufferType === 'utf8-message', data: Buffer.concat(me.partial) });
+        me.partial = [];
       }
-      me.handle.completeAction(a.id, 0);
-      if (['open', 'close-sent'].includes(me.handle.state())) me.handle.receive(undefined);
     }
   }
-  if (me.held && me.inbox.length > 0) {
-    const n = Math.min(me.inbox.length, me.held.capacity, 1 + random(maxSplit));
-    me.handle.completeReceive(me.held.id, me.inbox.slice(0, n));
-    me.inbox = me.inbox.subarray(n);
-    me.held = null;
-    progressed = true;
-  }
-  return progressed;
+  assert.equal(r.violation, undefined, 'no peer error between two wsaction handles');
+  return r.consumed > 0 || r.out.length > 0 || r.indications.length > 0;
 }
 function settle(c, s, maxSplit) {
   for (let i = 0; i < 10_000_000; i++) {
@@ -60,8 +46,8 @@ function settle(c, s, maxSplit) {
 }
 
 for (const maxSplit of [1, 7, 4096, 1 << 30]) {
-  const client = engine.Handle.createClient({}, undefined);
-  const server = engine.Handle.createServer({}, undefined);
+  const client = engine.Handle.createClient([], undefined);
+  const server = engine.Handle.createServer([], undefined);
   client.tick(0n);
   server.tick(0n);
   const request = client.beginClientHandshake(['chat', 'superchat'], [], []);
@@ -100,21 +86,46 @@ for (const maxSplit of [1, 7, 4096, 1 << 30]) {
   console.log(`pair (reads of at most ${maxSplit} bytes): handshake, text both ways, 1 MiB, ping/pong, close 1000 both ways`);
 }
 
+// The driver's trace through the component: each input and action, with its bytes.
+{
+  const client = engine.Handle.createClient([], 3n);
+  const server = engine.Handle.createServer([], 4n);
+  const request = client.beginClientHandshake([], [], []);
+  request.push({ name: 'Host', value: 'trace.test' });
+  client.endClientHandshake(server.beginServerHandshake(undefined, [], request));
+  server.receive(undefined);
+  server.setTrace(true);
+  const sent = client.sendAndDrain('binary-message', { tag: 'data', val: utf8.encode('traced') }, OPTIONS);
+  assert.equal(sent.trace.length, 0, 'no trace unless set-trace(true)');
+  const read = server.drain(sent.out, false, OPTIONS);
+  const steps = read.trace.map((e) => (e.tag === 'input' ? `input ${e.val.call} ${e.val.bytes.length}` : `${e.tag} ${e.val.tag}`));
+  assert.deepEqual(steps, [
+    'action receive-from-network',
+    `input complete_receive ${sent.out.length}`,
+    'action indicate-receive-complete',
+    'action receive-from-network',
+  ]);
+  assert.equal(Buffer.from(read.trace[2].val.val.bytes).toString(), 'traced');
+  server.setTrace(false);
+  assert.equal(server.drain(new Uint8Array(0), false, OPTIONS).trace.length, 0);
+  console.log(`trace: ${steps.join(', ')}`);
+}
+
 // Bad input: every case comes back as an error variant (attempt rethrows anything else).
-const h = engine.Handle.createClient({}, 7n);
+const h = engine.Handle.createClient([], 7n);
 const cases = [
   ['stale action id', () => h.completeAction(12345, 0), 'unknown-action'],
   ['send before the handshake', () => h.send('utf8-message', { tag: 'data', val: new Uint8Array(1) }, undefined), 'invalid-state'],
   ['server call on a client', () => h.beginServerHandshake(undefined, [], []), 'invalid-argument'],
-  ['receive buffer below 256', () => engine.Handle.createClient({ receiveBufferSize: 1 }, undefined), 'property-out-of-range'],
-  ['allocated buffer', () => engine.Handle.createServer({ allocatedBuffer: true }, undefined), 'unsupported-property'],
+  ['receive buffer below 256', () => engine.Handle.createClient([{ tag: 'receive-buffer-size', val: 1 }], undefined), 'property-out-of-range'],
+  ['allocated buffer', () => engine.Handle.createServer([{ tag: 'allocated-buffer' }], undefined), 'unsupported-property'],
   ['header with CR LF', () => h.beginClientHandshake([], [], [{ name: 'X', value: 'a\r\nInjected: 1' }]), 'invalid-argument'],
   ['garbage HTTP head', () => engine.parseRequestHead(utf8.encode('\x00\x01 garbage\r\n\r\n'), {}), 'malformed-http'],
   ['bad response', () => { h.beginClientHandshake([], [], []); return h.endClientHandshake([{ name: 'Upgrade', value: 'websocket' }]); }, 'handshake-failed'],
 ];
 // A receive-from-network takes bytes through complete-receive; complete-action only takes 0 for it.
-const open = engine.Handle.createClient({}, 8n);
-const server2 = engine.Handle.createServer({}, 9n);
+const open = engine.Handle.createClient([], 8n);
+const server2 = engine.Handle.createServer([], 9n);
 const req = open.beginClientHandshake([], [], []);
 req.push({ name: 'Host', value: 'x' });
 open.endClientHandshake(server2.beginServerHandshake(undefined, [], req));

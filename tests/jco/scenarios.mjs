@@ -14,6 +14,7 @@ const dir = resolve(process.argv[3] ?? join(here, '../scenarios'));
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 const fromHex = (s) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+const OPTIONS = { keepReceiving: true, maxOutBytes: undefined };
 const utf8 = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
 function fnv1a(bytes) {
@@ -28,12 +29,12 @@ function payload(step) {
   return new Uint8Array(0);
 }
 // The scenario's property names are the WIT record's field names in camelCase, which jco uses.
+// A scenario's properties (JS names) as the WIT list of property-value cases (kebab names).
 function properties(spec) {
-  const p = {};
-  for (const [name, value] of Object.entries(spec?.properties ?? {})) {
-    p[name] = ['maxFrameSize', 'maxMessageSize'].includes(name) ? BigInt(value) : value;
-  }
-  return p;
+  return Object.entries(spec?.properties ?? {}).map(([name, value]) => ({
+    tag: name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+    val: ['maxFrameSize', 'maxMessageSize'].includes(name) ? BigInt(value) : value,
+  }));
 }
 const ok = (r, what) => {
   if ('error' in r) throw new Error(`${what}: ${JSON.stringify(r.error, (k, v) => typeof v === 'bigint' ? String(v) : v)}`);
@@ -60,56 +61,22 @@ function receivedEvent(r) {
   return event;
 }
 
+// The README's drain(side) on the component's driver: one `drain` crossing per read of at most
+// `chunk` bytes; the loop and its rules are the engine's.
 function drain(side, peer, chunk) {
   let progressed = false;
-  const take = (capacity) => {
-    const n = Math.min(side.wire.length, capacity, chunk === 0 ? Infinity : chunk);
-    const bytes = Uint8Array.from(side.wire.subarray(0, n));
-    side.wire = side.wire.subarray(n);
-    return bytes;
-  };
-  if (side.held && side.wire.length > 0) {
-    ok(attempt(() => side.handle.completeReceive(side.held.id, take(side.held.capacity))), 'complete held receive');
-    side.held = null;
-    progressed = true;
-  }
-  let errorsInARow = 0;
   for (;;) {
-    const r = attempt(() => side.handle.getAction('all'));
-    if ('error' in r) {
-      if (++errorsInARow > 4) throw new Error('get-action keeps failing');
-      recordError(side.events, r.error);
-      progressed = true;
-      continue;
+    const n = chunk === 0 ? side.wire.length : Math.min(side.wire.length, chunk);
+    const r = ok(attempt(() => side.handle.drain(Uint8Array.from(side.wire.subarray(0, n)), false, OPTIONS)), 'drain');
+    side.wire = side.wire.subarray(r.consumed);
+    if (r.out.length > 0) peer.wire = concat(peer.wire, r.out);
+    for (const indication of r.indications) {
+      if (indication.tag === 'send-complete') side.events.push({ sendComplete: typeName(indication.val.bufferType) });
+      else side.events.push(receivedEvent(indication.val));
     }
-    errorsInARow = 0;
-    const action = r.ok;
-    switch (action.tag) {
-      case 'no-action':
-        return progressed;
-      case 'send-to-network':
-        peer.wire = concat(peer.wire, action.val.bytes);
-        ok(attempt(() => side.handle.completeAction(action.val.id, action.val.bytes.length)), 'complete send');
-        break;
-      case 'receive-from-network':
-        if (side.wire.length === 0) {
-          side.held = { id: action.val.id, capacity: action.val.capacity };
-          return progressed;
-        }
-        ok(attempt(() => side.handle.completeReceive(action.val.id, take(action.val.capacity))), 'complete receive');
-        break;
-      case 'indicate-send-complete':
-        side.events.push({ sendComplete: typeName(action.val.bufferType) });
-        ok(attempt(() => side.handle.completeAction(action.val.id, 0)), 'complete send indication');
-        break;
-      case 'indicate-receive-complete':
-        side.events.push(receivedEvent(action.val));
-        ok(attempt(() => side.handle.completeAction(action.val.id, 0)), 'complete receive indication');
-        if (['open', 'close-sent'].includes(side.handle.state())) ok(attempt(() => side.handle.receive(undefined)), 'receive');
-        break;
-      default:
-        throw new Error(`unknown action ${action.tag}`);
-    }
+    if (r.violation !== undefined) recordError(side.events, r.violation);
+    const moved = r.consumed > 0 || r.out.length > 0 || r.indications.length > 0 || r.violation !== undefined || r.failingCloseWaits;
+    if (!moved) return progressed;
     progressed = true;
   }
 }
@@ -130,7 +97,7 @@ function run(client, server, chunk) {
 function makeSide(create, spec, defaultSeed) {
   const seed = BigInt(spec?.seed ?? defaultSeed);
   const handle = ok(attempt(() => create(properties(spec), seed)), 'create the handle');
-  return { handle, wire: new Uint8Array(0), held: null, events: [] };
+  return { handle, wire: new Uint8Array(0), events: [] };
 }
 function perform(side, step) {
   const data = payload(step);

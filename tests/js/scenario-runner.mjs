@@ -55,7 +55,6 @@ export function runScenario(api, scenario, chunk) {
   const { WebSocketHandle, constants } = api;
   const B = constants.BufferType;
   const A = constants.Action;
-  const S = constants.State;
   const typeName = Object.fromEntries(Object.entries(B).map(([name, value]) => [value, name]));
 
   const makeSide = (create, spec = {}, defaultSeed) => ({
@@ -96,49 +95,32 @@ export function runScenario(api, scenario, chunk) {
     return event;
   };
 
+  // The README's drain(side), on the core's driver (`drain`): the loop and its rules are the
+  // engine's; this only hands over one read (at most `chunk` bytes) per call and records events.
   const drain = (side, peer) => {
     let progressed = false;
     const h = side.handle;
-    if (side.held && side.wireIn.length > 0) {
-      h.completeReceive(side.held.id, take(side, side.held.receiveCapacity));
-      side.held = null;
-      progressed = true;
-    }
     for (;;) {
-      let action;
-      try {
-        action = h.getAction(constants.ActionQueue.ALL);
-      } catch (err) {
-        recordError(side, err);
+      if (side.held && side.wireIn.length > 0) {
+        const { id, capacity } = side.held;
+        side.held = null;
+        h.completeReceive(id, take(side, capacity));
         progressed = true;
-        continue;
       }
-      switch (action.kind) {
-        case A.NO_ACTION:
-          return progressed;
-        case A.SEND_TO_NETWORK:
-          peer.wireIn = concat(peer.wireIn, action.bytes);
-          h.completeAction(action.id, action.bytes.length);
-          break;
-        case A.RECEIVE_FROM_NETWORK:
-          if (side.wireIn.length === 0) {
-            side.held = action;
-            return progressed;
-          }
-          h.completeReceive(action.id, take(side, action.receiveCapacity));
-          break;
-        case A.INDICATE_SEND_COMPLETE:
-          side.events.push({ sendComplete: typeName[action.bufferType] });
-          h.completeAction(action.id, 0);
-          break;
-        case A.INDICATE_RECEIVE_COMPLETE:
-          side.events.push(receivedEvent(action));
-          h.completeAction(action.id, 0);
-          if (h.state === S.OPEN || h.state === S.CLOSE_SENT) h.receive();
-          break;
-        default:
-          throw new Error(`unknown action kind ${action.kind}`);
+      const r = h.drain(true);
+      if (r.out.length > 0) peer.wireIn = concat(peer.wireIn, r.out);
+      const ev = r.events;
+      for (let i = 0; i < ev.length; i += 6) {
+        if (ev[i] === A.INDICATE_SEND_COMPLETE) side.events.push({ sendComplete: typeName[ev[i + 1]] });
+        else {
+          const closeStatus = ev[i + 2] >= 0 ? ev[i + 2] : null;
+          side.events.push(receivedEvent({ bufferType: ev[i + 1], closeStatus, bytes: r.payload.subarray(ev[i + 4], ev[i + 5]) }));
+        }
       }
+      if (r.error) recordError(side, r.error);
+      if (r.receiveId !== 0) side.held = { id: r.receiveId, capacity: r.receiveCapacity };
+      const moved = r.out.length > 0 || ev.length > 0 || r.error !== null || h.failingCloseWaits;
+      if (!moved && !(side.held && side.wireIn.length > 0)) return progressed;
       progressed = true;
     }
   };

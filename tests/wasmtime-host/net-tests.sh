@@ -2,6 +2,7 @@
 # Real peers over loopback, every server started here on 127.0.0.1 and stopped here:
 #  1. the component as an echo server under wasmtime, talked to by a Node `ws` client, a Python
 #     `websockets` client and the component's own client (text, binary, 1 MiB, ping, close);
+#     and a hostile raw-socket peer (the echo replies precede the failing close);
 #  2. the component as a client under wasmtime against a Node `ws` echo server.
 # Usage: net-tests.sh HOST_BINARY COMPONENT PYTHON
 set -euo pipefail
@@ -36,6 +37,9 @@ echo "-- Python websockets client"
 "$python" "$here/websockets_client.py" "$url"
 echo "-- the component's own client"
 "$host" --component "$component" client "$url"
+echo "-- a raw-socket peer: two messages and a protocol violation in one write (replies first)"
+port=${url#ws://127.0.0.1:}
+node "$here/../js/raw-peer.mjs" "${port%/}"
 sleep 0.2
 echo "-- server log"
 cat "$log/echo.err"

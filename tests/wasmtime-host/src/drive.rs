@@ -1,106 +1,100 @@
-//! The drain contract, host side: call get-action(all) until no-action, performing each action
-//! and completing it. Output bytes go to a buffer the caller writes to its transport (socket or
-//! in-memory wire) in order; a receive-from-network is held until the caller has bytes for it.
+//! The host side of the drain contract, on the component's driver: one `drain` crossing hands
+//! the bytes read to the engine and returns the bytes to write, the indications, the held
+//! receive and the first violation; `send-and-drain` sends in the same crossing. The loop and
+//! its rules (receive again after each indication, replies before a failing close) are the
+//! core's; this file only moves bytes and turns indications into events.
 
-use crate::guest::{Action, ActionQueue, BufferType, Error, Guest, State, Trap};
+use crate::guest::Buffer;
+use crate::guest::{BufferType, DrainOptions, DrainResult, Error, Guest, Indication, State, Trap};
 use wasmtime::component::ResourceAny;
 
 /// What the application learns from a drain.
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// indicate-send-complete.
+    /// A send finished.
     SendComplete { buffer_type: BufferType, context: Option<u64> },
-    /// indicate-receive-complete: a message or a piece of one, a pong, or a close.
+    /// A receive finished: a message or a piece of one, a pong, or a close.
     Received { buffer_type: BufferType, bytes: Vec<u8>, close_status: Option<u16>, context: Option<u64> },
-    /// get-action returned an error (a peer's violation): the engine queued its close; keep draining.
+    /// The peer broke the protocol: the engine queued its failing close (written by a later drain,
+    /// after the application's replies to the messages before it).
     Failed(Error),
 }
 
 /// One handle and what the host holds for it.
 pub struct Endpoint {
     pub handle: ResourceAny,
-    /// The receive-from-network being held: (id, capacity).
+    /// The receive-from-network the engine holds for more bytes: (id, capacity).
     pub held: Option<(u32, u32)>,
-    /// Bytes read from the transport and not yet handed to the engine.
+    /// Bytes read from the transport and not yet taken by the engine.
     pub inbox: Vec<u8>,
-    /// The transport ended (EOF): once the inbox is empty, complete the held receive with nothing.
+    /// The transport ended (EOF): the engine hears it once it has taken the inbox.
     pub ended: bool,
+    /// A failing close waits behind the replies to the last events: drain again after them.
+    pub close_waits: bool,
 }
 
 impl Endpoint {
     pub fn new(handle: ResourceAny) -> Endpoint {
-        Endpoint { handle, held: None, inbox: Vec::new(), ended: false }
+        Endpoint { handle, held: None, inbox: Vec::new(), ended: false, close_waits: false }
     }
 }
 
-/// get-action until no-action. SendToNetwork bytes are appended to `out` and completed in full.
-/// Returns the events in order. A component error from complete-action is a bug in this host
-/// (it only completes what it was handed), so it is returned as a failure too.
+/// Every host here keeps receiving after each indication.
+pub const OPTIONS: DrainOptions = DrainOptions { keep_receiving: true, max_out_bytes: None };
+
+/// One `drain` crossing with at most `limit` bytes of the inbox: the engine's output is appended
+/// to `out`, the events are returned in order, and what the engine did not take stays in the inbox.
+pub fn drain_some(g: &mut Guest, ep: &mut Endpoint, out: &mut Vec<u8>, limit: usize) -> Result<Vec<Event>, Trap> {
+    let n = ep.inbox.len().min(limit);
+    let end_of_stream = ep.ended && n == ep.inbox.len();
+    let result = g
+        .drain(ep.handle, &ep.inbox[..n], end_of_stream, OPTIONS)?
+        .map_err(|e| anyhow::anyhow!("drain failed (a local error, a bug in this host): {e:?}"))?;
+    ep.inbox.drain(..result.consumed as usize);
+    Ok(take(ep, result, out))
+}
+
+/// One `drain` crossing with the whole inbox.
 pub fn drain(g: &mut Guest, ep: &mut Endpoint, out: &mut Vec<u8>) -> Result<Vec<Event>, Trap> {
-    let mut events = Vec::new();
-    let mut errors_in_a_row = 0;
-    loop {
-        let action = match g.get_action(ep.handle, ActionQueue::All)? {
-            Ok(action) => {
-                errors_in_a_row = 0;
-                action
-            }
-            Err(error) => {
-                errors_in_a_row += 1;
-                if errors_in_a_row > 4 {
-                    anyhow::bail!("get-action keeps failing: {error:?}");
-                }
-                events.push(Event::Failed(error));
-                continue;
-            }
-        };
-        match action {
-            Action::NoAction => return Ok(events),
-            Action::SendToNetwork(send) => {
-                out.extend_from_slice(&send.bytes);
-                complete(g, ep.handle, send.id, send.bytes.len() as u32)?;
-            }
-            Action::IndicateSendComplete(done) => {
-                complete(g, ep.handle, done.id, 0)?;
-                events.push(Event::SendComplete { buffer_type: done.buffer_type, context: done.context });
-            }
-            Action::ReceiveFromNetwork(receive) => {
-                ep.held = Some((receive.id, receive.capacity));
-                // Hand over what we already have; otherwise hold the action until bytes come.
-                if !feed(g, ep)? {
-                    return Ok(events);
-                }
-            }
-            Action::IndicateReceiveComplete(received) => {
-                events.push(Event::Received {
-                    buffer_type: received.buffer_type,
-                    bytes: received.bytes,
-                    close_status: received.close_status,
-                    context: received.context,
-                });
-                complete(g, ep.handle, received.id, 0)?;
-            }
-        }
-    }
+    drain_some(g, ep, out, usize::MAX)
 }
 
-fn complete(g: &mut Guest, h: ResourceAny, id: u32, n: u32) -> Result<(), Trap> {
-    g.complete_action(h, id, n)?.map_err(|e| anyhow::anyhow!("complete-action({id}, {n}) failed: {e:?}"))
+/// `send-and-drain`: the send's frame and anything else the engine had lands in `out`. The
+/// engine's refusal (the connection is closing, a bad buffer) is the inner error.
+pub fn send(
+    g: &mut Guest,
+    ep: &mut Endpoint,
+    kind: BufferType,
+    buffer: Option<&Buffer>,
+    out: &mut Vec<u8>,
+) -> Result<Result<Vec<Event>, Error>, Trap> {
+    Ok(match g.send_and_drain(ep.handle, kind, buffer, OPTIONS)? {
+        Ok(result) => Ok(take(ep, result, out)),
+        Err(refused) => Err(refused),
+    })
 }
 
-/// Completes the held receive-from-network with inbox bytes (at most its capacity), or with
-/// nothing when the transport ended. Returns whether it completed one.
-pub fn feed(g: &mut Guest, ep: &mut Endpoint) -> Result<bool, Trap> {
-    let Some((id, capacity)) = ep.held else { return Ok(false) };
-    if ep.inbox.is_empty() && !ep.ended {
-        return Ok(false);
-    }
-    let n = ep.inbox.len().min(capacity as usize);
-    let bytes: Vec<u8> = ep.inbox.drain(..n).collect();
-    ep.held = None;
-    g.complete_receive(ep.handle, id, &bytes)?
-        .map_err(|e| anyhow::anyhow!("complete-receive({id}, {n} bytes) failed: {e:?}"))?;
-    Ok(true)
+fn take(ep: &mut Endpoint, result: DrainResult, out: &mut Vec<u8>) -> Vec<Event> {
+    out.extend_from_slice(&result.out);
+    ep.held = result.receive.map(|held| (held.id, held.capacity));
+    ep.close_waits = result.failing_close_waits;
+    let mut events: Vec<Event> = result
+        .indications
+        .into_iter()
+        .map(|indication| match indication {
+            Indication::SendComplete(sent) => {
+                Event::SendComplete { buffer_type: sent.buffer_type, context: sent.context }
+            }
+            Indication::ReceiveComplete(received) => Event::Received {
+                buffer_type: received.buffer_type,
+                bytes: received.bytes,
+                close_status: received.close_status,
+                context: received.context,
+            },
+        })
+        .collect();
+    events.extend(result.violation.map(Event::Failed));
+    events
 }
 
 /// True once the handle is done: close the transport.

@@ -1,11 +1,11 @@
 //! Bad input through wasmtime: a seeded random sequence of calls with stale and invented action
 //! ids, calls in wrong states, out-of-range properties, malformed headers, hostile frames and
-//! garbage HTTP heads. Every call must come back as a value (an `error` variant or a result),
+//! garbage HTTP heads, the driver's drain and send-and-drain among them. Every call must come back as a value (an `error` variant or a result),
 //! never a trap: any trap fails the run with its seed and step.
 
 use crate::guest::{
-    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, Header,
-    HttpLimits, KeepAliveMode, Properties, Runtime,
+    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, DrainOptions, Error, Guest,
+    Header, HttpLimits, KeepAliveMode, Properties, PropertyValue, Runtime,
 };
 use crate::pair::Rng;
 use anyhow::{anyhow, Context, Result};
@@ -62,7 +62,20 @@ impl Fuzzer {
     }
 
     fn text(&mut self) -> String {
-        let pieces = ["chat", "", " ", "a,b", "x\r\ny: z", "\0", "tok\u{e9}n", "permessage-deflate; x=1", "GET", "websocket", "Upgrade", "13"];
+        let pieces = [
+            "chat",
+            "",
+            " ",
+            "a,b",
+            "x\r\ny: z",
+            "\0",
+            "tok\u{e9}n",
+            "permessage-deflate; x=1",
+            "GET",
+            "websocket",
+            "Upgrade",
+            "13",
+        ];
         let mut s = String::new();
         for _ in 0..self.rng.below(3) + 1 {
             s.push_str(*pick(&mut self.rng, &pieces[..]));
@@ -71,8 +84,31 @@ impl Fuzzer {
     }
 
     fn headers(&mut self) -> Vec<Header> {
-        let names = ["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Accept", "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Bad Name", "", "X\r\nInjected"];
-        let values = ["websocket", "Upgrade", "13", "8", "dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "chat", "a\r\nb", "", "\0"];
+        let names = [
+            "Host",
+            "Upgrade",
+            "Connection",
+            "Sec-WebSocket-Key",
+            "Sec-WebSocket-Version",
+            "Sec-WebSocket-Accept",
+            "Sec-WebSocket-Protocol",
+            "Sec-WebSocket-Extensions",
+            "Bad Name",
+            "",
+            "X\r\nInjected",
+        ];
+        let values = [
+            "websocket",
+            "Upgrade",
+            "13",
+            "8",
+            "dGhlIHNhbXBsZSBub25jZQ==",
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            "chat",
+            "a\r\nb",
+            "",
+            "\0",
+        ];
         let n = self.rng.below(12);
         let mut out = Vec::new();
         for _ in 0..n {
@@ -87,23 +123,27 @@ impl Fuzzer {
         let mut p = default_properties();
         for _ in 0..self.rng.below(4) {
             let v = self.number();
-            match self.rng.below(15) {
-                0 => p.receive_buffer_size = Some(v as u32),
-                1 => p.send_buffer_size = Some(v as u32),
-                2 => p.disable_masking = Some(v % 2 == 0),
-                3 => p.allocated_buffer = Some(v % 2 == 0),
-                4 => p.disable_utf8_verification = Some(v % 2 == 0),
-                5 => p.keep_alive_interval = Some(v as u32),
-                6 => p.keep_alive_mode = Some(if v % 2 == 0 { KeepAliveMode::Ping } else { KeepAliveMode::UnsolicitedPong }),
-                7 => p.keep_alive_timeout = Some(v as u32),
-                8 => p.close_timeout = Some(v as u32),
-                9 => p.handshake_timeout = Some(v as u32),
-                10 => p.max_frame_size = Some(v),
-                11 => p.max_message_size = Some(v),
-                12 => p.max_fragments = Some(v as u32),
-                13 => p.max_handshake_header_bytes = Some(v as u32),
-                _ => p.max_handshake_headers = Some(v as u32),
-            }
+            p.push(match self.rng.below(15) {
+                0 => PropertyValue::ReceiveBufferSize(v as u32),
+                1 => PropertyValue::SendBufferSize(v as u32),
+                2 => PropertyValue::DisableMasking(v % 2 == 0),
+                3 => PropertyValue::AllocatedBuffer,
+                4 => PropertyValue::DisableUtf8Verification(v % 2 == 0),
+                5 => PropertyValue::KeepAliveInterval(v as u32),
+                6 => PropertyValue::KeepAliveMode(if v % 2 == 0 {
+                    KeepAliveMode::Ping
+                } else {
+                    KeepAliveMode::UnsolicitedPong
+                }),
+                7 => PropertyValue::KeepAliveTimeout(v as u32),
+                8 => PropertyValue::CloseTimeout(v as u32),
+                9 => PropertyValue::HandshakeTimeout(v as u32),
+                10 => PropertyValue::MaxFrameSize(v),
+                11 => PropertyValue::MaxMessageSize(v),
+                12 => PropertyValue::MaxFragments(v as u32),
+                13 => PropertyValue::MaxHandshakeHeaderBytes(v as u32),
+                _ => PropertyValue::MaxHandshakeHeaders(v as u32),
+            });
         }
         p
     }
@@ -179,18 +219,27 @@ impl Fuzzer {
             self.g.drop_handle(h)?;
         }
         let Some(h) = self.handle() else { return self.open_pair() };
-        match self.rng.below(24) {
+        match self.rng.below(26) {
             0 => self.open_pair()?,
             1 => {
                 let p = self.properties();
-                let r = if self.rng.below(2) == 0 { self.g.create_client(p, Some(self.rng.next_u64()))? } else { self.g.create_server(p, None)? };
+                let r = if self.rng.below(2) == 0 {
+                    self.g.create_client(p, Some(self.rng.next_u64()))?
+                } else {
+                    self.g.create_server(p, None)?
+                };
                 if let Some(h) = self.note(r) {
                     self.handles.push(h);
                 }
             }
             2 => {
                 let (subs, exts, hs) = ([self.text(), self.text()], [self.text()], self.headers());
-                let r = self.g.begin_client_handshake(h, &subs[..self.rng.below(3) as usize], &exts[..self.rng.below(2) as usize], &hs)?;
+                let r = self.g.begin_client_handshake(
+                    h,
+                    &subs[..self.rng.below(3) as usize],
+                    &exts[..self.rng.below(2) as usize],
+                    &hs,
+                )?;
                 self.note(r);
             }
             3 => {
@@ -213,7 +262,9 @@ impl Fuzzer {
                 let buffer = match self.rng.below(3) {
                     0 => None,
                     1 => Some(Buffer::Data(self.bytes(300))),
-                    _ => Some(Buffer::CloseStatus(CloseBuffer { status: self.number() as u16, reason: self.bytes(130) })),
+                    _ => {
+                        Some(Buffer::CloseStatus(CloseBuffer { status: self.number() as u16, reason: self.bytes(130) }))
+                    }
                 };
                 let ctx = Some(self.rng.next_u64());
                 let r = self.g.send(h, t, buffer.as_ref(), ctx)?;
@@ -242,7 +293,11 @@ impl Fuzzer {
             }
             12 | 13 => {
                 // complete-action: a seen id (current, stale or repeated) or an invented one.
-                let id = if !self.ids.is_empty() && self.rng.below(4) != 0 { *pick(&mut self.rng, &self.ids) } else { self.rng.next_u64() as u32 };
+                let id = if !self.ids.is_empty() && self.rng.below(4) != 0 {
+                    *pick(&mut self.rng, &self.ids)
+                } else {
+                    self.rng.next_u64() as u32
+                };
                 let n = self.number() as u32;
                 let n = if self.rng.below(2) == 0 { n % 300 } else { n };
                 let r = self.g.complete_action(h, id, n)?;
@@ -250,7 +305,11 @@ impl Fuzzer {
             }
             14 | 15 => {
                 // complete-receive with hostile frames, captured real frames, or noise.
-                let id = if !self.ids.is_empty() && self.rng.below(5) != 0 { *pick(&mut self.rng, &self.ids) } else { self.rng.next_u64() as u32 };
+                let id = if !self.ids.is_empty() && self.rng.below(5) != 0 {
+                    *pick(&mut self.rng, &self.ids)
+                } else {
+                    self.rng.next_u64() as u32
+                };
                 let data = match self.rng.below(3) {
                     0 => self.frame(),
                     1 => {
@@ -320,6 +379,39 @@ impl Fuzzer {
                 let status = self.number() as u16;
                 self.g.reason_phrase(status)?;
                 self.report.calls += 4;
+            }
+            22 | 23 => {
+                // The driver in one crossing: hostile frames, captured frames or noise as input,
+                // odd options; a send-and-drain of any type.
+                if self.rng.below(4) == 0 {
+                    self.g.set_trace(h, self.rng.below(2) == 0)?;
+                }
+                let options = DrainOptions {
+                    keep_receiving: self.rng.below(2) == 0,
+                    max_out_bytes: (self.rng.below(2) == 0).then(|| self.number() as u32),
+                };
+                if self.rng.below(2) == 0 {
+                    let data = match self.rng.below(3) {
+                        0 => self.frame(),
+                        1 => {
+                            let n = self.captured.len().min(self.rng.below(600) as usize);
+                            self.captured.drain(..n).collect()
+                        }
+                        _ => self.bytes(5000),
+                    };
+                    let end = self.rng.below(8) == 0;
+                    let r = self.g.drain(h, &data, end, options)?;
+                    if let Some(result) = self.note(r) {
+                        self.captured.extend_from_slice(&result.out);
+                    }
+                } else {
+                    let t = *pick(&mut self.rng, &TYPES);
+                    let buffer = Buffer::Data(self.bytes(300));
+                    let r = self.g.send_and_drain(h, t, Some(&buffer), options)?;
+                    if let Some(result) = self.note(r) {
+                        self.captured.extend_from_slice(&result.out);
+                    }
+                }
             }
             _ => {
                 // Drain a handle properly for a while, feeding it hostile frames when it asks.

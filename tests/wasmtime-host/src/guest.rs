@@ -39,10 +39,9 @@ impl Runtime {
             .map_err(|e| anyhow!("{e:?}"))
             .with_context(|| format!("loading the component {}", path.display()))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::bindings::random::random::add_to_linker::<HostState, WasiRandom>(
-            &mut linker,
-            |state| &mut state.random,
-        )
+        wasmtime_wasi::p2::bindings::random::random::add_to_linker::<HostState, WasiRandom>(&mut linker, |state| {
+            &mut state.random
+        })
         .map_err(|e| anyhow!("{e:?}"))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| anyhow!("{e:?}"))?;
         Ok(Runtime { pre: WsactionPre::new(pre).map_err(|e| anyhow!("{e:?}"))? })
@@ -69,25 +68,9 @@ fn trap(e: wasmtime::Error) -> Trap {
     anyhow!("trap or host failure: {e:?}")
 }
 
-/// Properties with every field left at its default.
+/// No properties: every one keeps its documented default.
 pub fn default_properties() -> Properties {
-    Properties {
-        receive_buffer_size: None,
-        send_buffer_size: None,
-        disable_masking: None,
-        allocated_buffer: None,
-        disable_utf8_verification: None,
-        keep_alive_interval: None,
-        keep_alive_mode: None,
-        keep_alive_timeout: None,
-        close_timeout: None,
-        handshake_timeout: None,
-        max_frame_size: None,
-        max_message_size: None,
-        max_fragments: None,
-        max_handshake_header_bytes: None,
-        max_handshake_headers: None,
-    }
+    Vec::new()
 }
 
 pub fn header(name: &str, value: &str) -> Header {
@@ -108,12 +91,20 @@ macro_rules! free_call {
 }
 
 impl Guest {
-    pub fn create_client(&mut self, properties: Properties, seed: Option<u64>) -> Result<Result<ResourceAny, Error>, Trap> {
-        handle_call!(self, call_create_client, properties, seed)
+    pub fn create_client(
+        &mut self,
+        properties: Properties,
+        seed: Option<u64>,
+    ) -> Result<Result<ResourceAny, Error>, Trap> {
+        handle_call!(self, call_create_client, &properties, seed)
     }
 
-    pub fn create_server(&mut self, properties: Properties, seed: Option<u64>) -> Result<Result<ResourceAny, Error>, Trap> {
-        handle_call!(self, call_create_server, properties, seed)
+    pub fn create_server(
+        &mut self,
+        properties: Properties,
+        seed: Option<u64>,
+    ) -> Result<Result<ResourceAny, Error>, Trap> {
+        handle_call!(self, call_create_server, &properties, seed)
     }
 
     /// WebSocketDeleteHandle: drops the resource.
@@ -151,7 +142,11 @@ impl Guest {
         handle_call!(self, call_begin_client_handshake, h, subprotocols, extensions, initial)
     }
 
-    pub fn end_client_handshake(&mut self, h: ResourceAny, response: &[Header]) -> Result<Result<ClientHandshakeResult, Error>, Trap> {
+    pub fn end_client_handshake(
+        &mut self,
+        h: ResourceAny,
+        response: &[Header],
+    ) -> Result<Result<ClientHandshakeResult, Error>, Trap> {
         handle_call!(self, call_end_client_handshake, h, response)
     }
 
@@ -199,6 +194,33 @@ impl Guest {
         handle_call!(self, call_abort, h)
     }
 
+    /// The component's driver: the drain contract in one crossing.
+    pub fn drain(
+        &mut self,
+        h: ResourceAny,
+        input: &[u8],
+        end_of_stream: bool,
+        options: DrainOptions,
+    ) -> Result<Result<DrainResult, Error>, Trap> {
+        handle_call!(self, call_drain, h, input, end_of_stream, options)
+    }
+
+    /// The driver's trace: with on, each drain-result carries what the driver did.
+    pub fn set_trace(&mut self, h: ResourceAny, on: bool) -> Result<(), Trap> {
+        handle_call!(self, call_set_trace, h, on)
+    }
+
+    /// send and drain in one crossing.
+    pub fn send_and_drain(
+        &mut self,
+        h: ResourceAny,
+        buffer_type: BufferType,
+        buffer: Option<&Buffer>,
+        options: DrainOptions,
+    ) -> Result<Result<DrainResult, Error>, Trap> {
+        handle_call!(self, call_send_and_drain, h, buffer_type, buffer, options)
+    }
+
     pub fn tick(&mut self, h: ResourceAny, now_ms: u64) -> Result<(), Trap> {
         handle_call!(self, call_tick, h, now_ms)
     }
@@ -227,19 +249,37 @@ impl Guest {
         free_call!(self, call_check_request_line, method, minor)
     }
 
-    pub fn parse_request_head(&mut self, bytes: &[u8], limits: HttpLimits) -> Result<Result<Option<ParsedRequest>, Error>, Trap> {
+    pub fn parse_request_head(
+        &mut self,
+        bytes: &[u8],
+        limits: HttpLimits,
+    ) -> Result<Result<Option<ParsedRequest>, Error>, Trap> {
         free_call!(self, call_parse_request_head, bytes, limits)
     }
 
-    pub fn parse_response_head(&mut self, bytes: &[u8], limits: HttpLimits) -> Result<Result<Option<ParsedResponse>, Error>, Trap> {
+    pub fn parse_response_head(
+        &mut self,
+        bytes: &[u8],
+        limits: HttpLimits,
+    ) -> Result<Result<Option<ParsedResponse>, Error>, Trap> {
         free_call!(self, call_parse_response_head, bytes, limits)
     }
 
-    pub fn serialize_request_head(&mut self, method: &str, target: &str, headers: &[Header]) -> Result<Result<Vec<u8>, Error>, Trap> {
+    pub fn serialize_request_head(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[Header],
+    ) -> Result<Result<Vec<u8>, Error>, Trap> {
         free_call!(self, call_serialize_request_head, method, target, headers)
     }
 
-    pub fn serialize_response_head(&mut self, status: u16, reason: &str, headers: &[Header]) -> Result<Result<Vec<u8>, Error>, Trap> {
+    pub fn serialize_response_head(
+        &mut self,
+        status: u16,
+        reason: &str,
+        headers: &[Header],
+    ) -> Result<Result<Vec<u8>, Error>, Trap> {
         free_call!(self, call_serialize_response_head, status, reason, headers)
     }
 

@@ -30,7 +30,8 @@ fn run() -> Result<()> {
         component = Some(PathBuf::from(args.remove(1)));
         args.remove(0);
     }
-    let component = component.ok_or_else(|| anyhow!("no component: pass --component PATH or set WSACTION_COMPONENT\n{}", usage()))?;
+    let component = component
+        .ok_or_else(|| anyhow!("no component: pass --component PATH or set WSACTION_COMPONENT\n{}", usage()))?;
     let runtime = Runtime::load(&component)?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
@@ -70,7 +71,15 @@ fn run() -> Result<()> {
                 println!("  {case}: {n}");
             }
             // The run must have reached the bad-input paths the issue names.
-            for wanted in ["unknown-action", "invalid-state", "property-out-of-range", "invalid-argument", "protocol-violation", "handshake-failed", "malformed-http"] {
+            for wanted in [
+                "unknown-action",
+                "invalid-state",
+                "property-out-of-range",
+                "invalid-argument",
+                "protocol-violation",
+                "handshake-failed",
+                "malformed-http",
+            ] {
                 if !total.errors.contains_key(wanted) {
                     bail!("the fuzz run never produced {wanted}: widen it");
                 }
@@ -84,7 +93,11 @@ fn run() -> Result<()> {
             for (name, outcome) in &results {
                 println!("{name}: {outcome}");
             }
-            println!("wasmtime: {} of {} scenarios passed; results in {out}", results.len() - failed.len(), results.len());
+            println!(
+                "wasmtime: {} of {} scenarios passed; results in {out}",
+                results.len() - failed.len(),
+                results.len()
+            );
             if !failed.is_empty() {
                 bail!("{} scenario(s) failed", failed.len());
             }

@@ -2,11 +2,12 @@
 //! work (HTTP head parsing and writing, the handshake, framing, masking, UTF-8, ping/pong, close).
 //! This file only reads and writes bytes, keeps the clock, and decides what to echo.
 
-use crate::drive::{drain, feed, finished, Assembler, Endpoint, Event};
+use crate::drive::{drain, finished, send, Assembler, Endpoint, Event};
 use crate::guest::{
-    default_properties, header, Buffer, BufferType, CloseBuffer, Guest, Header, HttpLimits, Runtime, State, Trap,
+    header, Buffer, BufferType, CloseBuffer, Guest, Header, HttpLimits, PropertyValue, Runtime, State, Trap,
 };
 use anyhow::{anyhow, bail, Context, Result};
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -79,18 +80,16 @@ fn echo_connection(runtime: &Runtime, mut stream: TcpStream) -> Result<String> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut g = runtime.instantiate()?;
-    let mut props = default_properties();
-    props.close_timeout = Some(5000);
+    let props = vec![PropertyValue::CloseTimeout(5000)];
     let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
     g.tick(h, now_ms(start))?;
 
-    let (request, leftover) = read_head(&mut stream, start + Duration::from_secs(10), |buf| {
-        match g.parse_request_head(buf, NO_LIMITS)? {
+    let (request, leftover) =
+        read_head(&mut stream, start + Duration::from_secs(10), |buf| match g.parse_request_head(buf, NO_LIMITS)? {
             Ok(Some(parsed)) => Ok(Some((parsed.head, parsed.consumed as usize))),
             Ok(None) => Ok(None),
             Err(e) => Err(anyhow!("{e:?}")),
-        }
-    })?;
+        })?;
     // Reject what is not an upgrade with the status the component chooses.
     let accepted = match g.check_request_line(&request.method, request.minor_version)? {
         Err(e) => Err(e),
@@ -119,77 +118,68 @@ fn echo_connection(runtime: &Runtime, mut stream: TcpStream) -> Result<String> {
     ep.inbox = leftover;
     g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
     let mut assembler = Assembler::default();
-    let mut outgoing: std::collections::VecDeque<(BufferType, Option<Buffer>)> = Default::default();
-    let mut sending = false;
     let (mut messages, mut bytes_echoed) = (0u64, 0u64);
     let mut close_status = None;
     loop {
+        // One crossing: the bytes read go in, the bytes to write and the events come out.
         let mut out = Vec::new();
-        let events = drain(&mut g, &mut ep, &mut out)?;
-        if !out.is_empty() {
-            stream.write_all(&out)?;
-        }
-        let mut progressed = !events.is_empty();
-        for event in events {
-            match event {
-                Event::SendComplete { .. } => sending = false,
+        let before = ep.inbox.len();
+        let mut events: VecDeque<Event> = drain(&mut g, &mut ep, &mut out)?.into();
+        let mut progressed = !events.is_empty() || !out.is_empty() || ep.inbox.len() != before;
+        // The application: echo each message (and a close) from its handler, at once.
+        while let Some(event) = events.pop_front() {
+            let reply = match event {
                 Event::Received { buffer_type: BufferType::Close, close_status: status, bytes, .. } => {
                     close_status = status;
-                    if g.state(h)? == State::CloseReceived {
-                        // Echo the close: its status (none for 1005) and reason.
-                        let buffer = match status {
-                            Some(1005) | None => None,
-                            Some(status) => Some(Buffer::CloseStatus(CloseBuffer { status, reason: bytes })),
-                        };
-                        outgoing.push_back((BufferType::Close, buffer));
+                    if g.state(h)? != State::CloseReceived {
+                        continue;
                     }
+                    // Echo the close: its status (none for 1005) and reason.
+                    let buffer = match status {
+                        Some(1005) | None => None,
+                        Some(status) => Some(Buffer::CloseStatus(CloseBuffer { status, reason: bytes })),
+                    };
+                    (BufferType::Close, buffer)
                 }
-                Event::Received { buffer_type: BufferType::PingPong, .. } => {
-                    // A pong: nothing to do, keep receiving.
-                    g.receive(h, None)?.ok();
-                }
-                Event::Received { buffer_type, bytes, .. } => {
-                    if let Some((text, message)) = assembler.push(buffer_type, &bytes) {
+                Event::Received { buffer_type, bytes, .. } => match assembler.push(buffer_type, &bytes) {
+                    Some((text, message)) => {
                         messages += 1;
                         bytes_echoed += message.len() as u64;
                         let kind = if text { BufferType::Utf8Message } else { BufferType::BinaryMessage };
-                        outgoing.push_back((kind, Some(Buffer::Data(message))));
+                        (kind, Some(Buffer::Data(message)))
                     }
-                    g.receive(h, None)?.ok();
+                    None => continue,
+                },
+                Event::SendComplete { .. } => continue,
+                Event::Failed(e) => {
+                    eprintln!("peer error: {e:?}");
+                    continue;
                 }
-                Event::Failed(e) => eprintln!("peer error: {e:?}"),
+            };
+            match send(&mut g, &mut ep, reply.0, reply.1.as_ref(), &mut out)? {
+                Ok(more) => events.extend(more),
+                // The connection is closing: drop what can no longer be sent.
+                Err(e) => eprintln!("echo dropped: {e:?}"),
             }
+            progressed = true;
         }
-        if !sending {
-            if let Some((kind, buffer)) = outgoing.pop_front() {
-                match g.send(h, kind, buffer.as_ref(), None)? {
-                    Ok(()) => {
-                        sending = true;
-                        progressed = true;
-                    }
-                    // The connection is closing: drop what can no longer be sent.
-                    Err(e) => eprintln!("echo dropped: {e:?}"),
-                }
-            }
+        if !out.is_empty() {
+            stream.write_all(&out)?;
         }
         g.tick(h, now_ms(start))?;
-        if progressed {
+        if progressed || ep.close_waits {
             continue;
         }
         if finished(g.state(h)?) {
             break;
         }
         if ep.held.is_some() {
-            if feed(&mut g, &mut ep)? {
-                continue;
-            }
             match read_some(&mut stream, &mut ep.inbox)? {
                 Some(0) => ep.ended = true,
                 Some(_) | None => {}
             }
-            feed(&mut g, &mut ep)?;
-        } else if g.next_deadline(h)?.is_none() && outgoing.is_empty() && !sending {
-            bail!("stuck: nothing held, nothing queued, no deadline (state {:?})", g.state(h)?);
+        } else if g.next_deadline(h)?.is_none() {
+            bail!("stuck: nothing held, no deadline (state {:?})", g.state(h)?);
         } else {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -231,6 +221,8 @@ pub struct ClientConn {
     stream: TcpStream,
     start: Instant,
     assembler: Assembler,
+    /// Events the last crossings returned that the script has not looked at yet.
+    pending: VecDeque<Event>,
 }
 
 impl ClientConn {
@@ -242,8 +234,7 @@ impl ClientConn {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_millis(200)))?;
         let mut g = runtime.instantiate()?;
-        let mut props = default_properties();
-        props.close_timeout = Some(5000);
+        let props = vec![PropertyValue::CloseTimeout(5000)];
         let h = g.create_client(props, None)?.map_err(|e| anyhow!("create-client: {e:?}"))?;
         g.tick(h, now_ms(start))?;
         let mut headers: Vec<Header> = vec![header("Host", &format!("{host}:{port}"))];
@@ -264,32 +255,27 @@ impl ClientConn {
         let mut ep = Endpoint::new(h);
         ep.inbox = leftover;
         g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
-        Ok(ClientConn { g, ep, stream, start, assembler: Assembler::default() })
+        Ok(ClientConn { g, ep, stream, start, assembler: Assembler::default(), pending: VecDeque::new() })
     }
 
     /// Drains, writes, and reads until `want` picks an event (returned), or the time runs out.
+    /// Events a send-and-drain produced are looked at first.
     fn run_until(&mut self, mut want: impl FnMut(&mut Guest, &Event) -> bool) -> Result<Event> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            while let Some(event) = self.pending.pop_front() {
+                if want(&mut self.g, &event) {
+                    return Ok(event);
+                }
+            }
             let mut out = Vec::new();
-            let events = drain(&mut self.g, &mut self.ep, &mut out)?;
+            let before = self.ep.inbox.len();
+            self.pending.extend(drain(&mut self.g, &mut self.ep, &mut out)?);
             if !out.is_empty() {
                 self.stream.write_all(&out)?;
             }
-            let mut found = None;
-            for event in events {
-                if let Event::Received { .. } = &event {
-                    // Keep a receive queued while the handle can receive.
-                    if matches!(self.g.state(self.ep.handle)?, State::Open | State::CloseSent) {
-                        self.g.receive(self.ep.handle, None)?.ok();
-                    }
-                }
-                if found.is_none() && want(&mut self.g, &event) {
-                    found = Some(event);
-                }
-            }
-            if let Some(event) = found {
-                return Ok(event);
+            if !self.pending.is_empty() || self.ep.inbox.len() != before || self.ep.close_waits {
+                continue;
             }
             self.g.tick(self.ep.handle, now_ms(self.start))?;
             if Instant::now() > deadline {
@@ -298,19 +284,23 @@ impl ClientConn {
             if finished(self.g.state(self.ep.handle)?) && self.ep.held.is_none() {
                 bail!("the connection finished first (failure: {:?})", self.g.failure(self.ep.handle)?);
             }
-            if self.ep.held.is_some() && !feed(&mut self.g, &mut self.ep)? {
-                if read_some(&mut self.stream, &mut self.ep.inbox)? == Some(0) {
-                    self.ep.ended = true;
-                }
-                feed(&mut self.g, &mut self.ep)?;
+            if self.ep.held.is_some() && read_some(&mut self.stream, &mut self.ep.inbox)? == Some(0) {
+                self.ep.ended = true;
             }
         }
     }
 
-    /// Sends one message (or ping/close) and waits for its send-complete.
+    /// Sends one message (or ping/close) in one send-and-drain crossing, and writes its frame.
     pub fn send(&mut self, kind: BufferType, buffer: Option<Buffer>) -> Result<()> {
-        self.g.send(self.ep.handle, kind, buffer.as_ref(), None)?.map_err(|e| anyhow!("send {kind:?}: {e:?}"))?;
-        self.run_until(|_, e| matches!(e, Event::SendComplete { .. }))?;
+        let mut out = Vec::new();
+        let events = send(&mut self.g, &mut self.ep, kind, buffer.as_ref(), &mut out)?
+            .map_err(|e| anyhow!("send {kind:?}: {e:?}"))?;
+        self.stream.write_all(&out)?;
+        let completed = events.iter().any(|e| matches!(e, Event::SendComplete { .. }));
+        self.pending.extend(events);
+        if !completed {
+            self.run_until(|_, e| matches!(e, Event::SendComplete { .. }))?;
+        }
         Ok(())
     }
 
@@ -351,18 +341,15 @@ impl ClientConn {
                 self.stream.write_all(&out)?;
             }
             let state = self.g.state(self.ep.handle)?;
-            if finished(state) {
+            if finished(state) && !self.ep.close_waits {
                 return Ok(state);
             }
             if Instant::now() > deadline {
                 bail!("not closed after 10 s (state {state:?})");
             }
             self.g.tick(self.ep.handle, now_ms(self.start))?;
-            if self.ep.held.is_some() && !feed(&mut self.g, &mut self.ep)? {
-                if read_some(&mut self.stream, &mut self.ep.inbox)? == Some(0) {
-                    self.ep.ended = true;
-                }
-                feed(&mut self.g, &mut self.ep)?;
+            if self.ep.held.is_some() && read_some(&mut self.stream, &mut self.ep.inbox)? == Some(0) {
+                self.ep.ended = true;
             }
         }
     }

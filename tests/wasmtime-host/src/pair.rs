@@ -1,7 +1,7 @@
 //! A client handle and a server handle of one component instance talking through this host over
 //! an in-memory wire that splits the bytes at seeded random points.
 
-use crate::drive::{drain, feed, finished, Assembler, Endpoint, Event};
+use crate::drive::{drain_some, finished, Assembler, Endpoint, Event};
 use crate::guest::{default_properties, header, Buffer, BufferType, CloseBuffer, Guest, Runtime, State};
 use crate::net::big_payload;
 use anyhow::{anyhow, bail, Result};
@@ -39,17 +39,26 @@ struct Peer {
 
 impl Peer {
     fn new(ep: Endpoint) -> Peer {
-        Peer { ep, assembler: Assembler::default(), messages: Vec::new(), pongs: Vec::new(), close: None, sends_completed: 0 }
+        Peer {
+            ep,
+            assembler: Assembler::default(),
+            messages: Vec::new(),
+            pongs: Vec::new(),
+            close: None,
+            sends_completed: 0,
+        }
     }
 }
 
-/// One side's turn: drain it (its output goes to the other's inbox), react to its events, and
-/// deliver it a random 1..=max_split slice of what waits for it. Returns whether anything moved.
+/// One side's turn: one drain crossing with a random 1..=max_split slice of what waits for it
+/// (its output goes to the other's inbox), then react to its events. Returns whether anything moved.
 fn turn(g: &mut Guest, me: &mut Peer, other: &mut Peer, rng: &mut Rng, max_split: u64) -> Result<bool> {
     let mut out = Vec::new();
-    let events = drain(g, &mut me.ep, &mut out)?;
+    let limit = (1 + rng.below(max_split)) as usize;
+    let before = me.ep.inbox.len();
+    let events = drain_some(g, &mut me.ep, &mut out, limit)?;
     other.ep.inbox.extend_from_slice(&out);
-    let mut progressed = !events.is_empty() || !out.is_empty();
+    let progressed = !events.is_empty() || !out.is_empty() || me.ep.inbox.len() != before || me.ep.close_waits;
     for event in events {
         match event {
             Event::SendComplete { .. } => me.sends_completed += 1,
@@ -62,18 +71,9 @@ fn turn(g: &mut Guest, me: &mut Peer, other: &mut Peer, rng: &mut Rng, max_split
                 } else if let Some(message) = me.assembler.push(buffer_type, &bytes) {
                     me.messages.push(message);
                 }
-                if matches!(g.state(me.ep.handle)?, State::Open | State::CloseSent) {
-                    g.receive(me.ep.handle, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
-                }
             }
             Event::Failed(e) => bail!("unexpected peer error: {e:?}"),
         }
-    }
-    if me.ep.held.is_some() && !me.ep.inbox.is_empty() {
-        let n = (1 + rng.below(max_split)) as usize;
-        let rest = me.ep.inbox.split_off(n.min(me.ep.inbox.len()));
-        progressed |= feed(g, &mut me.ep)?;
-        me.ep.inbox.extend_from_slice(&rest);
     }
     Ok(progressed)
 }
@@ -115,8 +115,10 @@ pub fn run_pair(runtime: &Runtime, seed: u64, max_split: u64) -> Result<Vec<Stri
     let mut s = Peer::new(Endpoint::new(server));
 
     let text = "hello, κόσμε".as_bytes().to_vec();
-    g.send(client, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(1))?.map_err(|e| anyhow!("{e:?}"))?;
-    g.send(server, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(2))?.map_err(|e| anyhow!("{e:?}"))?;
+    g.send(client, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(1))?
+        .map_err(|e| anyhow!("{e:?}"))?;
+    g.send(server, BufferType::Utf8Message, Some(&Buffer::Data(text.clone())), Some(2))?
+        .map_err(|e| anyhow!("{e:?}"))?;
     settle(&mut g, &mut c, &mut s, &mut rng, max_split)?;
     if c.messages != vec![(true, text.clone())] || s.messages != vec![(true, text.clone())] {
         bail!("text did not cross both ways");
@@ -124,7 +126,8 @@ pub fn run_pair(runtime: &Runtime, seed: u64, max_split: u64) -> Result<Vec<Stri
     lines.push("text: crossed both ways".to_string());
 
     let big = big_payload();
-    g.send(client, BufferType::BinaryMessage, Some(&Buffer::Data(big.clone())), Some(3))?.map_err(|e| anyhow!("{e:?}"))?;
+    g.send(client, BufferType::BinaryMessage, Some(&Buffer::Data(big.clone())), Some(3))?
+        .map_err(|e| anyhow!("{e:?}"))?;
     settle(&mut g, &mut c, &mut s, &mut rng, max_split.max(4096))?;
     if s.messages.last() != Some(&(false, big.clone())) {
         bail!("1 MiB did not arrive whole");

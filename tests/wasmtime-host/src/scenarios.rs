@@ -2,9 +2,10 @@
 //! through the component under wasmtime: a client handle and a server handle of one instance,
 //! wired back to back, driven exactly as the README's runner steps say.
 
+use crate::drive::OPTIONS;
 use crate::guest::{
-    default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, Error, Guest, KeepAliveMode,
-    Properties, Runtime, State, Trap,
+    default_properties, header, Buffer, BufferType, CloseBuffer, Error, Guest, Indication, KeepAliveMode, Properties,
+    PropertyValue, Runtime, State, Trap,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
@@ -96,35 +97,35 @@ fn payload(step: &Value) -> Result<Vec<u8>> {
 }
 
 /// The scenario's JS-style property names as the WIT properties record.
+/// A scenario's properties (JS names, as the property table has them) as the WIT list.
 fn properties(spec: &Value) -> Result<Properties> {
     let mut p = default_properties();
     let Some(map) = spec.get("properties").and_then(Value::as_object) else { return Ok(p) };
     for (name, value) in map {
         let n = || value.as_u64().ok_or_else(|| anyhow!("{name} wants a number"));
+        let u = || n().map(|v| v as u32);
         let b = || value.as_bool().ok_or_else(|| anyhow!("{name} wants a boolean"));
-        match name.as_str() {
-            "receiveBufferSize" => p.receive_buffer_size = Some(n()? as u32),
-            "sendBufferSize" => p.send_buffer_size = Some(n()? as u32),
-            "disableMasking" => p.disable_masking = Some(b()?),
-            "disableUtf8Verification" => p.disable_utf8_verification = Some(b()?),
-            "keepAliveInterval" => p.keep_alive_interval = Some(n()? as u32),
-            "keepAliveMode" => {
-                p.keep_alive_mode = Some(match value.as_str() {
-                    Some("ping") => KeepAliveMode::Ping,
-                    Some("unsolicited-pong") => KeepAliveMode::UnsolicitedPong,
-                    other => bail!("keepAliveMode {other:?}"),
-                })
-            }
-            "keepAliveTimeout" => p.keep_alive_timeout = Some(n()? as u32),
-            "closeTimeout" => p.close_timeout = Some(n()? as u32),
-            "handshakeTimeout" => p.handshake_timeout = Some(n()? as u32),
-            "maxFrameSize" => p.max_frame_size = Some(n()?),
-            "maxMessageSize" => p.max_message_size = Some(n()?),
-            "maxFragments" => p.max_fragments = Some(n()? as u32),
-            "maxHandshakeHeaderBytes" => p.max_handshake_header_bytes = Some(n()? as u32),
-            "maxHandshakeHeaders" => p.max_handshake_headers = Some(n()? as u32),
+        p.push(match name.as_str() {
+            "receiveBufferSize" => PropertyValue::ReceiveBufferSize(u()?),
+            "sendBufferSize" => PropertyValue::SendBufferSize(u()?),
+            "disableMasking" => PropertyValue::DisableMasking(b()?),
+            "disableUtf8Verification" => PropertyValue::DisableUtf8Verification(b()?),
+            "keepAliveInterval" => PropertyValue::KeepAliveInterval(u()?),
+            "keepAliveMode" => PropertyValue::KeepAliveMode(match value.as_str() {
+                Some("ping") => KeepAliveMode::Ping,
+                Some("unsolicited-pong") => KeepAliveMode::UnsolicitedPong,
+                other => bail!("keepAliveMode {other:?}"),
+            }),
+            "keepAliveTimeout" => PropertyValue::KeepAliveTimeout(u()?),
+            "closeTimeout" => PropertyValue::CloseTimeout(u()?),
+            "handshakeTimeout" => PropertyValue::HandshakeTimeout(u()?),
+            "maxFrameSize" => PropertyValue::MaxFrameSize(n()?),
+            "maxMessageSize" => PropertyValue::MaxMessageSize(n()?),
+            "maxFragments" => PropertyValue::MaxFragments(u()?),
+            "maxHandshakeHeaderBytes" => PropertyValue::MaxHandshakeHeaderBytes(u()?),
+            "maxHandshakeHeaders" => PropertyValue::MaxHandshakeHeaders(u()?),
             other => bail!("unknown property {other}"),
-        }
+        });
     }
     Ok(p)
 }
@@ -133,7 +134,6 @@ struct Side {
     handle: ResourceAny,
     /// Bytes on the wire toward this side.
     wire_in: Vec<u8>,
-    held_receive: Option<(u32, u32)>,
     events: Vec<Value>,
 }
 
@@ -168,64 +168,28 @@ fn ok<T>(r: Result<T, Error>, what: &str) -> Result<T> {
     r.map_err(|e| anyhow!("{what}: {e:?}"))
 }
 
-/// The README's `drain(side)`; returns whether anything happened. `out` is the peer's wire.
+/// The README's `drain(side)` on the component's driver, one read of at most `chunk` bytes (0:
+/// all) per crossing; returns whether anything happened. `out` is the peer's wire.
 fn drain(g: &mut Guest, side: &mut Side, out: &mut Vec<u8>, chunk: usize) -> Result<bool, Trap> {
     let mut progressed = false;
-    let take = |wire: &mut Vec<u8>, capacity: u32| -> Vec<u8> {
-        let limit = if chunk == 0 { usize::MAX } else { chunk };
-        let n = wire.len().min(capacity as usize).min(limit);
-        wire.drain(..n).collect()
-    };
-    if let Some((id, capacity)) = side.held_receive {
-        if !side.wire_in.is_empty() {
-            let bytes = take(&mut side.wire_in, capacity);
-            ok(g.complete_receive(side.handle, id, &bytes)?, "complete held receive")?;
-            side.held_receive = None;
-            progressed = true;
-        }
-    }
-    let mut errors_in_a_row = 0;
     loop {
-        let action = match g.get_action(side.handle, ActionQueue::All)? {
-            Ok(action) => {
-                errors_in_a_row = 0;
-                action
-            }
-            Err(error) => {
-                errors_in_a_row += 1;
-                if errors_in_a_row > 4 {
-                    bail!("get-action keeps failing: {error:?}");
-                }
-                record_error(&mut side.events, &error);
-                progressed = true;
-                continue;
-            }
-        };
-        match action {
-            Action::NoAction => return Ok(progressed),
-            Action::SendToNetwork(send) => {
-                out.extend_from_slice(&send.bytes);
-                ok(g.complete_action(side.handle, send.id, send.bytes.len() as u32)?, "complete send")?;
-            }
-            Action::ReceiveFromNetwork(receive) => {
-                if side.wire_in.is_empty() {
-                    side.held_receive = Some((receive.id, receive.capacity));
-                    return Ok(progressed);
-                }
-                let bytes = take(&mut side.wire_in, receive.capacity);
-                ok(g.complete_receive(side.handle, receive.id, &bytes)?, "complete receive")?;
-            }
-            Action::IndicateSendComplete(done) => {
-                side.events.push(json!({ "sendComplete": buffer_type_name(done.buffer_type) }));
-                ok(g.complete_action(side.handle, done.id, 0)?, "complete send indication")?;
-            }
-            Action::IndicateReceiveComplete(received) => {
-                side.events.push(received_event(received.buffer_type, &received.bytes, received.close_status));
-                ok(g.complete_action(side.handle, received.id, 0)?, "complete receive indication")?;
-                if matches!(g.state(side.handle)?, State::Open | State::CloseSent) {
-                    ok(g.receive(side.handle, None)?, "queue the next receive")?;
-                }
-            }
+        let limit = if chunk == 0 { side.wire_in.len() } else { side.wire_in.len().min(chunk) };
+        let result = ok(g.drain(side.handle, &side.wire_in[..limit], false, OPTIONS)?, "drain")?;
+        side.wire_in.drain(..result.consumed as usize);
+        out.extend_from_slice(&result.out);
+        let moved = result.consumed > 0 || !result.out.is_empty() || !result.indications.is_empty();
+        for indication in result.indications {
+            side.events.push(match indication {
+                Indication::SendComplete(sent) => json!({ "sendComplete": buffer_type_name(sent.buffer_type) }),
+                Indication::ReceiveComplete(r) => received_event(r.buffer_type, &r.bytes, r.close_status),
+            });
+        }
+        if let Some(error) = &result.violation {
+            record_error(&mut side.events, error);
+        }
+        let more = moved || result.violation.is_some() || result.failing_close_waits;
+        if !more {
+            return Ok(progressed);
         }
         progressed = true;
     }
@@ -247,7 +211,7 @@ fn make_side(g: &mut Guest, client: bool, spec: &Value, default_seed: u64) -> Re
     let props = properties(spec)?;
     let handle = if client { g.create_client(props, Some(seed))? } else { g.create_server(props, Some(seed))? };
     let handle = ok(handle, "create the handle")?;
-    Ok(Side { handle, wire_in: Vec::new(), held_receive: None, events: Vec::new() })
+    Ok(Side { handle, wire_in: Vec::new(), events: Vec::new() })
 }
 
 fn perform(g: &mut Guest, side: &mut Side, step: &Value) -> Result<()> {

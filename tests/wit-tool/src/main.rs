@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use wit_component::{ComponentEncoder, DecodedWasm, WitPrinter};
 use wit_parser::{PackageId, Resolve, WorldItem, WorldKey};
 
-const PACKAGE: &str = "wsaction:engine@0.1.0";
+const PACKAGE: &str = "wsaction:engine@0.2.0";
 
 fn read(path: &str) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {path}"))
@@ -93,6 +93,11 @@ fn interfaces_only(wit: &str) -> String {
     let mut pending_docs = String::new();
     for line in wit.lines() {
         let trimmed = line.trim_start();
+        // Feature gates (@since, @unstable, @deprecated) are, like docs, source metadata that the
+        // component's embedded types do not carry: compare the types they gate.
+        if ["@since(", "@unstable(", "@deprecated("].iter().any(|gate| trimmed.starts_with(gate)) {
+            continue;
+        }
         if let Some(depth) = depth_in_world.as_mut() {
             *depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
             if *depth <= 0 {
@@ -122,9 +127,9 @@ fn interfaces_only(wit: &str) -> String {
 }
 
 fn check_wit(component: &str, dir: &str) -> Result<()> {
-    // wit-bindgen embeds the world's types without their doc comments, and a component's type
-    // holds the interfaces it exports, not the world it was built from: compare the interfaces,
-    // every type and function, without docs.
+    // wit-bindgen embeds the world's types without their doc comments or feature gates, and a
+    // component's type holds the interfaces it exports, not the world it was built from: compare
+    // the interfaces, every type and function, without docs and gates.
     let from_component = interfaces_only(&wit_of_component(component, false)?);
     let from_dir = interfaces_only(&wit_of_dir(dir, false)?);
     if from_component == from_dir {

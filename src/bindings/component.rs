@@ -1,4 +1,4 @@
-//! The WIT binding (`wit/`, package `wsaction:engine@0.1.0`): the engine as a WebAssembly
+//! The WIT binding (`wit/`, package `wsaction:engine@0.2.0`): the engine as a WebAssembly
 //! component. `make component` builds the crate with `--target wasm32-unknown-unknown
 //! --no-default-features --features component` and wraps the module with wit-component
 //! (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
@@ -6,11 +6,14 @@
 //! `wasi:random` (or a seed the host passes in). No protocol logic here.
 
 use crate::config::{KeepAliveMode, Property, Role};
-use crate::constants::{ActionKind, ActionQueue, BufferType};
+use crate::constants::{ActionQueue, BufferType};
+use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent, TraceHook};
+use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
-use crate::handle::{Buffer, Handle, State};
 use crate::random::{RandomSource, SeededRandom};
+use crate::state::State;
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 wit_bindgen::generate!({
     path: "wit",
@@ -20,6 +23,46 @@ wit_bindgen::generate!({
 
 use exports::wsaction::engine::engine as wit_engine;
 use exports::wsaction::engine::types as wit;
+
+/// An engine action as the WIT variant (one case per websocket.h action, each with its fields).
+fn action_to(action: &Action<'_>) -> wit::Action {
+    match *action {
+        Action::NoAction => wit::Action::NoAction,
+        Action::SendToNetwork { id, queue, buffer_type, context, bytes } => {
+            wit::Action::SendToNetwork(wit::NetworkSend {
+                id,
+                queue: queue_to(queue),
+                buffer_type: buffer_type_to(buffer_type),
+                context,
+                bytes: bytes.to_vec(),
+            })
+        }
+        Action::IndicateSendComplete { id, buffer_type, context } => {
+            wit::Action::IndicateSendComplete(wit::SendCompletion {
+                id,
+                queue: wit::ActionQueue::Send,
+                buffer_type: buffer_type_to(buffer_type),
+                context,
+            })
+        }
+        Action::ReceiveFromNetwork { id, context, capacity } => wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
+            id,
+            queue: wit::ActionQueue::Receive,
+            capacity: len_u32(capacity),
+            context,
+        }),
+        Action::IndicateReceiveComplete { id, context, received } => {
+            wit::Action::IndicateReceiveComplete(wit::ReceiveCompletion {
+                id,
+                queue: wit::ActionQueue::Receive,
+                buffer_type: buffer_type_to(received.buffer_type()),
+                context,
+                bytes: received.bytes().to_vec(),
+                close_status: received.close_status(),
+            })
+        }
+    }
+}
 
 /// Randomness from the host's `wasi:random/random` (a CSPRNG by that interface's contract).
 struct WasiRandom;
@@ -102,58 +145,41 @@ fn headers_to(headers: Vec<(String, String)>) -> Vec<wit::Header> {
     headers.into_iter().map(|(name, value)| wit::Header { name, value }).collect()
 }
 
-/// The properties record as the engine's property list, in property-number order.
-fn properties_from(p: wit::Properties) -> Vec<Property> {
-    let mut out = Vec::new();
-    if let Some(v) = p.receive_buffer_size {
-        out.push(Property::ReceiveBufferSize(v));
-    }
-    if let Some(v) = p.send_buffer_size {
-        out.push(Property::SendBufferSize(v));
-    }
-    if let Some(v) = p.disable_masking {
-        out.push(Property::DisableMasking(v));
-    }
-    if p.allocated_buffer == Some(true) {
-        out.push(Property::AllocatedBuffer);
-    }
-    if let Some(v) = p.disable_utf8_verification {
-        out.push(Property::DisableUtf8Verification(v));
-    }
-    if let Some(v) = p.keep_alive_interval {
-        out.push(Property::KeepAliveInterval(v));
-    }
-    if let Some(v) = p.keep_alive_mode {
-        out.push(Property::KeepAliveMode(match v {
-            wit::KeepAliveMode::Ping => KeepAliveMode::Ping,
-            wit::KeepAliveMode::UnsolicitedPong => KeepAliveMode::UnsolicitedPong,
-        }));
-    }
-    if let Some(v) = p.keep_alive_timeout {
-        out.push(Property::KeepAliveTimeout(v));
-    }
-    if let Some(v) = p.close_timeout {
-        out.push(Property::CloseTimeout(v));
-    }
-    if let Some(v) = p.handshake_timeout {
-        out.push(Property::HandshakeTimeout(v));
-    }
-    if let Some(v) = p.max_frame_size {
-        out.push(Property::MaxFrameSize(v));
-    }
-    if let Some(v) = p.max_message_size {
-        out.push(Property::MaxMessageSize(v));
-    }
-    if let Some(v) = p.max_fragments {
-        out.push(Property::MaxFragments(v));
-    }
-    if let Some(v) = p.max_handshake_header_bytes {
-        out.push(Property::MaxHandshakeHeaderBytes(v));
-    }
-    if let Some(v) = p.max_handshake_headers {
-        out.push(Property::MaxHandshakeHeaders(v));
-    }
-    out
+/// The property list as the engine's properties, in the order given (a later value of one
+/// property wins, as websocket.h's array does). Each case is a row of the property table.
+fn properties_from(properties: Vec<wit::PropertyValue>) -> Vec<Property> {
+    use wit::PropertyValue as P;
+    properties
+        .into_iter()
+        .map(|property| match property {
+            P::ReceiveBufferSize(v) => Property::ReceiveBufferSize(v),
+            P::SendBufferSize(v) => Property::SendBufferSize(v),
+            P::DisableMasking(v) => Property::DisableMasking(v),
+            P::AllocatedBuffer => Property::AllocatedBuffer,
+            P::DisableUtf8Verification(v) => Property::DisableUtf8Verification(v),
+            P::KeepAliveInterval(v) => Property::KeepAliveInterval(v),
+            P::KeepAliveMode(wit::KeepAliveMode::Ping) => Property::KeepAliveMode(KeepAliveMode::Ping),
+            P::KeepAliveMode(wit::KeepAliveMode::UnsolicitedPong) => {
+                Property::KeepAliveMode(KeepAliveMode::UnsolicitedPong)
+            }
+            P::KeepAliveTimeout(v) => Property::KeepAliveTimeout(v),
+            P::CloseTimeout(v) => Property::CloseTimeout(v),
+            P::HandshakeTimeout(v) => Property::HandshakeTimeout(v),
+            P::MaxFrameSize(v) => Property::MaxFrameSize(v),
+            P::MaxMessageSize(v) => Property::MaxMessageSize(v),
+            P::MaxFragments(v) => Property::MaxFragments(v),
+            P::MaxHandshakeHeaderBytes(v) => Property::MaxHandshakeHeaderBytes(v),
+            P::MaxHandshakeHeaders(v) => Property::MaxHandshakeHeaders(v),
+            P::PerMessageDeflate(v) => Property::PerMessageDeflate(v),
+            P::DeflateThreshold(v) => Property::DeflateThreshold(v),
+            P::DeflateServerNoContextTakeover(v) => Property::DeflateServerNoContextTakeover(v),
+            P::DeflateClientNoContextTakeover(v) => Property::DeflateClientNoContextTakeover(v),
+            P::DeflateServerMaxWindowBits(v) => Property::DeflateServerMaxWindowBits(v),
+            P::DeflateClientMaxWindowBits(v) => Property::DeflateClientMaxWindowBits(v),
+            P::DeflateLevel(v) => Property::DeflateLevel(v),
+            P::DeflateMemLevel(v) => Property::DeflateMemLevel(v),
+        })
+        .collect()
 }
 
 fn error_to(e: &Error) -> wit::Error {
@@ -180,11 +206,9 @@ fn error_to(e: &Error) -> wit::Error {
             message,
             hresult,
         }),
-        Error::MalformedHttp { status, .. } => wit::Error::MalformedHttp(wit::MalformedHttp {
-            http_status: *status,
-            message,
-            hresult,
-        }),
+        Error::MalformedHttp { status, .. } => {
+            wit::Error::MalformedHttp(wit::MalformedHttp { http_status: *status, message, hresult })
+        }
         Error::Timeout { timer, waited_ms } => wit::Error::Timeout(wit::Timeout {
             timer: match timer {
                 Timer::Handshake => wit::Timer::Handshake,
@@ -205,16 +229,7 @@ fn err(e: Error) -> wit::Error {
 
 /// Limits for the HTTP head parsers, checked with the same ranges as the handle properties.
 fn limits_from(l: wit::HttpLimits) -> Result<crate::config::Limits, wit::Error> {
-    let mut properties = Vec::new();
-    if let Some(v) = l.max_header_bytes {
-        properties.push(Property::MaxHandshakeHeaderBytes(v));
-    }
-    if let Some(v) = l.max_headers {
-        properties.push(Property::MaxHandshakeHeaders(v));
-    }
-    crate::config::Config::from_properties(Role::Server, &properties)
-        .map(|config| config.limits)
-        .map_err(err)
+    crate::config::Limits::for_heads(l.max_header_bytes.map(u64::from), l.max_headers.map(u64::from)).map_err(err)
 }
 
 fn len_u32(n: usize) -> u32 {
@@ -231,6 +246,71 @@ pub struct ComponentHandle {
     /// engine's receive buffer, so that action is completed with complete-receive (bytes), and
     /// complete-action only takes 0 (end of stream) for it.
     receive_id: Cell<Option<u32>>,
+    /// The core's drain loop behind `drain` and `send-and-drain`.
+    driver: RefCell<Driver>,
+    /// What the driver's trace hook saw since the last result (set-trace).
+    trace: Rc<RefCell<Vec<wit::TraceEvent>>>,
+}
+
+/// A trace event as the WIT variant (bytes copied: they cross as list<u8>).
+fn trace_to(event: &TraceEvent<'_>) -> wit::TraceEvent {
+    match *event {
+        TraceEvent::Input { call, id, buffer_type, bytes } => wit::TraceEvent::Input(wit::TracedInput {
+            call: call.to_string(),
+            id,
+            buffer_type: buffer_type.map(buffer_type_to),
+            bytes: bytes.to_vec(),
+        }),
+        TraceEvent::Action(action) => wit::TraceEvent::Action(action_to(&action)),
+        TraceEvent::Violation(error) => wit::TraceEvent::Violation(error_to(error)),
+    }
+}
+
+fn buffer_from(buffer: &wit::Buffer) -> Buffer<'_> {
+    match buffer {
+        wit::Buffer::Data(data) => Buffer::Data(data),
+        wit::Buffer::CloseStatus(close) => Buffer::CloseStatus { status: close.status, reason: &close.reason },
+    }
+}
+
+fn options_from(options: wit::DrainOptions) -> DrainOptions {
+    DrainOptions {
+        keep_receiving: options.keep_receiving,
+        max_out_bytes: options.max_out_bytes.map_or(usize::MAX, |n| n as usize),
+    }
+}
+
+/// A driver result as the WIT record (bytes copied out: they cross as list<u8>).
+fn drained_to(drained: &Drained<'_>) -> wit::DrainResult {
+    let indications = drained
+        .indications
+        .iter()
+        .map(|indication| match indication {
+            Indication::SendComplete { buffer_type, context } => wit::Indication::SendComplete(wit::Sent {
+                buffer_type: buffer_type_to(*buffer_type),
+                context: *context,
+            }),
+            Indication::Received { buffer_type, close_status, context, .. } => {
+                wit::Indication::ReceiveComplete(wit::Received {
+                    buffer_type: buffer_type_to(*buffer_type),
+                    context: *context,
+                    bytes: drained.payload_of(indication).to_vec(),
+                    close_status: *close_status,
+                })
+            }
+        })
+        .collect();
+    wit::DrainResult {
+        out: drained.out.to_vec(),
+        indications,
+        consumed: len_u32(drained.consumed),
+        receive: drained.receive.map(|(id, capacity)| wit::HeldReceive { id, capacity: len_u32(capacity) }),
+        state: state_to(drained.state),
+        violation: drained.violation.map(error_to),
+        failing_close_waits: drained.failing_close_waits,
+        next_deadline: drained.next_deadline,
+        trace: Vec::new(),
+    }
 }
 
 impl ComponentHandle {
@@ -240,7 +320,12 @@ impl ComponentHandle {
             None => Box::new(WasiRandom),
         };
         let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
-        Ok(wit_engine::Handle::new(ComponentHandle { inner: RefCell::new(handle), receive_id: Cell::new(None) }))
+        Ok(wit_engine::Handle::new(ComponentHandle {
+            inner: RefCell::new(handle),
+            receive_id: Cell::new(None),
+            driver: RefCell::new(Driver::new()),
+            trace: Rc::default(),
+        }))
     }
 }
 
@@ -329,10 +414,7 @@ impl wit_engine::GuestHandle for ComponentHandle {
         buffer: Option<wit::Buffer>,
         context: Option<u64>,
     ) -> Result<(), wit::Error> {
-        let buffer = buffer.as_ref().map(|b| match b {
-            wit::Buffer::Data(data) => Buffer::Data(data),
-            wit::Buffer::CloseStatus(close) => Buffer::CloseStatus { status: close.status, reason: &close.reason },
-        });
+        let buffer = buffer.as_ref().map(buffer_from);
         self.inner.borrow_mut().send(buffer_type_from(buffer_type), buffer, context).map_err(err)
     }
 
@@ -343,42 +425,10 @@ impl wit_engine::GuestHandle for ComponentHandle {
     fn get_action(&self, queue: wit::ActionQueue) -> Result<wit::Action, wit::Error> {
         let mut handle = self.inner.borrow_mut();
         let action = handle.get_action(queue_from(queue)).map_err(err)?;
-        let queue = queue_to(action.queue);
-        // The engine sets buffer_type for every action but no-action and receive-from-network.
-        let buffer_type = action.buffer_type.map(buffer_type_to).unwrap_or(wit::BufferType::Close);
-        Ok(match action.kind {
-            ActionKind::NoAction => wit::Action::NoAction,
-            ActionKind::SendToNetwork => wit::Action::SendToNetwork(wit::NetworkSend {
-                id: action.id,
-                queue,
-                buffer_type,
-                context: action.context,
-                bytes: action.bytes.to_vec(),
-            }),
-            ActionKind::IndicateSendComplete => wit::Action::IndicateSendComplete(wit::SendCompletion {
-                id: action.id,
-                queue,
-                buffer_type,
-                context: action.context,
-            }),
-            ActionKind::ReceiveFromNetwork => {
-                self.receive_id.set(Some(action.id));
-                wit::Action::ReceiveFromNetwork(wit::NetworkReceive {
-                id: action.id,
-                queue,
-                    capacity: len_u32(action.receive_capacity),
-                    context: action.context,
-                })
-            }
-            ActionKind::IndicateReceiveComplete => wit::Action::IndicateReceiveComplete(wit::ReceiveCompletion {
-                id: action.id,
-                queue,
-                buffer_type,
-                context: action.context,
-                bytes: action.bytes.to_vec(),
-                close_status: action.close_status,
-            }),
-        })
+        if let Action::ReceiveFromNetwork { id, .. } = action {
+            self.receive_id.set(Some(id));
+        }
+        Ok(action_to(&action))
     }
 
     fn complete_action(&self, id: u32, bytes_transferred: u32) -> Result<(), wit::Error> {
@@ -407,6 +457,58 @@ impl wit_engine::GuestHandle for ComponentHandle {
 
     fn next_deadline(&self) -> Option<u64> {
         self.inner.borrow().next_deadline()
+    }
+
+    fn drain(
+        &self,
+        input: Vec<u8>,
+        end_of_stream: bool,
+        options: wit::DrainOptions,
+    ) -> Result<wit::DrainResult, wit::Error> {
+        let mut handle = self.inner.borrow_mut();
+        let mut driver = self.driver.borrow_mut();
+        let options = options_from(options);
+        let mut result = drained_to(&driver.feed(&mut handle, &input, options).map_err(err)?);
+        if end_of_stream && result.consumed as usize == input.len() {
+            let ended = drained_to(&driver.end_of_stream(&mut handle, options).map_err(err)?);
+            result.out.extend_from_slice(&ended.out);
+            result.indications.extend(ended.indications);
+            result.violation = result.violation.or(ended.violation);
+            result.receive = ended.receive;
+            result.state = ended.state;
+            result.failing_close_waits = ended.failing_close_waits;
+            result.next_deadline = ended.next_deadline;
+        }
+        self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        result.trace = std::mem::take(&mut *self.trace.borrow_mut());
+        Ok(result)
+    }
+
+    fn set_trace(&self, on: bool) {
+        let hook: Option<TraceHook> = on.then(|| {
+            let sink = Rc::clone(&self.trace);
+            Box::new(move |event: &TraceEvent<'_>| sink.borrow_mut().push(trace_to(event))) as TraceHook
+        });
+        self.driver.borrow_mut().set_trace(hook);
+        self.trace.borrow_mut().clear();
+    }
+
+    fn send_and_drain(
+        &self,
+        buffer_type: wit::BufferType,
+        buffer: Option<wit::Buffer>,
+        options: wit::DrainOptions,
+    ) -> Result<wit::DrainResult, wit::Error> {
+        let mut handle = self.inner.borrow_mut();
+        let mut driver = self.driver.borrow_mut();
+        let buffer = buffer.as_ref().map(buffer_from);
+        let drained = driver
+            .send_and_drain(&mut handle, buffer_type_from(buffer_type), buffer, options_from(options))
+            .map_err(err)?;
+        let mut result = drained_to(&drained);
+        self.receive_id.set(result.receive.as_ref().map(|held| held.id));
+        result.trace = std::mem::take(&mut *self.trace.borrow_mut());
+        Ok(result)
     }
 }
 
@@ -464,7 +566,11 @@ impl wit_engine::Guest for Component {
         }))
     }
 
-    fn serialize_request_head(method: String, target: String, headers: Vec<wit::Header>) -> Result<Vec<u8>, wit::Error> {
+    fn serialize_request_head(
+        method: String,
+        target: String,
+        headers: Vec<wit::Header>,
+    ) -> Result<Vec<u8>, wit::Error> {
         crate::http::serialize_request_head(&method, &target, &headers_from(headers)).map_err(err)
     }
 

@@ -2,9 +2,9 @@
 //! request or response head from bytes that may arrive in pieces, and serialize one. Parsing is
 //! httparse's; this module adds the bounds (header bytes and count) and owned results.
 
+use super::handshake::Header;
 use crate::config::Limits;
 use crate::error::Error;
-use crate::handshake::Header;
 
 /// A parsed request head.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,10 +63,9 @@ fn check_size(buf: &[u8], limits: &Limits) -> Result<(), Error> {
 
 fn map_parse_error(e: httparse::Error, limits: &Limits) -> Error {
     match e {
-        httparse::Error::TooManyHeaders => malformed(
-            431,
-            format!("more than {} header fields (max handshake headers)", limits.max_handshake_headers),
-        ),
+        httparse::Error::TooManyHeaders => {
+            malformed(431, format!("more than {} header fields (max handshake headers)", limits.max_handshake_headers))
+        }
         other => malformed(400, format!("not an HTTP/1.x head: {other}")),
     }
 }
@@ -119,7 +118,7 @@ pub fn parse_response_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<
 }
 
 fn check_field(name: &str, value: &str) -> Result<(), Error> {
-    if !crate::handshake::is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+    if !super::handshake::is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::InvalidArgument {
             argument: "header",
             problem: format!("{name:?} is not a valid header field (token name, no CR/LF/NUL in value)"),
@@ -142,7 +141,7 @@ fn write_headers(out: &mut Vec<u8>, headers: &[Header]) -> Result<(), Error> {
 
 /// Serializes `METHOD target HTTP/1.1`, the headers and the blank line.
 pub fn serialize_request_head(method: &str, target: &str, headers: &[Header]) -> Result<Vec<u8>, Error> {
-    if !crate::handshake::is_token(method) || target.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7F) {
+    if !super::handshake::is_token(method) || target.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7F) {
         return Err(Error::InvalidArgument {
             argument: "request line",
             problem: format!("{method:?} {target:?} is not a valid method and request target"),
@@ -189,6 +188,18 @@ mod tests {
     use super::*;
 
     const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x00";
+
+    #[test]
+    fn a_header_value_that_is_not_utf8_is_a_documented_400() {
+        // RFC 9110 obs-text (here Latin-1 0xE9) is legal HTTP, but header values cross the
+        // bindings as strings: wit/types.wit documents this rejection.
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Name: caf\xE9\r\n\r\n";
+        let error = parse_request_head(head, &Limits::default()).unwrap_err();
+        assert_eq!((error.code(), error.http_status()), ("MALFORMED_HTTP", Some(400)));
+        assert!(error.to_string().contains("X-Name"), "{error}");
+        let response = b"HTTP/1.1 101 Switching Protocols\r\nX-Name: caf\xE9\r\n\r\n";
+        assert_eq!(parse_response_head(response, &Limits::default()).unwrap_err().http_status(), Some(400));
+    }
 
     #[test]
     fn parses_request_in_any_split() {

@@ -43,17 +43,12 @@ pub fn list_elements(value: &str) -> impl Iterator<Item = &str> {
 }
 
 fn has_token(headers: &[Header], name: &str, token: &str) -> bool {
-    header_value(headers, name)
-        .map(|v| list_elements(&v).any(|t| t.eq_ignore_ascii_case(token)))
-        .unwrap_or(false)
+    header_value(headers, name).map(|v| list_elements(&v).any(|t| t.eq_ignore_ascii_case(token))).unwrap_or(false)
 }
 
 /// RFC 7230 3.2.6 token characters (subprotocol names must be tokens, RFC 6455 4.1).
 pub fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// The extension name: the first `;`-separated part of an offer (`permessage-deflate; x=1`).
@@ -77,10 +72,7 @@ pub fn offered_extensions(request_headers: &[Header]) -> Vec<String> {
 
 fn check_header_text(argument: &'static str, name: &str, value: &str) -> Result<(), Error> {
     if !is_token(name) {
-        return Err(Error::InvalidArgument {
-            argument,
-            problem: format!("header name {name:?} is not an HTTP token"),
-        });
+        return Err(Error::InvalidArgument { argument, problem: format!("header name {name:?} is not an HTTP token") });
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::InvalidArgument {
@@ -162,20 +154,29 @@ pub(crate) fn check_server_response(
     let format = hresult::E_INVALID_PROTOCOL_FORMAT;
     // 4.1 step 2: Upgrade must be "websocket" (ASCII case-insensitive).
     if !has_token(response_headers, "upgrade", "websocket") {
-        return Err(response_error("the response's Upgrade header is missing or not \"websocket\" (RFC 6455 4.1)".into(), format));
+        return Err(response_error(
+            "the response's Upgrade header is missing or not \"websocket\" (RFC 6455 4.1)".into(),
+            format,
+        ));
     }
     // 4.1 step 3: Connection must contain the token "Upgrade".
     if !has_token(response_headers, "connection", "upgrade") {
-        return Err(response_error("the response's Connection header lacks the \"Upgrade\" token (RFC 6455 4.1)".into(), format));
+        return Err(response_error(
+            "the response's Connection header lacks the \"Upgrade\" token (RFC 6455 4.1)".into(),
+            format,
+        ));
     }
     // 4.1 step 4: Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).
     let expected = accept_key(key);
     match header_value(response_headers, "sec-websocket-accept") {
         Some(accept) if header_count(response_headers, "sec-websocket-accept") == 1 && accept == expected => {}
         Some(accept) => {
-            return Err(response_error(format!(
-                "Sec-WebSocket-Accept {accept:?} does not match the key sent (expected {expected:?}, RFC 6455 4.1)"
-            ), format))
+            return Err(response_error(
+                format!(
+                    "Sec-WebSocket-Accept {accept:?} does not match the key sent (expected {expected:?}, RFC 6455 4.1)"
+                ),
+                format,
+            ))
         }
         None => return Err(response_error("the response has no Sec-WebSocket-Accept (RFC 6455 4.1)".into(), format)),
     }
@@ -188,9 +189,10 @@ pub(crate) fn check_server_response(
             match index {
                 Some(i) if !selected_extensions.contains(&(i as u32)) => selected_extensions.push(i as u32),
                 _ => {
-                    return Err(response_error(format!(
-                        "the server chose extension {name:?}, which was not offered (RFC 6455 4.1)"
-                    ), hresult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED))
+                    return Err(response_error(
+                        format!("the server chose extension {name:?}, which was not offered (RFC 6455 4.1)"),
+                        hresult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
+                    ))
                 }
             }
         }
@@ -203,9 +205,10 @@ pub(crate) fn check_server_response(
             match subprotocols.iter().position(|p| p == chosen) {
                 Some(i) if header_count(response_headers, "sec-websocket-protocol") == 1 => Some(i as u32),
                 _ => {
-                    return Err(response_error(format!(
-                        "the server chose subprotocol {chosen:?}, which was not offered (RFC 6455 4.1)"
-                    ), hresult::E_SUBPROTOCOL_NOT_SUPPORTED))
+                    return Err(response_error(
+                        format!("the server chose subprotocol {chosen:?}, which was not offered (RFC 6455 4.1)"),
+                        hresult::E_SUBPROTOCOL_NOT_SUPPORTED,
+                    ))
                 }
             }
         }
@@ -273,9 +276,7 @@ pub(crate) fn check_client_request(request_headers: &[Header]) -> Result<String,
     };
     match BASE64.decode(key.as_bytes()) {
         Ok(bytes) if bytes.len() == 16 => Ok(key),
-        _ => Err(reject(400, format!(
-            "Sec-WebSocket-Key {key:?} is not base64 of 16 bytes (RFC 6455 4.2.1)"
-        ))),
+        _ => Err(reject(400, format!("Sec-WebSocket-Key {key:?} is not base64 of 16 bytes (RFC 6455 4.2.1)"))),
     }
 }
 
@@ -399,9 +400,11 @@ mod tests {
         };
         let e = check_server_response(key, &protocols, &extensions, &with("sec-websocket-accept", "AAAA")).unwrap_err();
         assert_eq!(e.hresult(), hresult::E_INVALID_PROTOCOL_FORMAT);
-        let e = check_server_response(key, &protocols, &extensions, &with("sec-websocket-protocol", "mqtt")).unwrap_err();
+        let e =
+            check_server_response(key, &protocols, &extensions, &with("sec-websocket-protocol", "mqtt")).unwrap_err();
         assert_eq!(e.hresult(), hresult::E_SUBPROTOCOL_NOT_SUPPORTED);
-        let e = check_server_response(key, &protocols, &extensions, &with("sec-websocket-extensions", "x-c")).unwrap_err();
+        let e =
+            check_server_response(key, &protocols, &extensions, &with("sec-websocket-extensions", "x-c")).unwrap_err();
         assert_eq!(e.hresult(), hresult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED);
         assert!(check_server_response(key, &protocols, &extensions, &with("upgrade", "h2c")).is_err());
         assert!(check_server_response(key, &protocols, &extensions, &with("connection", "close")).is_err());

@@ -9,19 +9,22 @@
 //!
 //! Bytes: data passed in is copied once into wasm memory. `bytes` of an action from `getAction`
 //! is a copy the caller owns. The batched fast paths (`drain`, `sendAndDrain`, `sendMany`, defined
-//! in pkg/src/fast.js) take only numbers across the boundary: JS copies payloads into a scratch
-//! input in wasm memory, these calls pack their results into the handle's reused buffers and
-//! say where they lie in a scratch report, and JS copies them out through views over memory.
+//! in pkg/src/fast.js) are the core's driver (`crate::driver`), called with numbers only: JS
+//! copies payloads into a scratch input in wasm memory, the driver leaves its result in its reused
+//! buffers, this module says where they lie in a scratch report, and JS copies them out through
+//! views over memory.
 
-use crate::config::{KeepAliveMode, Limits, Property, Role};
+use crate::config::{KeepAliveMode, Limits, Property, PropertyKind, PropertyValue, Role, PROPERTIES};
 use crate::constants::{
     close_status, hresult, property_type, ActionKind, ActionQueue, BufferType, MAX_CLOSE_REASON_LENGTH,
     SUPPORTED_VERSION,
 };
+use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
+use crate::engine::{Buffer, Handle};
 use crate::error::Error;
-use crate::handle::{Buffer, Handle, State};
 use crate::handshake::Header;
 use crate::random::{RandomSource, SeededRandom};
+use crate::state::State;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -102,10 +105,7 @@ pub fn ws_action_error_class() -> JsValue {
 // ---------------------------------------------------------------------------------------------
 
 fn headers_to_js(headers: &[Header]) -> Array {
-    headers
-        .iter()
-        .map(|(n, v)| Array::of2(&JsValue::from_str(n), &JsValue::from_str(v)))
-        .collect()
+    headers.iter().map(|(n, v)| Array::of2(&JsValue::from_str(n), &JsValue::from_str(v))).collect()
 }
 
 /// An engine error as a `WsActionError`.
@@ -171,9 +171,7 @@ fn context_value(value: &JsValue) -> Result<Option<u64>, JsValue> {
 }
 
 fn string_value(name: &str, value: &JsValue) -> Result<String, JsValue> {
-    value
-        .as_string()
-        .ok_or_else(|| type_error(format!("{name} must be a string, got {}", describe(value))))
+    value.as_string().ok_or_else(|| type_error(format!("{name} must be a string, got {}", describe(value))))
 }
 
 /// An array of strings, or an empty list for undefined/null.
@@ -239,33 +237,14 @@ fn opt_number(value: Option<u64>) -> JsValue {
 // Properties
 // ---------------------------------------------------------------------------------------------
 
-/// The property names a properties object may carry, and the JS type each takes.
-const PROPERTY_NAMES: &[&str] = &[
-    "receiveBufferSize",
-    "sendBufferSize",
-    "disableMasking",
-    "allocatedBuffer",
-    "disableUtf8Verification",
-    "keepAliveInterval",
-    "keepAliveMode",
-    "keepAliveTimeout",
-    "closeTimeout",
-    "handshakeTimeout",
-    "maxFrameSize",
-    "maxMessageSize",
-    "maxFragments",
-    "maxHandshakeHeaderBytes",
-    "maxHandshakeHeaders",
-];
-
 fn boolean_value(name: &str, value: &JsValue) -> Result<bool, JsValue> {
-    value
-        .as_bool()
-        .ok_or_else(|| type_error(format!("{name} must be a boolean, got {}", describe(value))))
+    value.as_bool().ok_or_else(|| type_error(format!("{name} must be a boolean, got {}", describe(value))))
 }
 
-/// A properties object as engine properties, in websocket.h order. Unknown keys are a TypeError
-/// (a misspelt limit would otherwise silently keep its default).
+/// A properties object as engine properties, in the property table's order (`config::PROPERTIES`:
+/// names, kinds and ranges come from there). Unknown keys are a TypeError (a misspelt limit would
+/// otherwise silently keep its default); a number JS cannot carry exactly is a RangeError; a
+/// value outside the table's range is the engine's PROPERTY_OUT_OF_RANGE.
 fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
@@ -276,40 +255,28 @@ fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
     let object: &Object = value.unchecked_ref();
     for key in Object::keys(object).iter() {
         let key = key.as_string().unwrap_or_default();
-        if !PROPERTY_NAMES.contains(&key.as_str()) {
-            return Err(type_error(format!(
-                "unknown property {key:?} (known: {})",
-                PROPERTY_NAMES.join(", ")
-            )));
+        if !PROPERTIES.iter().any(|spec| spec.name == key) {
+            let known: Vec<&str> = PROPERTIES.iter().map(|spec| spec.name).collect();
+            return Err(type_error(format!("unknown property {key:?} (known: {})", known.join(", "))));
         }
     }
-    let u32_max = u32::MAX as f64;
     let mut properties = Vec::new();
-    for &name in PROPERTY_NAMES {
-        let item = get(value, name)?;
+    for spec in &PROPERTIES {
+        let item = get(value, spec.name)?;
         if item.is_undefined() {
             continue;
         }
-        let property = match name {
-            "receiveBufferSize" => Property::ReceiveBufferSize(integer_value(name, &item, u32_max)? as u32),
-            "sendBufferSize" => Property::SendBufferSize(integer_value(name, &item, u32_max)? as u32),
-            "disableMasking" => Property::DisableMasking(boolean_value(name, &item)?),
-            "allocatedBuffer" => Property::AllocatedBuffer,
-            "disableUtf8Verification" => Property::DisableUtf8Verification(boolean_value(name, &item)?),
-            "keepAliveInterval" => Property::KeepAliveInterval(integer_value(name, &item, u32_max)? as u32),
-            "keepAliveMode" => Property::KeepAliveMode(keepalive_mode(&item)?),
-            "keepAliveTimeout" => Property::KeepAliveTimeout(integer_value(name, &item, u32_max)? as u32),
-            "closeTimeout" => Property::CloseTimeout(integer_value(name, &item, u32_max)? as u32),
-            "handshakeTimeout" => Property::HandshakeTimeout(integer_value(name, &item, u32_max)? as u32),
-            "maxFrameSize" => Property::MaxFrameSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
-            "maxMessageSize" => Property::MaxMessageSize(integer_value(name, &item, MAX_SAFE_INTEGER)? as u64),
-            "maxFragments" => Property::MaxFragments(integer_value(name, &item, u32_max)? as u32),
-            "maxHandshakeHeaderBytes" => {
-                Property::MaxHandshakeHeaderBytes(integer_value(name, &item, u32_max)? as u32)
+        let value = match spec.kind {
+            PropertyKind::Integer { max, .. } => {
+                // Integers past 2^53 are not exact in a JS number: the table's own range checks the rest.
+                let carried = if max > u32::MAX as u64 { MAX_SAFE_INTEGER } else { u32::MAX as f64 };
+                PropertyValue::Integer(integer_value(spec.name, &item, carried)? as u64)
             }
-            _ => Property::MaxHandshakeHeaders(integer_value(name, &item, u32_max)? as u32),
+            PropertyKind::Bool => PropertyValue::Bool(boolean_value(spec.name, &item)?),
+            PropertyKind::KeepAliveMode => PropertyValue::KeepAliveMode(keepalive_mode(&item)?),
+            _ => PropertyValue::Present,
         };
-        properties.push(property);
+        properties.push(Property::from_value(spec.number, value).map_err(|e| engine_error(&e))?);
     }
     Ok(properties)
 }
@@ -330,24 +297,23 @@ fn keepalive_mode(value: &JsValue) -> Result<KeepAliveMode, JsValue> {
     }
 }
 
-/// Handshake limits for the free HTTP head helpers: `{maxHandshakeHeaderBytes, maxHandshakeHeaders}`.
+/// Handshake limits for the free HTTP head helpers: `{maxHandshakeHeaderBytes, maxHandshakeHeaders}`,
+/// checked against the same rows of the property table as a handle's (`Limits::for_heads`).
 fn limits_from_js(value: &JsValue) -> Result<Limits, JsValue> {
-    let mut limits = Limits::default();
     if value.is_undefined() || value.is_null() {
-        return Ok(limits);
+        return Ok(Limits::default());
     }
     if !value.is_object() {
         return Err(type_error(format!("limits must be an object, got {}", describe(value))));
     }
-    let bytes = get(value, "maxHandshakeHeaderBytes")?;
-    if !bytes.is_undefined() {
-        limits.max_handshake_header_bytes = integer_value("maxHandshakeHeaderBytes", &bytes, (1u32 << 24) as f64)? as u32;
-    }
-    let count = get(value, "maxHandshakeHeaders")?;
-    if !count.is_undefined() {
-        limits.max_handshake_headers = integer_value("maxHandshakeHeaders", &count, 4096.0)? as u32;
-    }
-    Ok(limits)
+    let field = |name: &str| -> Result<Option<u64>, JsValue> {
+        let item = get(value, name)?;
+        if item.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(integer_value(name, &item, u32::MAX as f64)? as u64))
+    };
+    Limits::for_heads(field("maxHandshakeHeaderBytes")?, field("maxHandshakeHeaders")?).map_err(|e| engine_error(&e))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,10 +375,7 @@ fn seed_value(value: &JsValue) -> Result<Option<u64>, JsValue> {
         let big: &js_sys::BigInt = value.unchecked_ref();
         let text = big.to_string(10).map_err(|_| range_error("seed must be a BigInt in 0..2^64".into()))?;
         let text: String = text.into();
-        return text
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| range_error(format!("seed must be in 0..2^64, got {text}")));
+        return text.parse::<u64>().map(Some).map_err(|_| range_error(format!("seed must be in 0..2^64, got {text}")));
     }
     Ok(Some(integer_value("seed", value, MAX_SAFE_INTEGER)? as u64))
 }
@@ -439,20 +402,17 @@ fn queue_from(value: Option<f64>) -> Result<ActionQueue, JsValue> {
 }
 
 /// websocket.h's WEB_SOCKET_HANDLE for JS: create with `createClient` / `createServer`, drive with
-/// the begin/end handshake calls, `send`, `receive`, `getAction` and `completeAction`.
+/// the begin/end handshake calls, `send`, `receive`, `getAction` and `completeAction`, or with the
+/// core's driver (`drain`, `sendAndDrain`, `sendMany` in pkg/src/fast.js).
 #[wasm_bindgen(js_name = WebSocketHandle)]
 pub struct WebSocketHandle {
     handle: Handle,
-    /// Reused by `drain` (no allocation per call): the packed bytes of the actions it hands out,
-    /// the indications' payloads, and the event numbers.
-    batch: Vec<u8>,
-    payload: Vec<u8>,
+    /// The core's drain loop; its buffers hold the last result, which JS reads through the report.
+    driver: Driver,
+    /// The last result's indications as the six numbers each that pkg/src/fast.js reads.
     events: Vec<f64>,
-    /// The drain in progress: the held ReceiveFromNetwork handed out (id, capacity) and the
-    /// first peer violation met (handed to JS by `_takeDrainError`).
-    receive: (u32, u32),
+    /// The last driver call's peer violation and batch refusal, handed to JS once each.
     drain_error: Option<JsValue>,
-    /// `_sendManyInput`: the engine's refusal that stopped a batch after its first message.
     send_error: Option<JsValue>,
 }
 
@@ -463,15 +423,7 @@ fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketH
         None => Box::new(CryptoRandom::new()),
     };
     let handle = Handle::with_random(role, &properties, random).map_err(|e| engine_error(&e))?;
-    Ok(WebSocketHandle {
-        handle,
-        batch: Vec::new(),
-        payload: Vec::new(),
-        events: Vec::new(),
-        receive: (0, 0),
-        drain_error: None,
-        send_error: None,
-    })
+    Ok(WebSocketHandle { handle, driver: Driver::new(), events: Vec::new(), drain_error: None, send_error: None })
 }
 
 /// The most bytes one `send` takes (the engine copies the payload into its frame; a larger
@@ -581,6 +533,8 @@ impl WebSocketHandle {
         let extensions = string_list("selectedExtensions", &selected_extensions)?;
         let headers = header_list("requestHeaders", &request_headers)?;
         let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
+        // Traced with the selected subprotocol as its bytes.
+        self.driver.trace_input("begin_server_handshake", 0, None, subprotocol.as_deref().unwrap_or("").as_bytes());
         self.handle
             .begin_server_handshake(subprotocol.as_deref(), &extensions, &headers)
             .map(|headers| headers_to_js(&headers))
@@ -605,6 +559,7 @@ impl WebSocketHandle {
         let buffer_type = buffer_type_from(buffer_type)?;
         let context = context_value(context)?;
         if data.is_undefined() || data.is_null() {
+            self.driver.trace_input("send", 0, Some(buffer_type), &[]);
             return self.handle.send(buffer_type, None, context).map_err(|e| engine_error(&e));
         }
         if let Some(array) = data.dyn_ref::<Uint8Array>() {
@@ -615,10 +570,8 @@ impl WebSocketHandle {
                 )));
             }
             let bytes = array.to_vec();
-            return self
-                .handle
-                .send(buffer_type, Some(Buffer::Data(&bytes)), context)
-                .map_err(|e| engine_error(&e));
+            self.driver.trace_input("send", 0, Some(buffer_type), &bytes);
+            return self.handle.send(buffer_type, Some(Buffer::Data(&bytes)), context).map_err(|e| engine_error(&e));
         }
         if buffer_type != BufferType::Close || !data.is_object() {
             return Err(type_error(format!(
@@ -643,6 +596,7 @@ impl WebSocketHandle {
         } else {
             return Err(type_error(format!("reason must be a string or a Uint8Array, got {}", describe(&reason))));
         };
+        self.driver.trace_input("send", 0, Some(buffer_type), &reason);
         self.handle
             .send(buffer_type, Some(Buffer::CloseStatus { status, reason: &reason }), context)
             .map_err(|e| engine_error(&e))
@@ -654,6 +608,7 @@ impl WebSocketHandle {
     /// WebSocketReceive.
     pub fn receive(&mut self, context: JsValue) -> Result<(), JsValue> {
         let context = context_value(&context)?;
+        self.driver.trace_input("receive", 0, None, &[]);
         self.handle.receive(context).map_err(|e| engine_error(&e))
     }
 
@@ -663,7 +618,7 @@ impl WebSocketHandle {
     #[wasm_bindgen(js_name = getAction)]
     pub fn get_action(&mut self, queue: Option<f64>) -> Result<JsValue, JsValue> {
         let queue = queue_from(queue)?;
-        let action = self.handle.get_action(queue).map_err(|e| engine_error(&e))?;
+        let action = self.handle.get_action(queue).map_err(|e| engine_error(&e))?.record();
         Ok(make_action(
             action.kind as u32,
             action.id,
@@ -683,6 +638,7 @@ impl WebSocketHandle {
     pub fn complete_action(&mut self, id: f64, bytes_transferred: f64) -> Result<(), JsValue> {
         let id = integer("id", id, u32::MAX as f64)? as u32;
         let count = integer("bytesTransferred", bytes_transferred, u32::MAX as f64)? as usize;
+        self.driver.trace_input("complete_action", id, None, &[]);
         self.handle.complete_action(id, count).map_err(|e| engine_error(&e))
     }
 
@@ -704,17 +660,21 @@ impl WebSocketHandle {
         }
         // Copied straight into the engine's receive buffer: one copy, no temporary.
         array.copy_to(&mut space[..length]);
+        let read = &space[..length];
+        self.driver.trace_input("complete_receive", id, None, read);
         self.handle.complete_action(id, length).map_err(|e| engine_error(&e))
     }
 
     /// WebSocketAbortHandle: queued work still drains through getAction; new work fails.
     pub fn abort(&mut self) {
+        self.driver.trace_input("abort", 0, None, &[]);
         self.handle.abort();
     }
 
     /// The time in milliseconds (any epoch, never decreasing); fires due timers. Drain after it.
     pub fn tick(&mut self, now_ms: f64) -> Result<(), JsValue> {
         let now = integer("nowMs", now_ms.floor(), MAX_SAFE_INTEGER)?;
+        self.driver.trace_input("tick", 0, None, &[]);
         self.handle.tick(now as u64);
         Ok(())
     }
@@ -737,55 +697,53 @@ impl WebSocketHandle {
         parse_response(&bytes, &self.handle.config().limits)
     }
 
-    /// The batched action loop (`drain` in pkg/src/fast.js, which reads the result through the
-    /// scratch report): performs what needs no host I/O on the engine's behalf (completes
-    /// indications and send completions, re-queues a receive after each receive indication when
-    /// `keepReceiving`), packs every SendToNetwork's bytes (completing each as fully written: the
-    /// host writes `out` in order), and stops at a held ReceiveFromNetwork or NoAction, or once
-    /// `maxOutBytes` are packed.
+    /// The core's driver (`drain` in pkg/src/fast.js, which reads the result through the
+    /// scratch report): the drain contract in one call, keeping the receive going after each
+    /// indication when `keepReceiving`, stopping at a held ReceiveFromNetwork, NoAction, a
+    /// failing close that waits for replies, or once `maxOutBytes` are packed.
     #[wasm_bindgen(js_name = _drainReport)]
     pub fn drain_report(&mut self, keep_receiving: bool, max_out_bytes: Option<f64>) -> Result<(), JsValue> {
-        let max_out = match max_out_bytes {
+        let max_out_bytes = match max_out_bytes {
             Some(n) => integer("maxOutBytes", n, MAX_SAFE_INTEGER)? as usize,
             None => usize::MAX,
         };
-        self.begin_drain();
-        self.drain_step(keep_receiving, max_out)?;
+        let options = DrainOptions { keep_receiving, max_out_bytes };
+        let drained = self.driver.drain(&mut self.handle, options).map_err(|e| engine_error(&e))?;
         with_scratch(|scratch| {
-            self.report(scratch, 0, false);
+            report(scratch, &drained, &mut self.events, &mut self.drain_error, &mut self.send_error);
             Ok(())
         })
     }
 
-    /// `send` of the scratch input's first `length` bytes, then the action loop (no
-    /// `maxOutBytes`): the one-crossing path of `sendAndDrain`. The result is in the scratch report.
+    /// The driver's `send_and_drain` of the scratch input's first `length` bytes: the
+    /// one-crossing path of `sendAndDrain`. The result is in the scratch report.
     #[wasm_bindgen(js_name = _sendInput)]
     pub fn send_input(&mut self, buffer_type: f64, length: f64, keep_receiving: bool) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
         let length = integer("length", length, MAX_SEND_BYTES as f64)? as usize;
+        let options = DrainOptions { keep_receiving, ..DrainOptions::default() };
         with_scratch(|scratch| {
-            self.begin_drain();
-            let sent = match scratch.input.get(..length) {
-                Some(data) => self.send_framed(buffer_type, data),
-                None => Err(input_overrun(length)),
-            };
-            let result = sent.and_then(|()| self.drain_step(keep_receiving, usize::MAX));
+            let data = scratch.input.get(..length).ok_or_else(|| input_overrun(length))?;
+            let drained = self
+                .driver
+                .send_and_drain(&mut self.handle, buffer_type, Some(Buffer::Data(data)), options)
+                .map_err(|e| engine_error(&e));
+            if let Ok(drained) = drained {
+                report(scratch, &drained, &mut self.events, &mut self.drain_error, &mut self.send_error);
+            }
             scratch.shrink_input();
-            result?;
-            self.report(scratch, 1, false);
-            Ok(())
+            drained.map(drop)
         })
     }
 
-    /// `count` sends of one type, each the next `lengths[i]` bytes of the scratch input, framed
-    /// straight into the output with the engine's `send_now` (no action round trips per message),
-    /// then one action loop for the rest. The first refusal is thrown when nothing was sent yet; a
-    /// later one stops the batch and is kept for `_takeSendError` (the frames already packed must
-    /// still be written).
+    /// The driver's `send_many_and_drain`: `count` sends of one type, each the next `lengths[i]`
+    /// bytes of the scratch input. The first refusal is thrown when nothing was sent yet; a later
+    /// one stops the batch and is kept for `_takeSendError`.
     #[wasm_bindgen(js_name = _sendManyInput)]
     pub fn send_many_input(&mut self, buffer_type: f64, count: f64, keep_receiving: bool) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
         let count = integer("count", count, MAX_BATCH as f64)? as usize;
+        let options = DrainOptions { keep_receiving, ..DrainOptions::default() };
         with_scratch(|scratch| {
             let lengths = scratch.lengths.get(..count).ok_or_else(|| input_overrun(count))?;
             // Checked: on wasm32 a sum of 2^16 u32 lengths can overflow usize.
@@ -794,39 +752,25 @@ impl WebSocketHandle {
                 Some(total) if total <= scratch.input.len() => {}
                 _ => return Err(input_overrun(total.unwrap_or(usize::MAX))),
             }
-            self.begin_drain();
-            let mut at = 0;
-            let mut refused = false;
-            let mut result = Ok(());
-            let mut sent = 0;
-            for i in 0..count {
-                let length = scratch.lengths[i] as usize;
-                let data = &scratch.input[at..at + length];
-                at += length;
-                // Framed straight into the output: no action round trips per message.
-                if let Err(error) = self.handle.send_now(buffer_type, Some(Buffer::Data(data)), &mut self.batch) {
-                    if i == 0 {
-                        result = Err(engine_error(&error));
-                    } else {
-                        self.send_error = Some(engine_error(&error));
-                        refused = true;
-                    }
-                    break;
-                }
-                sent += 1;
-            }
-            // Then one action loop for everything else (pong replies, indications, the held read).
-            if result.is_ok() {
-                result = self.drain_step(keep_receiving, usize::MAX);
+            let input = &scratch.input;
+            let messages = lengths.iter().scan(0usize, |at, &n| {
+                let message = &input[*at..*at + n as usize];
+                *at += n as usize;
+                Some(message)
+            });
+            let drained = self
+                .driver
+                .send_many_and_drain(&mut self.handle, buffer_type, messages, options)
+                .map_err(|e| engine_error(&e));
+            if let Ok(drained) = drained {
+                report(scratch, &drained, &mut self.events, &mut self.drain_error, &mut self.send_error);
             }
             scratch.shrink_input();
-            result?;
-            self.report(scratch, sent, refused);
-            Ok(())
+            drained.map(drop)
         })
     }
 
-    /// The peer violation the last drain met (once), or null.
+    /// The peer violation the last driver call met (once), or null.
     #[wasm_bindgen(js_name = _takeDrainError)]
     pub fn take_drain_error(&mut self) -> JsValue {
         self.drain_error.take().unwrap_or(JsValue::NULL)
@@ -837,108 +781,115 @@ impl WebSocketHandle {
     pub fn take_send_error(&mut self) -> JsValue {
         self.send_error.take().unwrap_or(JsValue::NULL)
     }
+
+    /// True while a failing close waits behind the application's replies (the driver's
+    /// ordering rule): deliver the last result's indications, send the replies, then `drain`.
+    #[wasm_bindgen(getter, js_name = failingCloseWaits)]
+    pub fn failing_close_waits(&self) -> bool {
+        self.handle.failing_close_waits()
+    }
+
+    /// The driver's trace hook: `fn(event)` is called for each input and action with a plain
+    /// object (`{type: 'input', call, id, bytes}`, `{type: 'action', kind, id, queue, bufferType,
+    /// context, bytes, closeStatus, receiveCapacity}`, `{type: 'violation', error}`); `bytes` are
+    /// copies. `null` removes it. What the function throws is ignored.
+    #[wasm_bindgen(js_name = setTrace)]
+    pub fn set_trace(&mut self, hook: JsValue) -> Result<(), JsValue> {
+        if hook.is_null() || hook.is_undefined() {
+            self.driver.set_trace(None);
+            return Ok(());
+        }
+        let Some(function) = hook.dyn_ref::<js_sys::Function>().cloned() else {
+            return Err(type_error(format!("the trace hook must be a function or null, got {}", describe(&hook))));
+        };
+        self.driver.set_trace(Some(Box::new(move |event: &TraceEvent<'_>| {
+            let _ = function.call1(&JsValue::NULL, &trace_to_js(event));
+        })));
+        Ok(())
+    }
 }
 
-impl WebSocketHandle {
-    /// Starts a drain's result: empties the packed buffers (dropping one a large message grew).
-    fn begin_drain(&mut self) {
-        const KEEP: usize = 1 << 20;
-        if self.batch.capacity() > KEEP {
-            self.batch = Vec::new();
+/// A trace event as the plain object the hook receives.
+fn trace_to_js(event: &TraceEvent<'_>) -> JsValue {
+    let object = Object::new();
+    match event {
+        TraceEvent::Input { call, id, buffer_type, bytes } => {
+            set(&object, "type", &JsValue::from_str("input"));
+            set(&object, "call", &JsValue::from_str(call));
+            set(&object, "id", &JsValue::from(*id));
+            set(&object, "bufferType", &buffer_type.map_or(JsValue::NULL, |t| JsValue::from(t as u32)));
+            set(&object, "bytes", &copy_bytes(bytes));
         }
-        if self.payload.capacity() > KEEP {
-            self.payload = Vec::new();
+        TraceEvent::Action(action) => {
+            let action = action.record();
+            let record = make_action(
+                action.kind as u32,
+                action.id,
+                action.queue as u32,
+                action.buffer_type.map(|t| t as u32),
+                action.context.map(|c| c as f64),
+                action.bytes,
+                action.close_status,
+                action.receive_capacity as u32,
+            );
+            set(&object, "type", &JsValue::from_str("action"));
+            let _ = Object::assign(&object, record.unchecked_ref());
         }
-        self.batch.clear();
-        self.payload.clear();
-        self.events.clear();
-        self.receive = (0, 0);
-        self.drain_error = None;
-        self.send_error = None;
+        TraceEvent::Violation(error) => {
+            set(&object, "type", &JsValue::from_str("violation"));
+            set(&object, "error", &engine_error(error));
+        }
     }
+    object.into()
+}
 
-    /// One send framed straight into the output (the engine's `send_now`), listed as a completed
-    /// send as the action loop would list it. While a frame holds the wire (a caller holding a
-    /// SendToNetwork from `getAction`), the send is queued as `send` queues it instead.
-    fn send_framed(&mut self, buffer_type: BufferType, data: &[u8]) -> Result<(), JsValue> {
-        match self.handle.send_now(buffer_type, Some(Buffer::Data(data)), &mut self.batch) {
-            Ok(()) => {
-                let start = self.payload.len() as f64;
-                self.events.extend_from_slice(&[2.0, buffer_type as u32 as f64, -1.0, -1.0, start, start]);
-                Ok(())
+/// Writes where a driver result lies in wasm memory into the scratch report, with its
+/// indications as six numbers each: kind (2 send complete, 4 receive complete), buffer type,
+/// close status or -1, context or -1, and the payload's start and end.
+fn report(
+    scratch: &mut Scratch,
+    drained: &Drained<'_>,
+    events: &mut Vec<f64>,
+    drain_error: &mut Option<JsValue>,
+    send_error: &mut Option<JsValue>,
+) {
+    events.clear();
+    let mut at = 0.0;
+    for indication in drained.indications {
+        let row = match indication {
+            Indication::SendComplete { buffer_type, context } => {
+                [2.0, *buffer_type as u32 as f64, -1.0, context.map_or(-1.0, |c| c as f64), at, at]
             }
-            Err(Error::OperationPending { .. }) => self
-                .handle
-                .send(buffer_type, Some(Buffer::Data(data)), None)
-                .map_err(|e| engine_error(&e)),
-            Err(error) => Err(engine_error(&error)),
-        }
-    }
-
-    /// The action loop, appending to the packed buffers (see `_drainReport`).
-    fn drain_step(&mut self, keep_receiving: bool, max_out: usize) -> Result<(), JsValue> {
-        loop {
-            let action = match self.handle.get_action(ActionQueue::All) {
-                Ok(action) => action,
-                Err(error) => {
-                    // A peer violation: the failing close is queued; keep draining after it.
-                    if self.drain_error.is_none() {
-                        self.drain_error = Some(engine_error(&error));
-                    }
-                    continue_after_error(&error)?;
-                    continue;
-                }
-            };
-            let id = action.id;
-            match action.kind {
-                ActionKind::NoAction => return Ok(()),
-                ActionKind::SendToNetwork => {
-                    self.batch.extend_from_slice(action.bytes);
-                    // Complete at once: the host owns the copy in `out`; a host that must
-                    // cancel (a failed write) calls abort.
-                    let count = action.bytes.len();
-                    self.handle.complete_action(id, count).map_err(|e| engine_error(&e))?;
-                    if self.batch.len() >= max_out {
-                        return Ok(());
-                    }
-                }
-                ActionKind::ReceiveFromNetwork => {
-                    // Held: the host completes it with `completeReceive` when bytes arrive. The
-                    // send queue was looked at first by this get_action and had nothing.
-                    self.receive = (id, action.receive_capacity as u32);
-                    return Ok(());
-                }
-                ActionKind::IndicateSendComplete => {
-                    push_event(&mut self.events, &mut self.payload, &action, 2);
-                    self.handle.complete_action(id, 0).map_err(|e| engine_error(&e))?;
-                }
-                ActionKind::IndicateReceiveComplete => {
-                    push_event(&mut self.events, &mut self.payload, &action, 4);
-                    self.handle.complete_action(id, 0).map_err(|e| engine_error(&e))?;
-                    if keep_receiving && matches!(self.handle.state(), State::Open | State::CloseSent) {
-                        self.handle.receive(None).map_err(|e| engine_error(&e))?;
-                    }
-                }
+            Indication::Received { buffer_type, close_status, context, payload } => {
+                at = payload.end as f64;
+                [
+                    4.0,
+                    *buffer_type as u32 as f64,
+                    close_status.map_or(-1.0, f64::from),
+                    context.map_or(-1.0, |c| c as f64),
+                    payload.start as f64,
+                    payload.end as f64,
+                ]
             }
-        }
+        };
+        events.extend_from_slice(&row);
     }
-
-    /// Writes where the drain's result lies in wasm memory into the scratch report.
-    fn report(&self, scratch: &mut Scratch, sent: usize, refused: bool) {
-        let r = &mut scratch.report;
-        r[report::OUT_PTR] = self.batch.as_ptr() as u32;
-        r[report::OUT_LEN] = self.batch.len() as u32;
-        r[report::PAYLOAD_PTR] = self.payload.as_ptr() as u32;
-        r[report::PAYLOAD_LEN] = self.payload.len() as u32;
-        r[report::EVENTS_PTR] = self.events.as_ptr() as u32;
-        r[report::EVENTS_LEN] = self.events.len() as u32;
-        r[report::RECEIVE_ID] = self.receive.0;
-        r[report::RECEIVE_CAPACITY] = self.receive.1;
-        r[report::STATE] = self.handle.state() as u32;
-        r[report::HAS_ERROR] = self.drain_error.is_some() as u32;
-        r[report::SENT] = sent as u32;
-        r[report::HAS_SEND_ERROR] = refused as u32;
-    }
+    *drain_error = drained.violation.map(engine_error);
+    *send_error = drained.send_error.map(engine_error);
+    let (receive_id, receive_capacity) = drained.receive.unwrap_or((0, 0));
+    let r = &mut scratch.report;
+    r[report::OUT_PTR] = drained.out.as_ptr() as u32;
+    r[report::OUT_LEN] = drained.out.len() as u32;
+    r[report::PAYLOAD_PTR] = drained.payload.as_ptr() as u32;
+    r[report::PAYLOAD_LEN] = drained.payload.len() as u32;
+    r[report::EVENTS_PTR] = events.as_ptr() as u32;
+    r[report::EVENTS_LEN] = events.len() as u32;
+    r[report::RECEIVE_ID] = receive_id;
+    r[report::RECEIVE_CAPACITY] = receive_capacity as u32;
+    r[report::STATE] = drained.state as u32;
+    r[report::HAS_ERROR] = drain_error.is_some() as u32;
+    r[report::SENT] = drained.sent as u32;
+    r[report::HAS_SEND_ERROR] = send_error.is_some() as u32;
 }
 
 fn input_overrun(n: usize) -> JsValue {
@@ -1008,7 +959,7 @@ thread_local! {
         const { std::cell::RefCell::new(Scratch { input: Vec::new(), lengths: Vec::new(), report: [0; report::WORDS] }) };
 }
 
-/// The address of the scratch report (16 u32 words; see `mod report` in src/js.rs).
+/// The address of the scratch report (16 u32 words; see `mod report` below).
 #[wasm_bindgen(js_name = _scratchReport)]
 pub fn scratch_report() -> Result<u32, JsValue> {
     with_scratch(|scratch| Ok(scratch.report.as_ptr() as u32))
@@ -1019,7 +970,10 @@ pub fn scratch_report() -> Result<u32, JsValue> {
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R, JsValue>) -> Result<R, JsValue> {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut scratch) => f(&mut scratch),
-        Err(_) => Err(js_sys::Error::new("wsaction was called again from inside a call (crypto.getRandomValues re-entered it)").into()),
+        Err(_) => Err(js_sys::Error::new(
+            "wsaction was called again from inside a call (crypto.getRandomValues re-entered it)",
+        )
+        .into()),
     })
 }
 
@@ -1054,27 +1008,6 @@ pub fn reserve(bytes: f64, count: f64) -> Result<(), JsValue> {
         scratch.publish_areas();
         Ok(())
     })
-}
-
-/// In `drain`: a peer violation (or a rejected handshake) leaves the engine with a close queued,
-/// so draining continues. Any other error from get_action means the loop cannot go on.
-fn continue_after_error(error: &Error) -> Result<(), JsValue> {
-    if error.is_remote() {
-        Ok(())
-    } else {
-        Err(engine_error(error))
-    }
-}
-
-fn push_event(events: &mut Vec<f64>, payload: &mut Vec<u8>, action: &crate::handle::Action<'_>, kind: u32) {
-    let start = payload.len();
-    payload.extend_from_slice(action.bytes);
-    events.push(kind as f64);
-    events.push(action.buffer_type.map(|t| t as u32 as f64).unwrap_or(-1.0));
-    events.push(action.close_status.map(f64::from).unwrap_or(-1.0));
-    events.push(action.context.map(|c| c as f64).unwrap_or(-1.0));
-    events.push(start as f64);
-    events.push(payload.len() as f64);
 }
 
 // ---------------------------------------------------------------------------------------------

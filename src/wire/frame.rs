@@ -216,10 +216,7 @@ mod tests {
         assert_eq!(parse_header(&[0x8B, 0x00]), Err(Violation::ReservedOpcode { opcode: 0xB }));
         assert_eq!(parse_header(&[0x09, 0x00]), Err(Violation::FragmentedControlFrame { opcode: 9 }));
         assert_eq!(parse_header(&[0x89, 126, 0, 126]), Err(Violation::ControlFrameTooLong { length: 126 }));
-        assert_eq!(
-            parse_header(&[0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]),
-            Err(Violation::LengthTopBitSet)
-        );
+        assert_eq!(parse_header(&[0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0]), Err(Violation::LengthTopBitSet));
         // RSV bits are reported, not judged, here: whether they are allowed depends on extensions.
         assert!(matches!(parse_header(&[0xC1, 0x00]), Ok(HeaderParse::Complete(FrameHeader { rsv: 4, .. }, 2))));
     }
@@ -247,8 +244,7 @@ mod tests {
             for len in 0..40 {
                 let mut fast = data[..len].to_vec();
                 apply_mask(&mut fast, key, offset);
-                let slow: Vec<u8> =
-                    data[..len].iter().enumerate().map(|(i, b)| b ^ key[(offset + i) % 4]).collect();
+                let slow: Vec<u8> = data[..len].iter().enumerate().map(|(i, b)| b ^ key[(offset + i) % 4]).collect();
                 assert_eq!(fast, slow, "offset {offset} len {len}");
             }
         }

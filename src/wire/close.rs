@@ -1,8 +1,8 @@
 //! Close frame payloads (RFC 6455 5.5.1) and which close codes may cross the wire (7.4).
 
+use super::utf8;
 use crate::constants::{close_status, MAX_CLOSE_REASON_LENGTH};
 use crate::error::{Error, Violation};
-use crate::utf8;
 
 /// May `code` appear in a close frame? RFC 6455 7.4.1/7.4.2: 0-999 are unused; 1004 is reserved;
 /// 1005, 1006 and 1015 "MUST NOT be set as a status code in a Close control frame"; 1016-2999 are
@@ -34,11 +34,7 @@ pub fn parse_close_payload(payload: &[u8], verify_utf8: bool) -> Result<u16, Vio
 
 /// Checks a close the application wants to send and returns its payload. `None` or 1005 (EMPTY)
 /// sends a close without a status, as websocket.h does for a NULL buffer.
-pub fn build_close_payload(
-    status: Option<u16>,
-    reason: &[u8],
-    verify_utf8: bool,
-) -> Result<Vec<u8>, Error> {
+pub fn build_close_payload(status: Option<u16>, reason: &[u8], verify_utf8: bool) -> Result<Vec<u8>, Error> {
     let status = match status {
         None | Some(close_status::EMPTY) => {
             if !reason.is_empty() {
@@ -54,9 +50,7 @@ pub fn build_close_payload(
     if !is_sendable_close_code(status) {
         return Err(Error::InvalidArgument {
             argument: "close status",
-            problem: format!(
-                "{status} may not be sent (RFC 6455 7.4: use 1000-1003, 1007-1014 or 3000-4999)"
-            ),
+            problem: format!("{status} may not be sent (RFC 6455 7.4: use 1000-1003, 1007-1014 or 3000-4999)"),
         });
     }
     if reason.len() > MAX_CLOSE_REASON_LENGTH {
@@ -101,10 +95,7 @@ mod tests {
         assert_eq!(parse_close_payload(&[3], true), Err(Violation::CloseFrameOneByte));
         assert_eq!(parse_close_payload(&[0x03, 0xE8, b'o', b'k'], true), Ok(1000));
         assert_eq!(parse_close_payload(&[0x03, 0xED], true), Err(Violation::InvalidCloseCode { code: 1005 }));
-        assert_eq!(
-            parse_close_payload(&[0x03, 0xE8, 0xFF], true),
-            Err(Violation::InvalidUtf8InCloseReason)
-        );
+        assert_eq!(parse_close_payload(&[0x03, 0xE8, 0xFF], true), Err(Violation::InvalidUtf8InCloseReason));
         assert_eq!(parse_close_payload(&[0x03, 0xE8, 0xFF], false), Ok(1000));
     }
 

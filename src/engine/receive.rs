@@ -1,0 +1,288 @@
+//! The receive path (websocket.h WebSocketReceive), the frame reader: buffered bytes become frame
+//! headers checked against the per-frame rules (RFC 6455 5.1-5.5) and payload moved, unmasked,
+//! to `control` (control frames, see `control.rs`) or `pending` (data, see `assembler.rs`, which
+//! turns it into message pieces). Also the receive slot's completions and the receive buffer.
+//!
+//! permessage-deflate: a message whose first frame has RSV1 set is compressed (RFC 7692 6); its
+//! payload is inflated into `pending` as it arrives (`inflate_payload`), never past what the
+//! message budget has left, before UTF-8 is checked and before the pieces are cut.
+
+use super::send::RSV1;
+use super::Handle;
+use crate::config::Role;
+use crate::constants::BufferType;
+use crate::error::{Error, Violation};
+use crate::permessage_deflate::InflateState;
+use crate::state::{Event, State};
+use crate::wire::frame::{self, FrameHeader, HeaderParse};
+
+/// The frame being received.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct InboundFrame {
+    header: FrameHeader,
+    /// Payload bytes consumed so far (the mask key's phase).
+    consumed: u64,
+}
+
+impl InboundFrame {
+    fn remaining(&self) -> u64 {
+        self.header.payload_len - self.consumed
+    }
+}
+
+/// What a step of the receive parser ended with.
+pub(super) enum Progress {
+    /// An indication is ready.
+    Ready,
+    /// A pong reply is queued; hand it out before parsing on (bounds memory under a ping flood).
+    Blocked,
+    /// The buffered bytes are used up.
+    NeedBytes,
+}
+
+/// A receive indication ready to hand out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ready {
+    /// `len` bytes at the front of `pending`.
+    Data { buffer_type: BufferType, len: usize },
+    /// The pong payload in `control`.
+    Pong,
+    /// The close payload in `control` (status parsed and checked).
+    Close { status: u16 },
+    /// No close frame will come: the stream ended, a timer ran out, or the handle was aborted.
+    Abnormal,
+}
+
+impl Handle {
+    /// WebSocketReceive: queues one receive. The next IndicateReceiveComplete carries at most
+    /// the receive buffer size of payload; a longer message comes as *_FRAGMENT pieces and a final
+    /// *_MESSAGE piece, whatever its framing on the wire.
+    pub fn receive(&mut self, context: Option<u64>) -> Result<(), Error> {
+        match self.state {
+            State::Open | State::CloseSent => {}
+            _ => return Err(self.invalid_state("receive")),
+        }
+        if self.receive_op.is_some() {
+            return Err(Error::OperationPending { operation: "receive" });
+        }
+        self.receive_op = Some(context);
+        Ok(())
+    }
+    pub(super) fn complete_receive_from_network(&mut self, count: usize) {
+        if count == 0 {
+            // websocket.h: 0 cancels the receive. The peer ended the stream without (or after) a close.
+            self.receive_finished = true;
+            self.ready = Some(Ready::Abnormal);
+            self.transition(Event::Failed);
+            return;
+        }
+        self.in_end += count;
+        // Activity is stamped with the last tick's time: a host that ticks only at deadlines makes
+        // the idle interval start a little early, never late.
+        if self.now.is_some() {
+            self.idle_since = self.now;
+        }
+        self.keepalive_ping_at = None;
+    }
+
+    pub(super) fn complete_indication(&mut self, ready: Ready) {
+        self.ready = None;
+        self.receive_op = None;
+        match ready {
+            Ready::Data { len, .. } => {
+                // `pending` may have been emptied meanwhile (abort, failure): nothing to keep then.
+                let len = len.min(self.pending.len());
+                self.pending.copy_within(len.., 0);
+                let keep = self.pending.len() - len;
+                self.pending.truncate(keep);
+            }
+            Ready::Pong | Ready::Close { .. } => self.control.clear(),
+            Ready::Abnormal => {}
+        }
+    }
+    // The frame reader and message assembler (RFC 6455 section 5).
+
+    pub(super) fn compact_inbound(&mut self) {
+        if self.in_start == self.in_end {
+            self.in_start = 0;
+            self.in_end = 0;
+        } else if self.in_start > 0 {
+            self.inbound.copy_within(self.in_start..self.in_end, 0);
+            self.in_end -= self.in_start;
+            self.in_start = 0;
+        }
+    }
+
+    /// Parses buffered bytes until an indication is ready, a pong reply waits, or bytes run out.
+    /// Indications depend only on the bytes, never on how they were split into reads.
+    pub(super) fn advance_receive(&mut self) -> Result<Progress, Violation> {
+        let capacity = self.config.receive_buffer_size as usize;
+        loop {
+            if self.ready.is_some() {
+                return Ok(Progress::Ready);
+            }
+            if !self.replies.is_empty() {
+                return Ok(Progress::Blocked);
+            }
+            if self.receive_finished {
+                // Nothing more will be read: a queued receive completes as an abnormal close.
+                self.ready = Some(Ready::Abnormal);
+                return Ok(Progress::Ready);
+            }
+            let Some(mut inbound) = self.frame else {
+                match frame::parse_header(&self.inbound[self.in_start..self.in_end])? {
+                    HeaderParse::Incomplete => return Ok(Progress::NeedBytes),
+                    HeaderParse::Complete(header, used) => {
+                        self.in_start += used;
+                        self.start_frame(header)?;
+                        continue;
+                    }
+                }
+            };
+            let available = self.in_end - self.in_start;
+            let opcode = inbound.header.opcode;
+            if frame::is_control(opcode) {
+                let take = (inbound.remaining() as usize).min(available);
+                self.copy_payload(&mut inbound, take, true);
+                if inbound.remaining() > 0 {
+                    self.frame = Some(inbound);
+                    return Ok(Progress::NeedBytes);
+                }
+                self.frame = None;
+                self.finish_control(opcode)?;
+                continue;
+            }
+            // RFC 7692 6.2: a compressed message's payload is inflated where `pending` is filled,
+            // before UTF-8 is checked and the pieces are cut.
+            let compressed = self.receiving_compressed();
+            let from = self.pending.len();
+            let (frame_done, message_done) = if compressed {
+                let inflated_all = self.inflate_payload(&mut inbound, available)?;
+                // The last frame stays open while the inflater still has output for it.
+                (inbound.remaining() == 0 && (!inbound.header.fin || inflated_all), inflated_all)
+            } else {
+                let space = capacity - self.pending.len();
+                let take = (inbound.remaining().min(available as u64) as usize).min(space);
+                if take > 0 {
+                    self.copy_payload(&mut inbound, take, false);
+                }
+                let frame_done = inbound.remaining() == 0;
+                (frame_done, frame_done && inbound.header.fin)
+            };
+            if self.pending.len() > from {
+                self.check_arrived(from)?;
+            }
+            self.frame = if frame_done { None } else { Some(inbound) };
+            if let Some(piece) = self.cut_piece(message_done)? {
+                self.ready = Some(piece);
+                continue;
+            }
+            if !frame_done {
+                // A compressed frame takes at most a receive buffer of input per step: go on while
+                // more of it is buffered (each step consumes input, produces output, or fails).
+                if compressed && self.in_start < self.in_end {
+                    continue;
+                }
+                return Ok(Progress::NeedBytes);
+            }
+        }
+    }
+
+    /// Moves `take` payload bytes from the inbound buffer to `control` or `pending`, unmasking.
+    fn copy_payload(&mut self, inbound: &mut InboundFrame, take: usize, control: bool) {
+        let src = &self.inbound[self.in_start..self.in_start + take];
+        let target = if control { &mut self.control } else { &mut self.pending };
+        match inbound.header.mask {
+            Some(key) => {
+                let from = target.len();
+                target.resize(from + take, 0);
+                frame::copy_masked(&mut target[from..], src, key, (inbound.consumed % 4) as usize);
+            }
+            None => target.extend_from_slice(src),
+        }
+        inbound.consumed += take as u64;
+        self.in_start += take;
+    }
+
+    /// Inflates the next buffered part of a compressed frame into `pending` (RFC 7692 7.2.2):
+    /// at most a receive buffer of input, unmasked, and at most what `pending` and the message
+    /// budget have room for. True when the message is complete.
+    fn inflate_payload(&mut self, inbound: &mut InboundFrame, available: usize) -> Result<bool, Violation> {
+        let capacity = self.config.receive_buffer_size as usize;
+        let max_message_size = self.config.limits.max_message_size;
+        let budget_left = max_message_size.saturating_sub(self.message_charged());
+        let Some(deflate) = self.deflate.as_mut() else {
+            // The transform is freed only when the handle closes, and nothing is parsed after.
+            return Ok(false);
+        };
+        let take = (inbound.remaining().min(available as u64) as usize).min(capacity);
+        let src = &self.inbound[self.in_start..self.in_start + take];
+        self.inflate_input.clear();
+        match inbound.header.mask {
+            Some(key) => {
+                self.inflate_input.resize(take, 0);
+                frame::copy_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize);
+            }
+            None => self.inflate_input.extend_from_slice(src),
+        }
+        // RFC 7692 7.2.2: the tail 0x00 0x00 0xff 0xff follows the last frame's payload.
+        let ends_message = inbound.header.fin && take as u64 == inbound.remaining();
+        let from = self.pending.len();
+        self.pending.resize(capacity, 0);
+        let step = deflate.inflater.inflate(&self.inflate_input, ends_message, &mut self.pending[from..], budget_left);
+        let step = match step {
+            Ok(step) => step,
+            Err(error) => {
+                self.pending.truncate(from);
+                // NotInMessage cannot happen: admit_data_frame began the message.
+                return Err(error
+                    .violation(max_message_size)
+                    .unwrap_or(Violation::InvalidCompressedData { detail: "no compressed message begun" }));
+            }
+        };
+        self.pending.truncate(from + step.produced);
+        self.charge_inflated(step.produced as u64);
+        inbound.consumed += step.consumed as u64;
+        self.in_start += step.consumed;
+        Ok(step.state == InflateState::MessageDone)
+    }
+
+    /// Checks a frame header against the connection's state (RFC 6455 5.1-5.5) and the limits.
+    fn start_frame(&mut self, header: FrameHeader) -> Result<(), Violation> {
+        // RFC 6455 5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines meanings".
+        if header.rsv & !self.allowed_rsv != 0 {
+            return Err(Violation::ReservedBitsSet { bits: header.rsv });
+        }
+        // With permessage-deflate, RSV1 marks a compressed message's first frame only (RFC 7692 6.1:
+        // an endpoint receiving it on a control frame or a non-first fragment "MUST _Fail the
+        // WebSocket Connection_").
+        if header.rsv & RSV1 != 0 {
+            if frame::is_control(header.opcode) {
+                return Err(Violation::CompressedControlFrame { opcode: header.opcode });
+            }
+            if header.opcode == frame::OPCODE_CONTINUATION {
+                return Err(Violation::CompressedContinuation);
+            }
+        }
+        match self.config.role {
+            // RFC 6455 5.1: "The server MUST close the connection upon receiving a frame that is not masked."
+            Role::Server if header.mask.is_none() && !self.config.disable_masking => {
+                return Err(Violation::UnmaskedClientFrame)
+            }
+            // RFC 6455 5.1: "A client MUST close a connection if it detects a masked frame."
+            Role::Client if header.mask.is_some() => return Err(Violation::MaskedServerFrame),
+            _ => {}
+        }
+        if frame::is_control(header.opcode) {
+            self.control.clear();
+        } else {
+            let limit = self.config.limits.max_frame_size;
+            if header.payload_len > limit {
+                return Err(Violation::FrameTooBig { length: header.payload_len, limit });
+            }
+            self.admit_data_frame(&header)?;
+        }
+        self.frame = Some(InboundFrame { header, consumed: 0 });
+        Ok(())
+    }
+}
