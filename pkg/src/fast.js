@@ -90,242 +90,243 @@ export function instanceUsage(glue) {
 
 /** Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle. */
 export function installFastPaths(glue) {
-const { WebSocketHandle, _memory, _reserve, _scratchReport } = glue;
-if (WebSocketHandle.prototype.__wsactionFastPaths) return;
+  const { WebSocketHandle, _memory, _reserve, _scratchReport } = glue;
+  if (WebSocketHandle.prototype.__wsactionFastPaths) return;
 
-const NO_BYTES = new Uint8Array(0);
-const NO_EVENTS = new Float64Array(0);
+  const NO_BYTES = new Uint8Array(0);
+  const NO_EVENTS = new Float64Array(0);
 
-// Report word indexes (src/bindings/js.rs, `mod report`).
-const OUT_PTR = 0;
-const OUT_LEN = 1;
-const PAYLOAD_PTR = 2;
-const PAYLOAD_LEN = 3;
-const EVENTS_PTR = 4;
-const EVENTS_LEN = 5;
-const RECEIVE_ID = 6;
-const RECEIVE_CAPACITY = 7;
-const STATE = 8;
-const HAS_ERROR = 9;
-const SENT = 10;
-const HAS_SEND_ERROR = 11;
-const INPUT_PTR = 12;
-const INPUT_LEN = 13;
-const LENGTHS_PTR = 14;
+  // Report word indexes (src/bindings/js.rs, `mod report`).
+  const OUT_PTR = 0;
+  const OUT_LEN = 1;
+  const PAYLOAD_PTR = 2;
+  const PAYLOAD_LEN = 3;
+  const EVENTS_PTR = 4;
+  const EVENTS_LEN = 5;
+  const RECEIVE_ID = 6;
+  const RECEIVE_CAPACITY = 7;
+  const STATE = 8;
+  const HAS_ERROR = 9;
+  const SENT = 10;
+  const HAS_SEND_ERROR = 11;
+  const INPUT_PTR = 12;
+  const INPUT_LEN = 13;
+  const LENGTHS_PTR = 14;
 
-let memory = null;
-let u8 = NO_BYTES;
-let u32 = new Uint32Array(0);
-let f64 = NO_EVENTS;
-let report = 0; // word index of the report in u32
+  let memory = null;
+  let u8 = NO_BYTES;
+  let u32 = new Uint32Array(0);
+  let f64 = NO_EVENTS;
+  let report = 0; // word index of the report in u32
 
-/** The views over wasm memory, made again after the memory grew (wasm-bindgen's own test). */
-function views() {
-  if (u8.byteLength === 0) {
-    if (memory === null) {
-      memory = _memory();
-      report = _scratchReport() >>> 2;
+  /** The views over wasm memory, made again after the memory grew (wasm-bindgen's own test). */
+  function views() {
+    if (u8.byteLength === 0) {
+      if (memory === null) {
+        memory = _memory();
+        report = _scratchReport() >>> 2;
+      }
+      u8 = new Uint8Array(memory.buffer);
+      u32 = new Uint32Array(memory.buffer);
+      f64 = new Float64Array(memory.buffer);
     }
-    u8 = new Uint8Array(memory.buffer);
-    u32 = new Uint32Array(memory.buffer);
-    f64 = new Float64Array(memory.buffer);
   }
-}
 
-/** The scratch input's address and size as last reported (0 until the first reserve). */
-let inputAt = 0;
-let inputLength = 0;
+  /** The scratch input's address and size as last reported (0 until the first reserve). */
+  let inputAt = 0;
+  let inputLength = 0;
 
-/** Makes the scratch input hold `bytes` and `count` lengths (a RangeError past the limits). */
-function reserve(bytes, count) {
-  _reserve(bytes, count);
-  views();
-  inputAt = u32[report + INPUT_PTR];
-  inputLength = u32[report + INPUT_LEN];
-}
-
-/** Copies `data` into the scratch input at `at` (a loop beats TypedArray.set for a few bytes). */
-function copyIn(data, at) {
-  const n = data.length;
-  if (n <= 32) {
-    for (let i = 0; i < n; i++) u8[at + i] = data[i];
-  } else {
-    u8.set(data, at);
-  }
-}
-
-/** The drain result the report describes, as copies the caller owns. */
-function result(handle) {
-  views();
-  const r = report;
-  const outLen = u32[r + OUT_LEN];
-  const payloadLen = u32[r + PAYLOAD_LEN];
-  const eventsLen = u32[r + EVENTS_LEN];
-  let out = NO_BYTES;
-  if (outLen !== 0) {
-    const at = u32[r + OUT_PTR];
-    out = u8.slice(at, at + outLen);
-  }
-  let payload = NO_BYTES;
-  if (payloadLen !== 0) {
-    const at = u32[r + PAYLOAD_PTR];
-    payload = u8.slice(at, at + payloadLen);
-  }
-  let events = NO_EVENTS;
-  if (eventsLen !== 0) {
-    const at = u32[r + EVENTS_PTR] >>> 3;
-    events = f64.slice(at, at + eventsLen);
-  }
-  // The scratch input may have been given back after a large message.
-  inputAt = u32[r + INPUT_PTR];
-  inputLength = u32[r + INPUT_LEN];
-  return {
-    out,
-    payload,
-    events,
-    receiveId: u32[r + RECEIVE_ID],
-    receiveCapacity: u32[r + RECEIVE_CAPACITY],
-    state: u32[r + STATE],
-    error: u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null,
-  };
-}
-
-function describe(value) {
-  return value === null ? 'null' : typeof value;
-}
-
-const proto = WebSocketHandle.prototype;
-// Captured once: wrappers added later to the prototype (www/demo-server.mjs traces calls) see
-// one call per public method.
-const send = proto.send;
-
-function drain(keepReceiving, maxOutBytes) {
-  this._drainReport(keepReceiving, maxOutBytes);
-  return result(this);
-}
-
-/** `send` then `drain` in one call: one boundary crossing per message. */
-function sendAndDrain(bufferType, data, keepReceiving) {
-  if (data instanceof Uint8Array) {
-    const n = data.length;
-    if (n > inputLength) reserve(n, 0);
+  /** Makes the scratch input hold `bytes` and `count` lengths (a RangeError past the limits). */
+  function reserve(bytes, count) {
+    _reserve(bytes, count);
     views();
-    copyIn(data, inputAt);
-    this._sendInput(bufferType, n, keepReceiving);
+    inputAt = u32[report + INPUT_PTR];
+    inputLength = u32[report + INPUT_LEN];
+  }
+
+  /** Copies `data` into the scratch input at `at` (a loop beats TypedArray.set for a few bytes). */
+  function copyIn(data, at) {
+    const n = data.length;
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) u8[at + i] = data[i];
+    } else {
+      u8.set(data, at);
+    }
+  }
+
+  /** The drain result the report describes, as copies the caller owns. */
+  function result(handle) {
+    views();
+    const r = report;
+    const outLen = u32[r + OUT_LEN];
+    const payloadLen = u32[r + PAYLOAD_LEN];
+    const eventsLen = u32[r + EVENTS_LEN];
+    let out = NO_BYTES;
+    if (outLen !== 0) {
+      const at = u32[r + OUT_PTR];
+      out = u8.slice(at, at + outLen);
+    }
+    let payload = NO_BYTES;
+    if (payloadLen !== 0) {
+      const at = u32[r + PAYLOAD_PTR];
+      payload = u8.slice(at, at + payloadLen);
+    }
+    let events = NO_EVENTS;
+    if (eventsLen !== 0) {
+      const at = u32[r + EVENTS_PTR] >>> 3;
+      events = f64.slice(at, at + eventsLen);
+    }
+    // The scratch input may have been given back after a large message.
+    inputAt = u32[r + INPUT_PTR];
+    inputLength = u32[r + INPUT_LEN];
+    return {
+      out,
+      payload,
+      events,
+      receiveId: u32[r + RECEIVE_ID],
+      receiveCapacity: u32[r + RECEIVE_CAPACITY],
+      state: u32[r + STATE],
+      error: u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null,
+    };
+  }
+
+  function describe(value) {
+    return value === null ? 'null' : typeof value;
+  }
+
+  const proto = WebSocketHandle.prototype;
+  // Captured once: wrappers added later to the prototype (www/demo-server.mjs traces calls) see
+  // one call per public method.
+  const send = proto.send;
+
+  function drain(keepReceiving, maxOutBytes) {
+    this._drainReport(keepReceiving, maxOutBytes);
     return result(this);
   }
-  // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
-  send.call(this, bufferType, data, undefined);
-  this._drainReport(keepReceiving, undefined);
-  return result(this);
-}
 
-/**
- * `messages.length` sends of one type, each followed by the action loop, in one call; the
- * result is drain's with `sent` (how many were sent) and `sendError` (the engine's refusal that
- * stopped the batch after its first message, or null; a refusal of the first is thrown).
- */
-function sendMany(bufferType, messages, keepReceiving) {
-  if (!Array.isArray(messages)) {
-    throw new TypeError(`messages must be an array of Uint8Array, got ${describe(messages)}`);
-  }
-  const count = messages.length;
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const m = messages[i];
-    if (!(m instanceof Uint8Array)) {
-      throw new TypeError(`each of messages must be a Uint8Array, got ${describe(m)} at ${i}`);
+  /** `send` then `drain` in one call: one boundary crossing per message. */
+  function sendAndDrain(bufferType, data, keepReceiving) {
+    if (data instanceof Uint8Array) {
+      const n = data.length;
+      if (n > inputLength) reserve(n, 0);
+      views();
+      copyIn(data, inputAt);
+      this._sendInput(bufferType, n, keepReceiving);
+      return result(this);
     }
-    total += m.length;
+    // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
+    send.call(this, bufferType, data, undefined);
+    this._drainReport(keepReceiving, undefined);
+    return result(this);
   }
-  reserve(total, count); // RangeError past 256 MiB in all or 65,536 messages
-  const lengths = u32[report + LENGTHS_PTR] >>> 2;
-  let at = inputAt;
-  for (let i = 0; i < count; i++) {
-    const m = messages[i];
-    u8.set(m, at);
-    at += m.length;
-    u32[lengths + i] = m.length;
-  }
-  this._sendManyInput(bufferType, count, keepReceiving);
-  views();
-  const sent = u32[report + SENT];
-  const refused = u32[report + HAS_SEND_ERROR] !== 0;
-  const r = result(this);
-  r.sent = sent;
-  r.sendError = refused ? this._takeSendError() : null;
-  return r;
-}
 
-// What the instance's memory holds, estimated: wasm memory never shrinks, so its size says how
-// much was once used, not what is free; the open handles' footprints (counted here, given back
-// by free()) and the scratch input are what is in use. Handles freed by the garbage collector
-// instead of free() stay counted: the estimate errs on the safe side.
-const footprints = new WeakMap();
-let liveFootprint = 0;
-
-function usedEstimate() {
-  return Math.min(_memory().buffer.byteLength, ENGINE_BASE + liveFootprint + inputLength);
-}
-
-/** Throws OUT_OF_MEMORY when `needed` more bytes would take the memory past the ceiling less the margin. */
-function checkHeadroom(what, needed) {
-  const used = usedEstimate();
-  if (used + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, used);
-}
-
-// A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
-function checkedSendAndDrain(bufferType, data, keepReceiving) {
-  if (data instanceof Uint8Array && data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
-  return sendAndDrain.call(this, bufferType, data, keepReceiving);
-}
-
-function checkedSendMany(bufferType, messages, keepReceiving) {
-  if (Array.isArray(messages)) {
+  /**
+   * `messages.length` sends of one type, each followed by the action loop, in one call; the
+   * result is drain's with `sent` (how many were sent) and `sendError` (the engine's refusal that
+   * stopped the batch after its first message, or null; a refusal of the first is thrown).
+   */
+  function sendMany(bufferType, messages, keepReceiving) {
+    if (!Array.isArray(messages)) {
+      throw new TypeError(`messages must be an array of Uint8Array, got ${describe(messages)}`);
+    }
+    const count = messages.length;
     let total = 0;
-    for (const m of messages) total += m?.length ?? 0;
-    if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
+    for (let i = 0; i < count; i++) {
+      const m = messages[i];
+      if (!(m instanceof Uint8Array)) {
+        throw new TypeError(`each of messages must be a Uint8Array, got ${describe(m)} at ${i}`);
+      }
+      total += m.length;
+    }
+    reserve(total, count); // RangeError past 256 MiB in all or 65,536 messages
+    const lengths = u32[report + LENGTHS_PTR] >>> 2;
+    let at = inputAt;
+    for (let i = 0; i < count; i++) {
+      const m = messages[i];
+      u8.set(m, at);
+      at += m.length;
+      u32[lengths + i] = m.length;
+    }
+    this._sendManyInput(bufferType, count, keepReceiving);
+    views();
+    const sent = u32[report + SENT];
+    const refused = u32[report + HAS_SEND_ERROR] !== 0;
+    const r = result(this);
+    r.sent = sent;
+    r.sendError = refused ? this._takeSendError() : null;
+    return r;
   }
-  return sendMany.call(this, bufferType, messages, keepReceiving);
-}
 
-for (const [name, fn] of [['drain', drain], ['sendAndDrain', checkedSendAndDrain], ['sendMany', checkedSendMany]]) {
-  Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
-}
+  // What the instance's memory holds, estimated: wasm memory never shrinks, so its size says how
+  // much was once used, not what is free; the open handles' footprints (counted here, given back
+  // by free()) and the scratch input are what is in use. Handles freed by the garbage collector
+  // instead of free() stay counted: the estimate errs on the safe side.
+  const footprints = new WeakMap();
+  let liveFootprint = 0;
 
-// Handles are refused before the engine allocates their buffers (a trap there ends the instance).
-for (const name of ['createServer', 'createClient']) {
-  const create = WebSocketHandle[name];
-  Object.defineProperty(WebSocketHandle, name, {
-    value: function (properties, ...rest) {
-      const footprint = handleFootprint(properties);
-      checkHeadroom(`a handle (${name})`, footprint);
-      const handle = create.call(this, properties, ...rest);
-      footprints.set(handle, footprint);
-      liveFootprint += footprint;
-      return handle;
+  function usedEstimate() {
+    return Math.min(_memory().buffer.byteLength, ENGINE_BASE + liveFootprint + inputLength);
+  }
+
+  /** Throws OUT_OF_MEMORY when `needed` more bytes would take the memory past the ceiling less the margin. */
+  function checkHeadroom(what, needed) {
+    const used = usedEstimate();
+    if (used + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, used);
+  }
+
+  // A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
+  function checkedSendAndDrain(bufferType, data, keepReceiving) {
+    if (data instanceof Uint8Array && data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
+    return sendAndDrain.call(this, bufferType, data, keepReceiving);
+  }
+
+  function checkedSendMany(bufferType, messages, keepReceiving) {
+    if (Array.isArray(messages)) {
+      let total = 0;
+      for (const m of messages) total += m?.length ?? 0;
+      if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
+    }
+    return sendMany.call(this, bufferType, messages, keepReceiving);
+  }
+
+  for (const [name, fn] of [['drain', drain], ['sendAndDrain', checkedSendAndDrain], ['sendMany', checkedSendMany]]) {
+    Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+
+  // Handles are refused before the engine allocates their buffers (a trap there ends the instance).
+  for (const name of ['createServer', 'createClient']) {
+    const create = WebSocketHandle[name];
+    Object.defineProperty(WebSocketHandle, name, {
+      value: function (properties, ...rest) {
+        const footprint = handleFootprint(properties);
+        // Sizes past wasm32's ceiling are the engine's to refuse (a RangeError: out of range).
+        if (footprint < WASM32_MEMORY_LIMIT) checkHeadroom(`a handle (${name})`, footprint);
+        const handle = create.call(this, properties, ...rest);
+        footprints.set(handle, footprint);
+        liveFootprint += footprint;
+        return handle;
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  const free = proto.free;
+  Object.defineProperty(proto, 'free', {
+    value: function () {
+      const footprint = footprints.get(this);
+      if (footprint !== undefined) {
+        footprints.delete(this);
+        liveFootprint -= footprint;
+      }
+      return free.call(this);
     },
     writable: true,
     configurable: true,
     enumerable: false,
   });
-}
-const free = proto.free;
-Object.defineProperty(proto, 'free', {
-  value: function () {
-    const footprint = footprints.get(this);
-    if (footprint !== undefined) {
-      footprints.delete(this);
-      liveFootprint -= footprint;
-    }
-    return free.call(this);
-  },
-  writable: true,
-  configurable: true,
-  enumerable: false,
-});
-Object.defineProperty(proto, '__wsactionFastPaths', { value: true });
-usages.set(glue, () => ({ used: usedEstimate(), memory: _memory().buffer.byteLength, live: liveFootprint }));
+  Object.defineProperty(proto, '__wsactionFastPaths', { value: true });
+  usages.set(glue, () => ({ used: usedEstimate(), memory: _memory().buffer.byteLength, live: liveFootprint }));
 }
 
 installFastPaths(firstGlue);

@@ -244,7 +244,7 @@ const instanceOfHandle = new WeakMap();
 function createPooledHandle(create, properties, seed) {
   const footprint = handleFootprint(properties);
   const instance = acquireInstance(footprint);
-  if (!instance) throw outOfMemoryError('a handle', footprint, 0);
+  if (!instance) throw outOfMemoryError('a handle (every engine instance trapped, a fresh one is not ready yet)', footprint, 0);
   try {
     const handle = instance.WebSocketHandle[create](properties, seed);
     instanceOfHandle.set(handle, instance);
