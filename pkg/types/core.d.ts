@@ -224,6 +224,27 @@ export declare class WebSocketHandle {
    * `sendError` (the frames before it are in `out` and must be written).
    */
   sendMany(bufferType: number, messages: Uint8Array[], keepReceiving: boolean): SendManyResult;
+  /**
+   * drain() without the copy out of wasm memory: `out`, `payload` and `events` are views over it,
+   * in one result object that every view call refills. Valid until the next call into wsaction
+   * on any handle (a call reuses the buffers or grows the memory, which detaches the views):
+   * write or copy what you need first.
+   */
+  drainView(keepReceiving: boolean, maxOutBytes?: number | null): DrainResult;
+  /** sendAndDrain() with drainView()'s result (views, valid until the next call). */
+  sendAndDrainView(
+    bufferType: number,
+    data: Uint8Array | { status: number; reason?: string | Uint8Array } | null,
+    keepReceiving: boolean,
+  ): DrainResult;
+  /**
+   * `length` bytes of wasm memory (at most 256 MiB) to write the next message into, for
+   * sendBufferAndDrain(): framed from there, with no copy in. Shared by the module's handles;
+   * valid until the next call into wsaction.
+   */
+  sendBuffer(length: number): Uint8Array;
+  /** Sends the first `length` bytes of sendBuffer()'s space as one message, then drainView(). */
+  sendBufferAndDrain(bufferType: number, length: number, keepReceiving: boolean): DrainResult;
   /** WebSocketAbortHandle. */
   abort(): void;
   /** The time in ms (any epoch, never decreasing); fires due timers. Drain after it. */

@@ -10,7 +10,7 @@ use crate::constants::{ActionQueue, BufferType};
 use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent, TraceHook};
 use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
-use crate::random::{RandomSource, SeededRandom};
+use crate::random::{PooledRandom, RandomSource, SeededRandom};
 use crate::state::State;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -317,7 +317,8 @@ impl ComponentHandle {
     fn create(role: Role, properties: wit::Properties, seed: Option<u64>) -> Result<wit_engine::Handle, wit::Error> {
         let random: Box<dyn RandomSource> = match seed {
             Some(seed) => Box::new(SeededRandom::new(seed)),
-            None => Box::new(WasiRandom),
+            // One wasi:random host call per 64 mask keys, not one per frame.
+            None => Box::new(PooledRandom::new(WasiRandom)),
         };
         let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
         Ok(wit_engine::Handle::new(ComponentHandle {
