@@ -71,8 +71,6 @@ const NO_ECHO_CLIENT = 'the wasmtime host has no echo-client mode yet: its `clie
 const KNOWN_FAILURES = {
   'server wasmtime oversized-head': { issue: 10, why: 'a head the parser refuses is answered with a TCP reset instead of 431' },
   'server wasmtime garbage-head': { issue: 10, why: 'a head the parser refuses is answered with a TCP reset instead of 400' },
-  'server node never-read': { issue: 10, why: 'no read backpressure: the server keeps reading and buffers its echoes without bound' },
-  'server deno never-read': { issue: 10, why: 'no read backpressure: the server keeps reading and buffers its echoes without bound' },
   'server ws never-read': { issue: 10, why: 'ws has no read backpressure either (its socket keeps reading while its writes pile up); issue 10 asks wsaction for it' },
   'client wasmtime server-close': {
     issue: 10,
