@@ -1,7 +1,7 @@
 //! `wsaction-wasmtime`: the wsaction component under wasmtime.
 //!
 //! ```text
-//! wsaction-wasmtime [--component PATH] echo-server --port N    # N = 0 picks a free port
+//! wsaction-wasmtime [--component PATH] echo-server --port N [--keep-alive MS]   # N = 0 picks a free port
 //! wsaction-wasmtime [--component PATH] echo-client ws://127.0.0.1:N/   # echoes until the server closes
 //! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/        # a script, every echo checked
 //! wsaction-wasmtime [--component PATH] pair [SEED]
@@ -17,7 +17,7 @@ use wsaction_wasmtime_host::guest::Runtime;
 use wsaction_wasmtime_host::{fuzz, net, pair, scenarios, serve};
 
 fn usage() -> &'static str {
-    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N | echo-client URL | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] | echo-client URL | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
      The component path defaults to $WSACTION_COMPONENT (make component prints it)."
 }
 
@@ -36,7 +36,10 @@ fn run() -> Result<()> {
     let runtime = Runtime::load(&component)?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["echo-server", "--port", port] => serve::serve(runtime, port.parse().context("--port")?),
+        ["echo-server", "--port", port] => serve::serve(runtime, port.parse().context("--port")?, 0),
+        ["echo-server", "--port", port, "--keep-alive", ms] => {
+            serve::serve(runtime, port.parse().context("--port")?, ms.parse().context("--keep-alive")?)
+        }
         ["echo-client", url] => {
             let summary = serve::echo_client(runtime, url)?;
             println!("echo-client: {summary}");

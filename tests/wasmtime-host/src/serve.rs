@@ -48,8 +48,10 @@ fn run_event_loop<F: Future<Output = Result<()>>>(future: F) -> Result<()> {
     tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
-/// `echo-server --port N`: every connection is a task on one event loop, with its own instance.
-pub fn serve(runtime: Runtime, port: u16) -> Result<()> {
+/// `echo-server --port N [--keep-alive MS]`: every connection is a task on one event loop, with
+/// its own instance; with a keep-alive interval, the engine pings a silent peer after MS and
+/// fails the connection when the peer stays silent (0: off).
+pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32) -> Result<()> {
     run_event_loop(async move {
         let listener =
             TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding 127.0.0.1:{port}"))?;
@@ -61,7 +63,7 @@ pub fn serve(runtime: Runtime, port: u16) -> Result<()> {
                 Ok((stream, peer)) => {
                     let runtime = runtime.clone();
                     tokio::task::spawn_local(async move {
-                        match serve_connection(&runtime, stream).await {
+                        match serve_connection(&runtime, stream, keep_alive_ms).await {
                             Ok(summary) => eprintln!("{peer}: {summary}"),
                             Err(e) => eprintln!("{peer}: connection failed: {e:#}"),
                         }
@@ -134,11 +136,11 @@ fn peer_gone(e: &std::io::Error) -> bool {
 }
 
 /// One server connection: the request head, the upgrade or its refusal, then the echo loop.
-async fn serve_connection(runtime: &Runtime, mut stream: TcpStream) -> Result<String> {
+async fn serve_connection(runtime: &Runtime, mut stream: TcpStream, keep_alive_ms: u32) -> Result<String> {
     let clock = Instant::now();
     stream.set_nodelay(true)?;
     let mut g = runtime.instantiate()?;
-    let props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS)];
+    let props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS), PropertyValue::KeepAliveInterval(keep_alive_ms)];
     let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
     g.tick(h, now_ms(clock))?;
 
