@@ -1,8 +1,11 @@
 //! The component on real sockets, on one event loop: `echo-server` and `echo-client`.
 //!
-//! One tokio current-thread runtime runs every connection as a task; each connection has its own
-//! component instance and store (a trap or a full wasm memory stays with its connection, and the
-//! store's memory goes back when the connection ends). The component does all protocol work:
+//! One tokio current-thread runtime runs every connection as a task. Connections share component
+//! instances, up to `per_instance` handles in each (a handle is the engine's per-connection
+//! resource): an upgraded handle costs about 10 KiB of a shared instance's memory against about
+//! 56 KiB for an instance of its own. A new instance starts when the others are full, an instance
+//! is dropped (its wasm memory freed) when its last connection ends, and an instance that trapped
+//! takes no new connections. The component does all protocol work:
 //! HTTP heads, the handshake and its rejections, framing, masking, UTF-8, ping/pong, close and
 //! its timers. This file moves bytes, keeps the clock, sleeps until the engine's next deadline,
 //! stops reading a peer whose echoes pile up, and echoes.
@@ -13,12 +16,15 @@ use crate::guest::{
 };
 use crate::net::parse_ws_url;
 use anyhow::{anyhow, bail, Context, Result};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{ErrorKind, Write};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use wasmtime::component::ResourceAny;
 
 /// The engine's own head limits (its defaults answer an oversized head with 431).
 const DEFAULT_LIMITS: HttpLimits = HttpLimits { max_header_bytes: None, max_headers: None };
@@ -31,6 +37,62 @@ const CLOSE_TIMEOUT_MS: u32 = 5000;
 const WRITE_HIGH_WATER: usize = 1 << 20;
 /// How much one read takes from a socket.
 const READ_CHUNK: usize = 64 * 1024;
+/// A connection's buffers go back to the allocator once empty if they grew past this (after a
+/// large message, an idle connection holds no more than its small buffers).
+const KEEP_CAPACITY: usize = 16 * 1024;
+
+thread_local! {
+    /// The event loop's one read buffer: a read copies what it got into the connection's inbox,
+    /// so an idle connection holds no read buffer of its own.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0u8; READ_CHUNK]);
+}
+
+/// Waits until `socket` is readable, then reads once into `into`: Ok(0) at EOF.
+async fn read_into(socket: &impl Readable, into: &mut Vec<u8>) -> std::io::Result<usize> {
+    loop {
+        socket.wait_readable().await?;
+        let read = SCRATCH.with_borrow_mut(|scratch| -> std::io::Result<usize> {
+            let n = socket.try_read_now(scratch)?;
+            into.extend_from_slice(&scratch[..n]);
+            Ok(n)
+        });
+        match read {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The two socket types read_into reads from.
+trait Readable {
+    async fn wait_readable(&self) -> std::io::Result<()>;
+    fn try_read_now(&self, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+impl Readable for TcpStream {
+    async fn wait_readable(&self) -> std::io::Result<()> {
+        self.readable().await
+    }
+    fn try_read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.try_read(buf)
+    }
+}
+
+impl Readable for tokio::net::tcp::OwnedReadHalf {
+    async fn wait_readable(&self) -> std::io::Result<()> {
+        self.readable().await
+    }
+    fn try_read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.try_read(buf)
+    }
+}
+
+/// Gives a grown, empty buffer's memory back.
+fn release_if_empty(buffer: &mut Vec<u8>) {
+    if buffer.is_empty() && buffer.capacity() > KEEP_CAPACITY {
+        *buffer = Vec::new();
+    }
+}
 /// After a refused handshake, how long the answer may take to leave and the peer to hang up
 /// before the socket is dropped (dropping it with unread bytes would reset the answer away).
 const REFUSAL_LINGER: Duration = Duration::from_secs(2);
@@ -48,10 +110,104 @@ fn run_event_loop<F: Future<Output = Result<()>>>(future: F) -> Result<()> {
     tokio::task::LocalSet::new().block_on(&runtime, future)
 }
 
+/// One component instance and the connections using it.
+struct Instance {
+    guest: RefCell<Guest>,
+    connections: Cell<usize>,
+    /// A call into it trapped or failed: it takes no new connections.
+    poisoned: Cell<bool>,
+}
+
+/// The instances of the event loop's connections.
+pub struct Pool {
+    runtime: Runtime,
+    per_instance: usize,
+    instances: RefCell<Vec<Rc<Instance>>>,
+}
+
+impl Pool {
+    pub fn new(runtime: Runtime, per_instance: usize) -> Rc<Pool> {
+        Rc::new(Pool { runtime, per_instance: per_instance.max(1), instances: RefCell::new(Vec::new()) })
+    }
+
+    /// A place for one more connection: in an instance with room, or in a new one.
+    fn lease(&self) -> Result<Lease> {
+        let mut instances = self.instances.borrow_mut();
+        // Instances no connection uses any more go, and their memory with them.
+        instances.retain(|i| i.connections.get() > 0 && !i.poisoned.get());
+        let instance = match instances.iter().find(|i| i.connections.get() < self.per_instance) {
+            Some(instance) => instance.clone(),
+            None => {
+                let guest = self.runtime.instantiate().context("a new component instance")?;
+                let instance = Rc::new(Instance {
+                    guest: RefCell::new(guest),
+                    connections: Cell::new(0),
+                    poisoned: Cell::new(false),
+                });
+                instances.push(instance.clone());
+                instance
+            }
+        };
+        instance.connections.set(instance.connections.get() + 1);
+        Ok(Lease { instance })
+    }
+
+    /// Instances with a connection.
+    fn live_instances(&self) -> usize {
+        self.instances.borrow().iter().filter(|i| i.connections.get() > 0).count()
+    }
+}
+
+/// One connection's share of an instance. The guest is borrowed for each run of calls between
+/// two awaits and never across one (the tasks of the loop take turns on it).
+struct Lease {
+    instance: Rc<Instance>,
+}
+
+impl Lease {
+    fn guest(&self) -> RefMut<'_, Guest> {
+        self.instance.guest.borrow_mut()
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.instance.connections.set(self.instance.connections.get() - 1);
+    }
+}
+
+/// Runs one connection's handle from creation to drop, whatever happens in between: a handle
+/// left behind would hold its memory in a shared instance. An instance that cannot even drop a
+/// handle has trapped: it is poisoned, and its other connections fail on their next call.
+async fn with_handle<F, Fut>(
+    lease: &Lease,
+    create: impl FnOnce(&mut Guest) -> Result<ResourceAny>,
+    run: F,
+) -> Result<String>
+where
+    F: FnOnce(ResourceAny) -> Fut,
+    Fut: Future<Output = Result<String>>,
+{
+    let h = match create(&mut lease.guest()) {
+        Ok(h) => h,
+        Err(e) => {
+            lease.instance.poisoned.set(true);
+            return Err(e);
+        }
+    };
+    let result = run(h).await;
+    if let Err(e) = lease.guest().drop_handle(h) {
+        lease.instance.poisoned.set(true);
+        return Err(e.context(format!("the instance is poisoned (after: {:?})", result.as_ref().err())));
+    }
+    result
+}
+
 /// `echo-server --port N [--keep-alive MS]`: every connection is a task on one event loop, with
 /// its own instance; with a keep-alive interval, the engine pings a silent peer after MS and
 /// fails the connection when the peer stays silent (0: off).
-pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32) -> Result<()> {
+pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32, per_instance: usize) -> Result<()> {
+    let pool = Pool::new(runtime, per_instance);
     run_event_loop(async move {
         let listener =
             TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding 127.0.0.1:{port}"))?;
@@ -61,10 +217,15 @@ pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32) -> Result<()> {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
-                    let runtime = runtime.clone();
+                    let pool = pool.clone();
                     tokio::task::spawn_local(async move {
-                        match serve_connection(&runtime, stream, keep_alive_ms).await {
-                            Ok(summary) => eprintln!("{peer}: {summary}"),
+                        let outcome = match pool.lease() {
+                            Ok(lease) => serve_connection(&lease, stream, keep_alive_ms).await,
+                            Err(e) => Err(e),
+                        };
+                        let instances = pool.live_instances();
+                        match outcome {
+                            Ok(summary) => eprintln!("{peer}: {summary} ({instances} instance(s) live)"),
                             Err(e) => eprintln!("{peer}: connection failed: {e:#}"),
                         }
                     });
@@ -82,10 +243,10 @@ pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32) -> Result<()> {
 /// `echo-client URL`: connects, echoes every message until the connection is over; Ok when it
 /// ended in a closing handshake, an error (exit 1) when the handshake or the connection failed.
 pub fn echo_client(runtime: Runtime, url: &str) -> Result<String> {
-    let url = url.to_string();
+    let pool = Pool::new(runtime, 1);
     let mut summary = String::new();
     run_event_loop(async {
-        summary = client_connection(&runtime, &url).await?;
+        summary = client_connection(&pool.lease()?, url).await?;
         Ok(())
     })?;
     Ok(summary)
@@ -110,17 +271,16 @@ async fn read_head<T>(
 ) -> Result<HeadRead<T>> {
     let deadline = tokio::time::Instant::now() + HEAD_TIMEOUT;
     let mut buf = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
     loop {
         match parse(&buf)? {
             Ok(Some((head, consumed))) => return Ok(HeadRead::Head(head, buf.split_off(consumed))),
             Ok(None) => {}
             Err(refused) => return Ok(HeadRead::Refused(refused)),
         }
-        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+        match tokio::time::timeout_at(deadline, read_into(stream, &mut buf)).await {
             Err(_) => return Ok(HeadRead::TimedOut),
             Ok(Ok(0)) => return Ok(HeadRead::PeerGone),
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Ok(Ok(_)) => {}
             Ok(Err(e)) if peer_gone(&e) => return Ok(HeadRead::PeerGone),
             Ok(Err(e)) => return Err(e.into()),
         }
@@ -136,48 +296,56 @@ fn peer_gone(e: &std::io::Error) -> bool {
 }
 
 /// One server connection: the request head, the upgrade or its refusal, then the echo loop.
-async fn serve_connection(runtime: &Runtime, mut stream: TcpStream, keep_alive_ms: u32) -> Result<String> {
+async fn serve_connection(lease: &Lease, mut stream: TcpStream, keep_alive_ms: u32) -> Result<String> {
     let clock = Instant::now();
     stream.set_nodelay(true)?;
-    let mut g = runtime.instantiate()?;
     let props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS), PropertyValue::KeepAliveInterval(keep_alive_ms)];
-    let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
-    g.tick(h, now_ms(clock))?;
-
-    let read = read_head(&mut stream, |buf| {
-        Ok(g.parse_request_head(buf, DEFAULT_LIMITS)?.map(|parsed| parsed.map(|p| (p.head, p.consumed as usize))))
+    let create = |g: &mut Guest| -> Result<ResourceAny> {
+        let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
+        g.tick(h, now_ms(clock))?;
+        Ok(h)
+    };
+    with_handle(lease, create, |h| async move {
+        let read = read_head(&mut stream, |buf| {
+            let parsed = lease.guest().parse_request_head(buf, DEFAULT_LIMITS)?;
+            Ok(parsed.map(|parsed| parsed.map(|p| (p.head, p.consumed as usize))))
+        })
+        .await?;
+        let (request, leftover) = match read {
+            HeadRead::Head(request, leftover) => (request, leftover),
+            HeadRead::Refused(e) => return refuse(lease, stream, e).await,
+            HeadRead::PeerGone => return Ok("the peer left before its HTTP head ended".to_string()),
+            HeadRead::TimedOut => return Ok(format!("no complete HTTP head within {HEAD_TIMEOUT:?}: dropped")),
+        };
+        let accepted = {
+            let g = &mut *lease.guest();
+            match g.check_request_line(&request.method, request.minor_version)? {
+                Err(e) => Err(e),
+                Ok(()) => g.begin_server_handshake(h, None, &[], &request.headers)?,
+            }
+        };
+        let response_headers = match accepted {
+            Ok(headers) => headers,
+            Err(e) => return refuse(lease, stream, e).await,
+        };
+        let head = {
+            let g = &mut *lease.guest();
+            g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
+            g.serialize_response_head(101, "Switching Protocols", &response_headers)?
+                .map_err(|e| anyhow!("serialize-response-head: {e:?}"))?
+        };
+        stream.write_all(&head).await?;
+        let mut ep = Endpoint::new(h);
+        ep.inbox = leftover;
+        echo_loop(lease, &mut ep, stream, clock).await
     })
-    .await?;
-    let (request, leftover) = match read {
-        HeadRead::Head(request, leftover) => (request, leftover),
-        HeadRead::Refused(e) => return refuse(&mut g, stream, e).await,
-        HeadRead::PeerGone => return Ok("the peer left before its HTTP head ended".to_string()),
-        HeadRead::TimedOut => return Ok(format!("no complete HTTP head within {HEAD_TIMEOUT:?}: dropped")),
-    };
-    let accepted = match g.check_request_line(&request.method, request.minor_version)? {
-        Err(e) => Err(e),
-        Ok(()) => g.begin_server_handshake(h, None, &[], &request.headers)?,
-    };
-    let response_headers = match accepted {
-        Ok(headers) => headers,
-        Err(e) => return refuse(&mut g, stream, e).await,
-    };
-    let head = g
-        .serialize_response_head(101, "Switching Protocols", &response_headers)?
-        .map_err(|e| anyhow!("serialize-response-head: {e:?}"))?;
-    stream.write_all(&head).await?;
-    let mut ep = Endpoint::new(h);
-    ep.inbox = leftover;
-    g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
-    let summary = echo_loop(&mut g, &mut ep, stream, clock).await?;
-    g.drop_handle(h)?;
-    Ok(summary)
+    .await
 }
 
 /// Answers a refused upgrade with the status and headers the component chose (400 for a
 /// malformed head, 426 with Sec-WebSocket-Version for a wrong version, 431 for an oversized
 /// head, RFC 6455 §4.2.2 and RFC 6585 §5), then closes without resetting the answer away.
-async fn refuse(g: &mut Guest, mut stream: TcpStream, refused: Error) -> Result<String> {
+async fn refuse(lease: &Lease, mut stream: TcpStream, refused: Error) -> Result<String> {
     let (status, headers) = match &refused {
         Error::HandshakeFailed(r) => (r.http_status.unwrap_or(400), r.headers.clone()),
         Error::MalformedHttp(m) => (m.http_status, Vec::new()),
@@ -185,8 +353,11 @@ async fn refuse(g: &mut Guest, mut stream: TcpStream, refused: Error) -> Result<
     };
     let mut headers = headers;
     headers.push(header("Connection", "close"));
-    let reason = g.reason_phrase(status)?;
-    let head = g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))?;
+    let head = {
+        let g = &mut *lease.guest();
+        let reason = g.reason_phrase(status)?;
+        g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))?
+    };
     let summary = format!("refused the handshake with {status}: {}", refused.case());
     if let Err(e) = stream.write_all(&head).await {
         return if peer_gone(&e) { Ok(format!("{summary} (the peer left first)")) } else { Err(e.into()) };
@@ -202,45 +373,57 @@ async fn refuse(g: &mut Guest, mut stream: TcpStream, refused: Error) -> Result<
 }
 
 /// One client connection: the client handshake through the component, then the echo loop.
-async fn client_connection(runtime: &Runtime, url: &str) -> Result<String> {
+async fn client_connection(lease: &Lease, url: &str) -> Result<String> {
     let (host, port, path) = parse_ws_url(url)?;
     let clock = Instant::now();
     let mut stream = TcpStream::connect((host.as_str(), port)).await.with_context(|| format!("connecting to {url}"))?;
     stream.set_nodelay(true)?;
-    let mut g = runtime.instantiate()?;
     let props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS)];
-    let h = g.create_client(props, None)?.map_err(|e| anyhow!("create-client: {e:?}"))?;
-    g.tick(h, now_ms(clock))?;
-    let mut headers = vec![header("Host", &format!("{host}:{port}"))];
-    headers.extend(g.begin_client_handshake(h, &[], &[], &[])?.map_err(|e| anyhow!("begin-client-handshake: {e:?}"))?);
-    let request = g.serialize_request_head("GET", &path, &headers)?.map_err(|e| anyhow!("{e:?}"))?;
-    stream.write_all(&request).await?;
-    let read = read_head(&mut stream, |buf| {
-        Ok(g.parse_response_head(buf, DEFAULT_LIMITS)?.map(|parsed| parsed.map(|p| (p.head, p.consumed as usize))))
-    })
-    .await?;
-    let (response, leftover) = match read {
-        HeadRead::Head(response, leftover) => (response, leftover),
-        HeadRead::Refused(e) => bail!("the server's response head is malformed: {e:?}"),
-        HeadRead::PeerGone => bail!("the server hung up before its response head ended"),
-        HeadRead::TimedOut => bail!("no complete response head within {HEAD_TIMEOUT:?}"),
+    let create = |g: &mut Guest| -> Result<ResourceAny> {
+        let h = g.create_client(props, None)?.map_err(|e| anyhow!("create-client: {e:?}"))?;
+        g.tick(h, now_ms(clock))?;
+        Ok(h)
     };
-    // RFC 6455 §4.1: anything but 101 fails the handshake.
-    if response.status != 101 {
-        bail!("the server answered {} {}, not 101 Switching Protocols", response.status, response.reason);
-    }
-    g.end_client_handshake(h, &response.headers)?.map_err(|e| anyhow!("the server's 101 is refused: {e:?}"))?;
-    let mut ep = Endpoint::new(h);
-    ep.inbox = leftover;
-    g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
-    let summary = echo_loop(&mut g, &mut ep, stream, clock).await?;
-    let state = g.state(h)?;
-    let failure = g.failure(h)?;
-    g.drop_handle(h)?;
-    match (state, failure) {
-        (State::Closed, None) => Ok(summary),
-        (state, failure) => bail!("{summary}; the connection failed (state {state:?}, failure {failure:?})"),
-    }
+    with_handle(lease, create, |h| async move {
+        let request = {
+            let g = &mut *lease.guest();
+            let mut headers = vec![header("Host", &format!("{host}:{port}"))];
+            headers.extend(
+                g.begin_client_handshake(h, &[], &[], &[])?.map_err(|e| anyhow!("begin-client-handshake: {e:?}"))?,
+            );
+            g.serialize_request_head("GET", &path, &headers)?.map_err(|e| anyhow!("{e:?}"))?
+        };
+        stream.write_all(&request).await?;
+        let read = read_head(&mut stream, |buf| {
+            let parsed = lease.guest().parse_response_head(buf, DEFAULT_LIMITS)?;
+            Ok(parsed.map(|parsed| parsed.map(|p| (p.head, p.consumed as usize))))
+        })
+        .await?;
+        let (response, leftover) = match read {
+            HeadRead::Head(response, leftover) => (response, leftover),
+            HeadRead::Refused(e) => bail!("the server's response head is malformed: {e:?}"),
+            HeadRead::PeerGone => bail!("the server hung up before its response head ended"),
+            HeadRead::TimedOut => bail!("no complete response head within {HEAD_TIMEOUT:?}"),
+        };
+        // RFC 6455 §4.1: anything but 101 fails the handshake.
+        if response.status != 101 {
+            bail!("the server answered {} {}, not 101 Switching Protocols", response.status, response.reason);
+        }
+        {
+            let g = &mut *lease.guest();
+            g.end_client_handshake(h, &response.headers)?.map_err(|e| anyhow!("the server's 101 is refused: {e:?}"))?;
+            g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
+        }
+        let mut ep = Endpoint::new(h);
+        ep.inbox = leftover;
+        let summary = echo_loop(lease, &mut ep, stream, clock).await?;
+        let g = &mut *lease.guest();
+        match (g.state(h)?, g.failure(h)?) {
+            (State::Closed, None) => Ok(summary),
+            (state, failure) => bail!("{summary}; the connection failed (state {state:?}, failure {failure:?})"),
+        }
+    })
+    .await
 }
 
 /// What the echo application counted.
@@ -292,16 +475,18 @@ fn reply_to(
 /// then wait for the earliest of bytes to read (while the engine holds a receive and the writes
 /// pending stay under the high-water mark), the socket taking writes, or the engine's deadline.
 /// No lifetime of its own: it ends when the engine says the connection is over.
-async fn echo_loop(g: &mut Guest, ep: &mut Endpoint, stream: TcpStream, clock: Instant) -> Result<String> {
+async fn echo_loop(lease: &Lease, ep: &mut Endpoint, stream: TcpStream, clock: Instant) -> Result<String> {
     let h = ep.handle;
-    let (mut reader, mut writer) = stream.into_split();
+    let (reader, mut writer) = stream.into_split();
     let mut out: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
     let mut assembler = Assembler::default();
     let mut echoed = Echoed::default();
     let mut peer_left = false;
     loop {
-        // The engine's turn: crossings until it has nothing more to say.
+        // The engine's turn: crossings until it has nothing more to say. The instance is
+        // borrowed until the wait below (other connections may use it meanwhile).
+        let mut guest = lease.guest();
+        let g = &mut *guest;
         loop {
             let (inbox_before, out_before) = (ep.inbox.len(), out.len());
             let mut events: VecDeque<Event> = drain(g, ep, &mut out)?.into();
@@ -322,7 +507,11 @@ async fn echo_loop(g: &mut Guest, ep: &mut Endpoint, stream: TcpStream, clock: I
         if peer_left {
             out.clear();
         }
-        if finished(g.state(h)?) && !ep.close_waits {
+        release_if_empty(&mut ep.inbox);
+        let done = finished(g.state(h)?) && !ep.close_waits;
+        let state = g.state(h)?;
+        drop(guest);
+        if done {
             // The close frame (or the last echoes) may still be on their way out.
             if !out.is_empty() {
                 let _ = tokio::time::timeout(FINAL_FLUSH, writer.write_all(&out)).await;
@@ -334,17 +523,17 @@ async fn echo_loop(g: &mut Guest, ep: &mut Endpoint, stream: TcpStream, clock: I
             ep.held.is_some() && !ep.ended && out.len() < WRITE_HIGH_WATER && ep.inbox.len() < WRITE_HIGH_WATER;
         let can_write = !out.is_empty();
         if !can_read && !can_write && deadline.is_none() {
-            bail!("stuck: no receive held, nothing to write, no deadline (state {:?})", g.state(h)?);
+            bail!("stuck: no receive held, nothing to write, no deadline (state {state:?})");
         }
         tokio::select! {
-            read = reader.read(&mut chunk), if can_read => match read {
+            read = read_into(&reader, &mut ep.inbox), if can_read => match read {
                 Ok(0) => ep.ended = true,
-                Ok(n) => ep.inbox.extend_from_slice(&chunk[..n]),
+                Ok(_) => {}
                 Err(e) if peer_gone(&e) => ep.ended = true,
                 Err(e) => return Err(e.into()),
             },
             written = writer.write(&out), if can_write => match written {
-                Ok(n) => { out.drain(..n); }
+                Ok(n) => { out.drain(..n); release_if_empty(&mut out); }
                 // The peer is gone: nothing more can be written; the engine hears it as the end
                 // of the stream (a 1006 close) once it has taken what was read.
                 Err(e) if peer_gone(&e) => { peer_left = true; ep.ended = true; out.clear(); }
@@ -353,9 +542,10 @@ async fn echo_loop(g: &mut Guest, ep: &mut Endpoint, stream: TcpStream, clock: I
             _ = sleep_until(deadline), if deadline.is_some() => {}
         }
         if ep.next_deadline.is_some_and(|due| now_ms(clock) >= due) {
-            g.tick(h, now_ms(clock))?;
+            lease.guest().tick(h, now_ms(clock))?;
         }
     }
+    let g = &mut *lease.guest();
     let failure = g.failure(h)?;
     Ok(format!(
         "echoed {} messages ({} bytes), close status {:?}, state {:?}{}",
