@@ -352,6 +352,8 @@ async fn refuse(lease: &Lease, mut stream: TcpStream, refused: Error) -> Result<
         _ => (400, Vec::new()),
     };
     let mut headers = headers;
+    // No body, and no keeping the connection for another request.
+    headers.push(header("Content-Length", "0"));
     headers.push(header("Connection", "close"));
     let head = {
         let g = &mut *lease.guest();
