@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR
 VENV := $(HOME)/.cache/wsaction/venv
 
 .PHONY: test demo bench setup-rust test-rust check-wasm fresh-results readme-matrix setup-fuzz fuzz fuzz-smoke
-FUZZ_TARGETS := receive_frames handshake_heads operation_sequences
+FUZZ_TARGETS := receive_frames handshake_heads operation_sequences inflate
 FUZZ_SECONDS ?= 20
 FUZZ_TARGET_DIR ?= $(HOME)/.cache/wsaction/fuzz-target
 
@@ -48,7 +48,9 @@ setup-rust:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
 # Style is checked like behaviour: formatting, and clippy on the native build and both bindings.
-test-rust: setup-rust
+# tests/permessage_deflate.rs and tests/deflate_interop.rs talk to Python websockets in the venv.
+test-rust: export WSACTION_PYTHON := $(VENV)/bin/python
+test-rust: setup-rust component-venv
 	cargo fmt --check
 	for crate in tests/wasmtime-host tests/wit-tool fuzz; do cargo fmt --check --manifest-path $$crate/Cargo.toml || exit 1; done
 	cargo clippy --all-targets -- -D warnings
@@ -133,7 +135,7 @@ test-js-scenarios: setup-js
 	$(DENO) test --allow-read --allow-write $(JS_TESTS)/scenarios.deno.test.ts
 
 test-js-interop: setup-js
-	node --test $(JS_TESTS)/interop-ws.test.mjs $(JS_TESTS)/tls.test.mjs $(JS_TESTS)/ordering.test.mjs
+	node --test $(JS_TESTS)/interop-ws.test.mjs $(JS_TESTS)/tls.test.mjs $(JS_TESTS)/ordering.test.mjs $(JS_TESTS)/deflate-ws.test.mjs
 
 test-js-deno: setup-js
 	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/deno.test.ts $(JS_TESTS)/ordering.deno.test.ts

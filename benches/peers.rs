@@ -232,7 +232,7 @@ impl WsactionParser {
         let mut chunk_left = 0usize;
         loop {
             loop {
-                let action = self.server.get_action(ActionQueue::Receive).unwrap();
+                let action = self.server.get_action(ActionQueue::Receive).unwrap().record();
                 let (id, kind) = (action.id, action.kind);
                 match kind {
                     ActionKind::ReceiveFromNetwork => {

@@ -3,6 +3,7 @@
 
 use crate::constants::{property_type, DEFAULT_KEEPALIVE_INTERVAL_MS, SUPPORTED_VERSION};
 use crate::error::Error;
+use crate::permessage_deflate::{DeflateConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 
 /// Which side of the connection a handle plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,6 +62,22 @@ pub enum Property {
     MaxHandshakeHeaderBytes(u32),
     /// Most header fields in a handshake head. Default 128.
     MaxHandshakeHeaders(u32),
+    /// permessage-deflate (RFC 7692): a client offers it, a server accepts an offer of it. Default off.
+    PerMessageDeflate(bool),
+    /// Without context takeover on our side, messages shorter than this go out uncompressed. Default 1024.
+    DeflateThreshold(u32),
+    /// Client: ask the server to reset its window per message. Server: always reset ours. Default off.
+    DeflateServerNoContextTakeover(bool),
+    /// Client: reset our window per message. Server: ask the client to. Default off.
+    DeflateClientNoContextTakeover(bool),
+    /// 8..=15: the server's LZ77 window (client: asked of the server; server: the most it uses). Unset by default.
+    DeflateServerMaxWindowBits(u8),
+    /// 8..=15: the client's LZ77 window (client: promised; server: asked of the client). Unset by default.
+    DeflateClientMaxWindowBits(u8),
+    /// zlib compression level 0..=9. Default 6.
+    DeflateLevel(u8),
+    /// zlib memory level 1..=9 (2^(level+9) bytes of hash table and buffers). Default 8.
+    DeflateMemLevel(u8),
 }
 
 /// What values a property takes.
@@ -100,7 +117,7 @@ pub struct PropertySpec {
 const U32_ANY: PropertyKind = PropertyKind::Integer { min: 0, max: u32::MAX as u64 };
 
 /// The property table, in websocket.h order then wsaction's.
-pub const PROPERTIES: [PropertySpec; 15] = [
+pub const PROPERTIES: [PropertySpec; 23] = [
     PropertySpec {
         name: "receiveBufferSize",
         wit_name: "receive-buffer-size",
@@ -251,6 +268,86 @@ pub const PROPERTIES: [PropertySpec; 15] = [
         default: "128",
         doc: "Most header fields in a handshake head (431 past it on a server).",
     },
+    PropertySpec {
+        name: "perMessageDeflate",
+        wit_name: "per-message-deflate",
+        label: "permessage-deflate",
+        number: property_type::PER_MESSAGE_DEFLATE,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "permessage-deflate (RFC 7692): a client offers it, a server accepts the first offer the deflate properties allow.",
+    },
+    PropertySpec {
+        name: "deflateThreshold",
+        wit_name: "deflate-threshold",
+        label: "deflate threshold",
+        number: property_type::DEFLATE_THRESHOLD,
+        websocket_h: false,
+        kind: U32_ANY,
+        default: "1024",
+        doc: "Without context takeover on our side, messages shorter than this go out uncompressed (ws's threshold).",
+    },
+    PropertySpec {
+        name: "deflateServerNoContextTakeover",
+        wit_name: "deflate-server-no-context-takeover",
+        label: "deflate server_no_context_takeover",
+        number: property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Client: ask the server to reset its window per message. Server: always reset ours (ws's serverNoContextTakeover).",
+    },
+    PropertySpec {
+        name: "deflateClientNoContextTakeover",
+        wit_name: "deflate-client-no-context-takeover",
+        label: "deflate client_no_context_takeover",
+        number: property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Client: reset our window per message, and say so. Server: ask the client to (ws's clientNoContextTakeover).",
+    },
+    PropertySpec {
+        name: "deflateServerMaxWindowBits",
+        wit_name: "deflate-server-max-window-bits",
+        label: "deflate server_max_window_bits",
+        number: property_type::DEFLATE_SERVER_MAX_WINDOW_BITS,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: MIN_WINDOW_BITS as u64, max: MAX_WINDOW_BITS as u64 },
+        default: "unset (15, or as offered)",
+        doc: "Client: ask the server for at most 2^n (8 is asked as 9). Server: use at most 2^n (ws's serverMaxWindowBits).",
+    },
+    PropertySpec {
+        name: "deflateClientMaxWindowBits",
+        wit_name: "deflate-client-max-window-bits",
+        label: "deflate client_max_window_bits",
+        number: property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: MIN_WINDOW_BITS as u64, max: MAX_WINDOW_BITS as u64 },
+        default: "unset (15)",
+        doc: "Client: promise at most 2^n. Server: ask the client for at most 2^n, declining offers that cannot be limited (ws's clientMaxWindowBits).",
+    },
+    PropertySpec {
+        name: "deflateLevel",
+        wit_name: "deflate-level",
+        label: "deflate level",
+        number: property_type::DEFLATE_LEVEL,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 0, max: 9 },
+        default: "6",
+        doc: "zlib compression level, 0 (store) to 9 (smallest).",
+    },
+    PropertySpec {
+        name: "deflateMemLevel",
+        wit_name: "deflate-mem-level",
+        label: "deflate memory level",
+        number: property_type::DEFLATE_MEM_LEVEL,
+        websocket_h: false,
+        kind: PropertyKind::Integer { min: 1, max: 9 },
+        default: "8",
+        doc: "zlib memory level: its buffers take 7 x 2^(level+6) bytes of the compressor's memory.",
+    },
 ];
 
 /// The row for a WEB_SOCKET_PROPERTY_TYPE number.
@@ -289,6 +386,14 @@ impl Property {
                 max: u32::MAX as u64,
             })
         };
+        // The deflate numbers are small: out of u8 is out of their rows' range.
+        let small = |n: u64| {
+            let (min, max) = match spec.kind {
+                PropertyKind::Integer { min, max } => (min, max),
+                _ => (0, u8::MAX as u64),
+            };
+            u8::try_from(n).map_err(|_| Error::PropertyOutOfRange { property: spec.label, value: n, min, max })
+        };
         Ok(match (number, value) {
             (property_type::RECEIVE_BUFFER_SIZE, PropertyValue::Integer(n)) => Property::ReceiveBufferSize(narrow(n)?),
             (property_type::SEND_BUFFER_SIZE, PropertyValue::Integer(n)) => Property::SendBufferSize(narrow(n)?),
@@ -311,6 +416,22 @@ impl Property {
             (property_type::MAX_HANDSHAKE_HEADERS, PropertyValue::Integer(n)) => {
                 Property::MaxHandshakeHeaders(narrow(n)?)
             }
+            (property_type::PER_MESSAGE_DEFLATE, PropertyValue::Bool(on)) => Property::PerMessageDeflate(on),
+            (property_type::DEFLATE_THRESHOLD, PropertyValue::Integer(n)) => Property::DeflateThreshold(narrow(n)?),
+            (property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER, PropertyValue::Bool(on)) => {
+                Property::DeflateServerNoContextTakeover(on)
+            }
+            (property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER, PropertyValue::Bool(on)) => {
+                Property::DeflateClientNoContextTakeover(on)
+            }
+            (property_type::DEFLATE_SERVER_MAX_WINDOW_BITS, PropertyValue::Integer(n)) => {
+                Property::DeflateServerMaxWindowBits(small(n)?)
+            }
+            (property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS, PropertyValue::Integer(n)) => {
+                Property::DeflateClientMaxWindowBits(small(n)?)
+            }
+            (property_type::DEFLATE_LEVEL, PropertyValue::Integer(n)) => Property::DeflateLevel(small(n)?),
+            (property_type::DEFLATE_MEM_LEVEL, PropertyValue::Integer(n)) => Property::DeflateMemLevel(small(n)?),
             _ => return Err(wrong()),
         })
     }
@@ -338,6 +459,14 @@ impl Property {
             Property::MaxFragments(_) => property_type::MAX_FRAGMENTS,
             Property::MaxHandshakeHeaderBytes(_) => property_type::MAX_HANDSHAKE_HEADER_BYTES,
             Property::MaxHandshakeHeaders(_) => property_type::MAX_HANDSHAKE_HEADERS,
+            Property::PerMessageDeflate(_) => property_type::PER_MESSAGE_DEFLATE,
+            Property::DeflateThreshold(_) => property_type::DEFLATE_THRESHOLD,
+            Property::DeflateServerNoContextTakeover(_) => property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
+            Property::DeflateClientNoContextTakeover(_) => property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER,
+            Property::DeflateServerMaxWindowBits(_) => property_type::DEFLATE_SERVER_MAX_WINDOW_BITS,
+            Property::DeflateClientMaxWindowBits(_) => property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS,
+            Property::DeflateLevel(_) => property_type::DEFLATE_LEVEL,
+            Property::DeflateMemLevel(_) => property_type::DEFLATE_MEM_LEVEL,
         }
     }
 }
@@ -408,6 +537,8 @@ pub struct Config {
     /// 0 = no timeout.
     pub handshake_timeout_ms: u32,
     pub limits: Limits,
+    /// permessage-deflate; `deflate.enabled` is false unless `PerMessageDeflate(true)` is given.
+    pub deflate: DeflateConfig,
 }
 
 impl Config {
@@ -428,6 +559,7 @@ impl Config {
             close_timeout_ms: 30_000,
             handshake_timeout_ms: 0,
             limits: Limits::default(),
+            deflate: DeflateConfig { enabled: false, ..DeflateConfig::default() },
         }
     }
 
@@ -472,6 +604,18 @@ impl Config {
             Property::MaxFragments(n) => self.limits.max_fragments = checked(n as u64)? as u32,
             Property::MaxHandshakeHeaderBytes(n) => self.limits.max_handshake_header_bytes = checked(n as u64)? as u32,
             Property::MaxHandshakeHeaders(n) => self.limits.max_handshake_headers = checked(n as u64)? as u32,
+            Property::PerMessageDeflate(on) => self.deflate.enabled = on,
+            Property::DeflateThreshold(bytes) => self.deflate.threshold = checked(bytes as u64)? as usize,
+            Property::DeflateServerNoContextTakeover(on) => self.deflate.server_no_context_takeover = on,
+            Property::DeflateClientNoContextTakeover(on) => self.deflate.client_no_context_takeover = on,
+            Property::DeflateServerMaxWindowBits(bits) => {
+                self.deflate.server_max_window_bits = Some(checked(bits as u64)? as u8)
+            }
+            Property::DeflateClientMaxWindowBits(bits) => {
+                self.deflate.client_max_window_bits = Some(checked(bits as u64)? as u8)
+            }
+            Property::DeflateLevel(level) => self.deflate.level = checked(level as u64)? as u8,
+            Property::DeflateMemLevel(level) => self.deflate.mem_level = checked(level as u64)? as u8,
         }
         Ok(())
     }
@@ -527,8 +671,9 @@ mod tests {
         spec.default.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok())
     }
 
-    fn configured(config: &Config, spec: &PropertySpec) -> u64 {
-        match spec.number {
+    /// A row's configured value (None when unset).
+    fn configured(config: &Config, spec: &PropertySpec) -> Option<u64> {
+        Some(match spec.number {
             property_type::RECEIVE_BUFFER_SIZE => config.receive_buffer_size as u64,
             property_type::SEND_BUFFER_SIZE => config.send_buffer_size as u64,
             property_type::KEEPALIVE_INTERVAL => config.keepalive_interval_ms as u64,
@@ -540,15 +685,24 @@ mod tests {
             property_type::MAX_FRAGMENTS => config.limits.max_fragments as u64,
             property_type::MAX_HANDSHAKE_HEADER_BYTES => config.limits.max_handshake_header_bytes as u64,
             property_type::MAX_HANDSHAKE_HEADERS => config.limits.max_handshake_headers as u64,
+            property_type::DEFLATE_THRESHOLD => config.deflate.threshold as u64,
+            property_type::DEFLATE_SERVER_MAX_WINDOW_BITS => {
+                return config.deflate.server_max_window_bits.map(u64::from)
+            }
+            property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS => {
+                return config.deflate.client_max_window_bits.map(u64::from)
+            }
+            property_type::DEFLATE_LEVEL => config.deflate.level as u64,
+            property_type::DEFLATE_MEM_LEVEL => config.deflate.mem_level as u64,
             other => panic!("not an integer property: {other}"),
-        }
+        })
     }
 
     #[test]
     fn the_defaults_are_the_documented_ones() {
         let client = Config::defaults(Role::Client);
         for spec in PROPERTIES.iter().filter(|s| matches!(s.kind, PropertyKind::Integer { .. })) {
-            assert_eq!(Some(configured(&client, spec)), documented(spec), "{}", spec.name);
+            assert_eq!(configured(&client, spec), documented(spec), "{}", spec.name);
         }
         assert_eq!(Config::defaults(Role::Server).send_buffer_size, DEFAULT_SERVER_SEND_BUFFER_SIZE);
     }
@@ -606,6 +760,14 @@ mod tests {
             Property::MaxFragments(1),
             Property::MaxHandshakeHeaderBytes(256),
             Property::MaxHandshakeHeaders(8),
+            Property::PerMessageDeflate(true),
+            Property::DeflateThreshold(0),
+            Property::DeflateServerNoContextTakeover(true),
+            Property::DeflateClientNoContextTakeover(true),
+            Property::DeflateServerMaxWindowBits(8),
+            Property::DeflateClientMaxWindowBits(15),
+            Property::DeflateLevel(0),
+            Property::DeflateMemLevel(9),
         ];
         assert_eq!(all.len(), PROPERTIES.len());
         for property in all {

@@ -174,6 +174,23 @@ pub mod property_type {
     pub const MAX_FRAGMENTS: u32 = 0x1006;
     pub const MAX_HANDSHAKE_HEADER_BYTES: u32 = 0x1007;
     pub const MAX_HANDSHAKE_HEADERS: u32 = 0x1008;
+    // permessage-deflate (RFC 7692), with ws's option names beside each.
+    /// `perMessageDeflate`: offer (client) or accept (server) permessage-deflate.
+    pub const PER_MESSAGE_DEFLATE: u32 = 0x1009;
+    /// `threshold`
+    pub const DEFLATE_THRESHOLD: u32 = 0x100A;
+    /// `serverNoContextTakeover`
+    pub const DEFLATE_SERVER_NO_CONTEXT_TAKEOVER: u32 = 0x100B;
+    /// `clientNoContextTakeover`
+    pub const DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER: u32 = 0x100C;
+    /// `serverMaxWindowBits`
+    pub const DEFLATE_SERVER_MAX_WINDOW_BITS: u32 = 0x100D;
+    /// `clientMaxWindowBits`
+    pub const DEFLATE_CLIENT_MAX_WINDOW_BITS: u32 = 0x100E;
+    /// `zlibDeflateOptions.level`
+    pub const DEFLATE_LEVEL: u32 = 0x100F;
+    /// `zlibDeflateOptions.memLevel`
+    pub const DEFLATE_MEM_LEVEL: u32 = 0x1010;
 }
 
 /// HRESULTs from winerror.h (FACILITY_WEB_SOCKET = 886) and the general ones wsaction returns.

@@ -44,13 +44,22 @@ pub enum Violation {
     MessageTooBig { limit: u64 },
     /// A message spanning more frames than `max_fragments`.
     TooManyFragments { limit: u32 },
+    /// RSV1 (permessage-deflate's "Per-Message Compressed" bit) on a control frame.
+    CompressedControlFrame { opcode: u8 },
+    /// RSV1 on a continuation frame: only a message's first frame may carry it.
+    CompressedContinuation,
+    /// A compressed message that does not inflate (zlib's reason).
+    InvalidCompressedData { detail: &'static str },
 }
 
 impl Violation {
     /// The close code to fail the connection with (RFC 6455 section 7.4.1).
     pub fn close_code(&self) -> u16 {
         match self {
-            Violation::InvalidUtf8InText | Violation::InvalidUtf8InCloseReason => close_status::INVALID_PAYLOAD,
+            // ws closes with 1007 when a compressed message does not inflate.
+            Violation::InvalidUtf8InText
+            | Violation::InvalidUtf8InCloseReason
+            | Violation::InvalidCompressedData { .. } => close_status::INVALID_PAYLOAD,
             Violation::FrameTooBig { .. } | Violation::MessageTooBig { .. } | Violation::TooManyFragments { .. } => {
                 close_status::MESSAGE_TOO_BIG
             }
@@ -89,6 +98,15 @@ impl Violation {
             Violation::TooManyFragments { .. } => {
                 "RFC 6455 10.4: message split into more frames than this endpoint's limit"
             }
+            Violation::CompressedControlFrame { .. } => {
+                "RFC 7692 6.1: the Per-Message Compressed bit (RSV1) MUST NOT be set on control frames"
+            }
+            Violation::CompressedContinuation => {
+                "RFC 7692 6.1: the Per-Message Compressed bit (RSV1) MUST NOT be set on non-first fragments"
+            }
+            Violation::InvalidCompressedData { .. } => {
+                "RFC 7692 7.2.2: a compressed message MUST inflate as DEFLATE data"
+            }
         }
     }
 
@@ -111,6 +129,9 @@ impl Violation {
             Violation::FrameTooBig { .. } => "FRAME_TOO_BIG",
             Violation::MessageTooBig { .. } => "MESSAGE_TOO_BIG",
             Violation::TooManyFragments { .. } => "TOO_MANY_FRAGMENTS",
+            Violation::CompressedControlFrame { .. } => "COMPRESSED_CONTROL_FRAME",
+            Violation::CompressedContinuation => "COMPRESSED_CONTINUATION",
+            Violation::InvalidCompressedData { .. } => "INVALID_COMPRESSED_DATA",
         }
     }
 }
@@ -127,6 +148,8 @@ impl fmt::Display for Violation {
             Violation::FrameTooBig { length, limit } => format!(" ({length} > {limit} bytes)"),
             Violation::MessageTooBig { limit } => format!(" (limit {limit} bytes)"),
             Violation::TooManyFragments { limit } => format!(" (limit {limit} frames)"),
+            Violation::CompressedControlFrame { opcode } => format!(" (opcode 0x{opcode:X})"),
+            Violation::InvalidCompressedData { detail } => format!(" ({detail})"),
             _ => String::new(),
         };
         write!(f, "{}{}", self.rule(), detail)

@@ -65,6 +65,16 @@
 //! assert!(read.receive.is_some(), "a receive is held for the next bytes");
 //! ```
 //!
+//! ## permessage-deflate
+//!
+//! `Property::PerMessageDeflate(true)` makes a client offer permessage-deflate (RFC 7692) and a
+//! server accept the first offer its `Deflate*` properties allow (ws's `perMessageDeflate`
+//! options, one property each); [`Handle::permessage_deflate`] tells what was agreed. Data
+//! messages then go out compressed by ws's rules (every one with context takeover, those of
+//! `DeflateThreshold` bytes or more without it), [`Handle::send_with_options`] decides per
+//! message, and compressed messages arrive inflated, in receive-buffer pieces, never inflating
+//! past `MaxMessageSize` (1009). What each connection holds: [`permessage_deflate`].
+//!
 //! ## Bindings
 //!
 //! The same engine is exposed twice, each binding a thin module (`bindings/`) that only translates values:
@@ -154,6 +164,7 @@ pub mod constants;
 pub mod driver;
 pub mod engine;
 pub mod error;
+pub mod permessage_deflate;
 pub mod random;
 pub mod state;
 pub mod wire;
@@ -167,7 +178,7 @@ pub use wire::{close, frame, handshake, http, utf8};
 pub use config::{global_property, Config, GlobalProperty, KeepAliveMode, Limits, Property, Role};
 pub use constants::{close_status, hresult, property_type, ActionKind, ActionQueue, BufferType};
 pub use driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
-pub use engine::{Action, ActionRecord, Buffer, Handle, Received};
+pub use engine::{Action, ActionRecord, Buffer, Handle, Received, SendOptions};
 pub use error::{Error, HandshakeRejection, Timer, Violation};
 pub use handshake::{ClientHandshakeResult, Header};
 #[cfg(feature = "os-random")]

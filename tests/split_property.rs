@@ -43,8 +43,16 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// Runs the steps (then a close from each side) and returns both sides' events.
-fn run(steps: &[Step], receive_size: u32, client_reads: Schedule, server_reads: Schedule) -> (Vec<Event>, Vec<Event>) {
-    let props = [Property::ReceiveBufferSize(receive_size), Property::SendBufferSize(64)];
+/// With `deflate`, both sides negotiate permessage-deflate (RFC 7692) and compress every message.
+fn run(
+    steps: &[Step],
+    receive_size: u32,
+    deflate: bool,
+    client_reads: Schedule,
+    server_reads: Schedule,
+) -> (Vec<Event>, Vec<Event>) {
+    let props =
+        [Property::ReceiveBufferSize(receive_size), Property::SendBufferSize(64), Property::PerMessageDeflate(deflate)];
     let mut pair = Pair::open(&props, &props);
     pair.client.schedule = client_reads;
     pair.server.schedule = server_reads;
@@ -105,9 +113,10 @@ proptest! {
         receive_size in prop_oneof![Just(256u32), Just(300), Just(4096)],
         client_reads in schedule(),
         server_reads in schedule(),
+        deflate in any::<bool>(),
     ) {
-        let reference = run(&steps, receive_size, Schedule::whole(), Schedule::whole());
-        let split = run(&steps, receive_size, client_reads, server_reads);
+        let reference = run(&steps, receive_size, deflate, Schedule::whole(), Schedule::whole());
+        let split = run(&steps, receive_size, deflate, client_reads, server_reads);
         prop_assert_eq!(&reference, &split);
         // And each message arrives whole, with its type.
         let mut pair_msgs = (Vec::new(), Vec::new());

@@ -1,6 +1,7 @@
 //! Whole-handle operation sequences decoded from the input: sends of every type, receives,
 //! get/complete with right and wrong ids and counts, ticks, aborts, hostile bytes, and the driver's
-//! calls mixed in with them (drain, feed, send_and_drain, send_many_and_drain). No panic.
+//! calls mixed in with them (drain, feed, send_and_drain, send_many_and_drain), with and without
+//! permessage-deflate. No panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use wsaction::*;
@@ -11,6 +12,8 @@ fuzz_target!(|data: &[u8]| {
         Property::SendBufferSize(16),
         Property::KeepAliveInterval(100),
         Property::CloseTimeout(50),
+        // Half the inputs run with permessage-deflate negotiated: compressed sends and receives.
+        Property::PerMessageDeflate(data.first().is_some_and(|b| b & 0x80 != 0)),
     ];
     let mut client = Handle::with_random(Role::Client, &props, Box::new(SeededRandom::new(1))).unwrap();
     let mut server = Handle::with_random(Role::Server, &props, Box::new(SeededRandom::new(2))).unwrap();

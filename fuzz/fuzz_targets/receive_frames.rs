@@ -1,6 +1,7 @@
 //! Arbitrary bytes from the network, in arbitrary read sizes, into an open client or server
-//! handle with a small receive buffer, through the driver: no panic, and no indication larger than
-//! the buffer.
+//! handle with a small receive buffer, through the driver, with or without permessage-deflate
+//! negotiated (then frames with RSV1 go through the inflater): no panic, and no indication larger
+//! than the buffer.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use wsaction::*;
@@ -12,7 +13,12 @@ fuzz_target!(|data: &[u8]| {
     let role = if data[0] & 1 == 0 { Role::Server } else { Role::Client };
     let read_size = (data[1] as usize % 64) + 1;
     let bytes = &data[2..];
-    let props = [Property::ReceiveBufferSize(256), Property::MaxMessageSize(4096), Property::MaxFrameSize(2048)];
+    let props = [
+        Property::ReceiveBufferSize(256),
+        Property::MaxMessageSize(4096),
+        Property::MaxFrameSize(2048),
+        Property::PerMessageDeflate(data[0] & 2 != 0),
+    ];
     let mut client = Handle::with_random(Role::Client, &props, Box::new(SeededRandom::new(1))).unwrap();
     let mut server = Handle::with_random(Role::Server, &props, Box::new(SeededRandom::new(2))).unwrap();
     let mut request = client.begin_client_handshake(&[], &[], &[]).unwrap();

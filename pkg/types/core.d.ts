@@ -37,6 +37,22 @@ export interface HandleProperties {
   maxHandshakeHeaderBytes?: number;
   /** Most header fields in a handshake HTTP head. Default 128. */
   maxHandshakeHeaders?: number;
+  /** permessage-deflate (RFC 7692): a client offers it, a server accepts it. Default false. */
+  perMessageDeflate?: boolean;
+  /** Without context takeover on our side, messages shorter than this go out uncompressed (ws's threshold). Default 1024. */
+  deflateThreshold?: number;
+  /** Client: ask the server to reset its window per message. Server: always reset ours (ws's serverNoContextTakeover). */
+  deflateServerNoContextTakeover?: boolean;
+  /** Client: reset our window per message. Server: ask the client to (ws's clientNoContextTakeover). */
+  deflateClientNoContextTakeover?: boolean;
+  /** 8..=15: the server's LZ77 window, asked (client) or used at most (server) (ws's serverMaxWindowBits). */
+  deflateServerMaxWindowBits?: number;
+  /** 8..=15: the client's LZ77 window, promised (client) or asked (server) (ws's clientMaxWindowBits). */
+  deflateClientMaxWindowBits?: number;
+  /** zlib compression level 0..=9. Default 6. */
+  deflateLevel?: number;
+  /** zlib memory level 1..=9. Default 8. */
+  deflateMemLevel?: number;
   /** websocket.h's caller-owned buffer: always rejected (UNSUPPORTED_PROPERTY); wsaction owns its memory. */
   allocatedBuffer?: unknown;
 }

@@ -170,6 +170,14 @@ fn properties_from(properties: Vec<wit::PropertyValue>) -> Vec<Property> {
             P::MaxFragments(v) => Property::MaxFragments(v),
             P::MaxHandshakeHeaderBytes(v) => Property::MaxHandshakeHeaderBytes(v),
             P::MaxHandshakeHeaders(v) => Property::MaxHandshakeHeaders(v),
+            P::PerMessageDeflate(v) => Property::PerMessageDeflate(v),
+            P::DeflateThreshold(v) => Property::DeflateThreshold(v),
+            P::DeflateServerNoContextTakeover(v) => Property::DeflateServerNoContextTakeover(v),
+            P::DeflateClientNoContextTakeover(v) => Property::DeflateClientNoContextTakeover(v),
+            P::DeflateServerMaxWindowBits(v) => Property::DeflateServerMaxWindowBits(v),
+            P::DeflateClientMaxWindowBits(v) => Property::DeflateClientMaxWindowBits(v),
+            P::DeflateLevel(v) => Property::DeflateLevel(v),
+            P::DeflateMemLevel(v) => Property::DeflateMemLevel(v),
         })
         .collect()
 }

@@ -1,9 +1,11 @@
 //! The message assembler: data frames become a message (RFC 6455 5.4: a first frame, then
 //! continuations, never interleaved), charged against the limits, checked as UTF-8 as each byte
 //! arrives (8.1), and cut into pieces no larger than the receive buffer (`*_FRAGMENT` pieces, then
-//! the `*_MESSAGE` piece), whatever the framing on the wire.
+//! the `*_MESSAGE` piece), whatever the framing on the wire. A compressed message (permessage-deflate,
+//! RFC 7692 6) is charged what it inflates to, as it inflates, plus the per-frame overhead.
 
 use super::receive::Ready;
+use super::send::RSV1;
 use super::Handle;
 use crate::config::FRAGMENT_OVERHEAD;
 use crate::constants::BufferType;
@@ -14,7 +16,10 @@ use crate::wire::utf8::Utf8Validator;
 /// The data message being received.
 pub(super) struct InboundMessage {
     text: bool,
-    /// Bytes charged against `max_message_size`: payload plus `FRAGMENT_OVERHEAD` per later frame.
+    /// Its first frame had RSV1 set: the payload inflates (RFC 7692 6).
+    compressed: bool,
+    /// Bytes charged against `max_message_size`: payload (inflated, when compressed) plus
+    /// `FRAGMENT_OVERHEAD` per later frame.
     charged: u64,
     frames: u32,
     utf8: Utf8Validator,
@@ -32,14 +37,21 @@ impl Handle {
                 if message.frames > limits.max_fragments {
                     return Err(Violation::TooManyFragments { limit: limits.max_fragments });
                 }
-                message.charged += header.payload_len + FRAGMENT_OVERHEAD;
+                // A compressed message is charged what it inflates to, as it inflates.
+                message.charged += FRAGMENT_OVERHEAD + if message.compressed { 0 } else { header.payload_len };
             }
             // RFC 6455 5.4: "the fragments of one message MUST NOT be interleaved" with another's.
             (opcode, Some(_)) => return Err(Violation::DataFrameInsideMessage { opcode }),
             (opcode, None) => {
+                // start_frame let RSV1 through only with permessage-deflate negotiated.
+                let compressed = header.rsv & RSV1 != 0;
+                if let Some(deflate) = self.deflate.as_mut().filter(|_| compressed) {
+                    deflate.inflater.begin_message();
+                }
                 self.message = Some(InboundMessage {
                     text: opcode == frame::OPCODE_TEXT,
-                    charged: header.payload_len,
+                    compressed,
+                    charged: if compressed { 0 } else { header.payload_len },
                     frames: 1,
                     utf8: Utf8Validator::new(),
                 });
@@ -50,6 +62,23 @@ impl Handle {
             return Err(Violation::MessageTooBig { limit: limits.max_message_size });
         }
         Ok(())
+    }
+
+    /// Whether the message being received is compressed.
+    pub(super) fn receiving_compressed(&self) -> bool {
+        self.message.as_ref().is_some_and(|message| message.compressed)
+    }
+
+    /// What the message being received has been charged so far.
+    pub(super) fn message_charged(&self) -> u64 {
+        self.message.as_ref().map_or(0, |message| message.charged)
+    }
+
+    /// Charges bytes a compressed message inflated to.
+    pub(super) fn charge_inflated(&mut self, bytes: u64) {
+        if let Some(message) = self.message.as_mut() {
+            message.charged += bytes;
+        }
     }
 
     /// Payload just moved into `pending` from `from` on: text is checked as it arrives.

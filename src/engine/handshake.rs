@@ -2,11 +2,13 @@
 //! Begin/End Client/Server Handshake): the header checks themselves are `wire::handshake`'s; this
 //! module holds the phase, the limits, and what a success or failure does to the handle.
 
+use super::send::RSV1;
 use super::Handle;
 use crate::config::Role;
 use crate::error::Error;
+use crate::permessage_deflate::{self, PerMessageDeflate, EXTENSION_NAME};
 use crate::state::State;
-use crate::wire::handshake::{self, ClientHandshakeResult, Header};
+use crate::wire::handshake::{self, extension_name, ClientHandshakeResult, Header};
 
 /// How far the opening handshake has come.
 pub(super) enum HandshakePhase {
@@ -28,10 +30,15 @@ impl Handle {
         initial_headers: &[Header],
     ) -> Result<Vec<Header>, Error> {
         self.require_phase("begin_client_handshake", Role::Client, |p| matches!(p, HandshakePhase::NotStarted))?;
+        refuse_deflate_by_name("extension", extensions)?;
         let mut nonce = [0u8; 16];
         self.random.fill(&mut nonce)?;
         let key = handshake::encode_key(&nonce);
-        let headers = handshake::client_request_headers(&key, subprotocols, extensions, initial_headers)?;
+        // The application's offers first, then permessage-deflate's when the handle has it on.
+        let deflate_offer = permessage_deflate::client_offer(&self.config.deflate).map(|offer| offer.to_header_text());
+        let mut offers: Vec<&str> = extensions.to_vec();
+        offers.extend(deflate_offer.as_deref());
+        let headers = handshake::client_request_headers(&key, subprotocols, &offers, initial_headers)?;
         self.handshake = HandshakePhase::ClientBegun {
             key,
             subprotocols: subprotocols.iter().map(|s| s.to_string()).collect(),
@@ -48,13 +55,23 @@ impl Handle {
         let HandshakePhase::ClientBegun { key, subprotocols, extensions } = &self.handshake else {
             return Err(self.invalid_state("end_client_handshake"));
         };
+        let deflate_config = self.config.deflate;
+        let mut offered = extensions.clone();
+        offered.extend(permessage_deflate::client_offer(&deflate_config).map(|offer| offer.to_header_text()));
         let checked = self
             .check_header_limits(response_headers, 0)
-            .and_then(|_| handshake::check_server_response(key, subprotocols, extensions, response_headers));
+            .and_then(|_| handshake::check_server_response(key, subprotocols, &offered, response_headers))
+            // RFC 7692 5 and 7: the client checks the server's permessage-deflate response against its offer.
+            .and_then(|result| {
+                Ok((result, permessage_deflate::negotiate_as_client(&deflate_config, response_headers)?))
+            });
         match checked {
-            Ok(result) => {
+            Ok((mut result, deflate)) => {
+                // permessage-deflate is the engine's, not among the application's offers.
+                result.selected_extensions.retain(|&i| (i as usize) < extensions.len());
                 self.subprotocol = result.selected_subprotocol.map(|i| subprotocols[i as usize].clone());
                 self.extensions = result.selected_extensions.iter().map(|&i| extensions[i as usize].clone()).collect();
+                self.set_deflate(deflate);
                 self.handshake = HandshakePhase::Done;
                 self.open();
                 Ok(result)
@@ -78,21 +95,27 @@ impl Handle {
         request_headers: &[Header],
     ) -> Result<Vec<Header>, Error> {
         self.require_phase("begin_server_handshake", Role::Server, |p| matches!(p, HandshakePhase::NotStarted))?;
-        let key = match self
+        refuse_deflate_by_name("selected extension", selected_extensions)?;
+        let checked = self
             .check_header_limits(request_headers, 431)
             .and_then(|_| handshake::check_client_request(request_headers))
-        {
-            Ok(key) => key,
+            // RFC 7692 5: the first permessage-deflate offer this handle's configuration accepts.
+            .and_then(|key| Ok((key, permessage_deflate::negotiate_as_server(&self.config.deflate, request_headers)?)));
+        let (key, deflate) = match checked {
+            Ok(checked) => checked,
             Err(error) => {
                 self.fail_without_frames(error.clone());
                 return Err(error);
             }
         };
+        let deflate_response = deflate.as_ref().map(|(response, _)| response.to_header_text());
+        let mut selected: Vec<&str> = selected_extensions.to_vec();
+        selected.extend(deflate_response.as_deref());
         // A bad selection is the application's mistake: report it and let it choose again.
-        let headers =
-            handshake::server_response_headers(&key, request_headers, selected_subprotocol, selected_extensions)?;
+        let headers = handshake::server_response_headers(&key, request_headers, selected_subprotocol, &selected)?;
         self.subprotocol = selected_subprotocol.map(str::to_string);
         self.extensions = selected_extensions.iter().map(|s| s.to_string()).collect();
+        self.set_deflate(deflate.map(|(_, transform)| transform));
         self.handshake = HandshakePhase::ServerBegun;
         self.open();
         Ok(headers)
@@ -112,6 +135,16 @@ impl Handle {
         }
         self.handshake = HandshakePhase::Done;
         Ok(())
+    }
+
+    /// Turns permessage-deflate on for the connection: RSV1 becomes its "Per-Message Compressed"
+    /// bit (RFC 7692 6), and `extensions()` shows the agreed parameters.
+    fn set_deflate(&mut self, deflate: Option<PerMessageDeflate>) {
+        if let Some(deflate) = &deflate {
+            self.allowed_rsv |= RSV1;
+            self.extensions.push(deflate.negotiated.agreed.to_header_text());
+        }
+        self.deflate = deflate;
     }
 
     fn require_phase(
@@ -147,5 +180,19 @@ impl Handle {
             });
         }
         Ok(())
+    }
+}
+
+/// permessage-deflate is negotiated by the engine (`Property::PerMessageDeflate`): offered or
+/// selected by the application as a string, it would claim RSV1 that nothing here would inflate.
+fn refuse_deflate_by_name(argument: &'static str, extensions: &[&str]) -> Result<(), Error> {
+    match extensions.iter().find(|e| extension_name(e).eq_ignore_ascii_case(EXTENSION_NAME)) {
+        Some(extension) => Err(Error::InvalidArgument {
+            argument,
+            problem: format!(
+                "{extension:?}: permessage-deflate is negotiated by the engine; set Property::PerMessageDeflate instead"
+            ),
+        }),
+        None => Ok(()),
     }
 }

@@ -25,10 +25,11 @@ mod timers;
 mod transitions;
 
 pub use action::{Action, ActionRecord, Received};
-pub use send::Buffer;
+pub use send::{Buffer, SendOptions};
 
 use crate::config::{Config, Property, Role};
 use crate::error::Error;
+use crate::permessage_deflate::{Negotiated, PerMessageDeflate};
 use crate::random::RandomSource;
 use crate::state::State;
 use crate::wire::frame;
@@ -49,10 +50,12 @@ pub struct Handle {
     handshake: HandshakePhase,
     subprotocol: Option<String>,
     extensions: Vec<String>,
-    /// RSV bits a negotiated extension claims (RFC 6455 5.2). No extension is built in yet, so this
-    /// stays 0; permessage-deflate will claim RSV1 (see the transform seams in `send.rs` and
-    /// `receive.rs`).
+    /// RSV bits a negotiated extension claims (RFC 6455 5.2): RSV1 once permessage-deflate is
+    /// agreed (RFC 7692 6), else 0.
     allowed_rsv: u8,
+    /// permessage-deflate's compressor and inflater once negotiated (RFC 7692); freed when the
+    /// handle closes (see `permessage_deflate` for what they hold).
+    deflate: Option<PerMessageDeflate>,
     failure: Option<Error>,
     /// A peer violation queued the failing close and it has not been handed out yet: replies the
     /// application sends to the messages the peer completed before its violation still go first
@@ -66,6 +69,10 @@ pub struct Handle {
     spare_frame: Vec<u8>,
     /// The data message being sent: (is text, UTF-8 state across its fragments).
     sending_message: Option<(bool, Utf8Validator)>,
+    /// The data message being sent went out compressed (its first frame had RSV1).
+    sending_compressed: bool,
+    /// The last compressed payload's buffer, reused by the next.
+    spare_compressed: Vec<u8>,
     /// The engine's own frames on the receive queue: pong replies and the close that fails a
     /// connection (websocket.h puts "reply to a ping frame" there).
     replies: VecDeque<InternalFrame>,
@@ -88,6 +95,9 @@ pub struct Handle {
     frame: Option<InboundFrame>,
     message: Option<InboundMessage>,
     pending: Vec<u8>,
+    /// A compressed frame's payload, unmasked, on its way into the inflater (at most one receive
+    /// buffer of it at a time).
+    inflate_input: Vec<u8>,
     control: Vec<u8>,
     ready: Option<Ready>,
     /// The peer's close arrived or the stream ended: parse nothing more.
@@ -127,12 +137,15 @@ impl Handle {
             subprotocol: None,
             extensions: Vec::new(),
             allowed_rsv: 0,
+            deflate: None,
             failure: None,
             failing_close_queued: false,
             next_id: 1,
             send_op: None,
             spare_frame: Vec::new(),
             sending_message: None,
+            sending_compressed: false,
+            spare_compressed: Vec::new(),
             replies: VecDeque::new(),
             timer_frames: VecDeque::new(),
             send_slot: None,
@@ -145,6 +158,7 @@ impl Handle {
             frame: None,
             message: None,
             pending: Vec::with_capacity(receive_size),
+            inflate_input: Vec::new(),
             control: Vec::with_capacity(frame::MAX_CONTROL_PAYLOAD),
             ready: None,
             receive_finished: false,
@@ -193,9 +207,17 @@ impl Handle {
         self.failing_close_queued
     }
 
-    /// The extensions the handshake settled on, as negotiated strings.
+    /// The extensions the handshake settled on, as negotiated strings (permessage-deflate's as
+    /// its agreed parameters, e.g. `permessage-deflate; server_max_window_bits=10`).
     pub fn extensions(&self) -> &[String] {
         &self.extensions
+    }
+
+    /// What permessage-deflate negotiation settled on, when it did (RFC 7692 7.1): the agreed
+    /// parameters and how each direction compresses. None before the handshake, when it was not
+    /// offered or was declined, and after the handle closed (the transform is freed then).
+    pub fn permessage_deflate(&self) -> Option<&Negotiated> {
+        self.deflate.as_ref().map(|deflate| &deflate.negotiated)
     }
     fn invalid_state(&self, operation: &'static str) -> Error {
         Error::InvalidState { operation, state: self.state }

@@ -2,11 +2,17 @@
 //! headers checked against the per-frame rules (RFC 6455 5.1-5.5) and payload moved, unmasked,
 //! to `control` (control frames, see `control.rs`) or `pending` (data, see `assembler.rs`, which
 //! turns it into message pieces). Also the receive slot's completions and the receive buffer.
+//!
+//! permessage-deflate: a message whose first frame has RSV1 set is compressed (RFC 7692 6); its
+//! payload is inflated into `pending` as it arrives (`inflate_payload`), never past what the
+//! message budget has left, before UTF-8 is checked and before the pieces are cut.
 
+use super::send::RSV1;
 use super::Handle;
 use crate::config::Role;
 use crate::constants::BufferType;
 use crate::error::{Error, Violation};
+use crate::permessage_deflate::InflateState;
 use crate::state::{Event, State};
 use crate::wire::frame::{self, FrameHeader, HeaderParse};
 
@@ -146,24 +152,37 @@ impl Handle {
                 self.finish_control(opcode)?;
                 continue;
             }
-            // Permessage-deflate's seam on the receive path (RFC 7692 6.2): a data frame's payload
-            // is inflated where `copy_payload` fills `pending`, before UTF-8 is checked and the
-            // pieces are cut; `start_frame` records whether the message's first frame had RSV1.
-            let space = capacity - self.pending.len();
-            let take = (inbound.remaining().min(available as u64) as usize).min(space);
-            if take > 0 {
-                let from = self.pending.len();
-                self.copy_payload(&mut inbound, take, false);
+            // RFC 7692 6.2: a compressed message's payload is inflated where `pending` is filled,
+            // before UTF-8 is checked and the pieces are cut.
+            let compressed = self.receiving_compressed();
+            let from = self.pending.len();
+            let (frame_done, message_done) = if compressed {
+                let inflated_all = self.inflate_payload(&mut inbound, available)?;
+                // The last frame stays open while the inflater still has output for it.
+                (inbound.remaining() == 0 && (!inbound.header.fin || inflated_all), inflated_all)
+            } else {
+                let space = capacity - self.pending.len();
+                let take = (inbound.remaining().min(available as u64) as usize).min(space);
+                if take > 0 {
+                    self.copy_payload(&mut inbound, take, false);
+                }
+                let frame_done = inbound.remaining() == 0;
+                (frame_done, frame_done && inbound.header.fin)
+            };
+            if self.pending.len() > from {
                 self.check_arrived(from)?;
             }
-            let frame_done = inbound.remaining() == 0;
-            let message_done = frame_done && inbound.header.fin;
             self.frame = if frame_done { None } else { Some(inbound) };
             if let Some(piece) = self.cut_piece(message_done)? {
                 self.ready = Some(piece);
                 continue;
             }
             if !frame_done {
+                // A compressed frame takes at most a receive buffer of input per step: go on while
+                // more of it is buffered (each step consumes input, produces output, or fails).
+                if compressed && self.in_start < self.in_end {
+                    continue;
+                }
                 return Ok(Progress::NeedBytes);
             }
         }
@@ -185,11 +204,65 @@ impl Handle {
         self.in_start += take;
     }
 
+    /// Inflates the next buffered part of a compressed frame into `pending` (RFC 7692 7.2.2):
+    /// at most a receive buffer of input, unmasked, and at most what `pending` and the message
+    /// budget have room for. True when the message is complete.
+    fn inflate_payload(&mut self, inbound: &mut InboundFrame, available: usize) -> Result<bool, Violation> {
+        let capacity = self.config.receive_buffer_size as usize;
+        let max_message_size = self.config.limits.max_message_size;
+        let budget_left = max_message_size.saturating_sub(self.message_charged());
+        let Some(deflate) = self.deflate.as_mut() else {
+            // The transform is freed only when the handle closes, and nothing is parsed after.
+            return Ok(false);
+        };
+        let take = (inbound.remaining().min(available as u64) as usize).min(capacity);
+        let src = &self.inbound[self.in_start..self.in_start + take];
+        self.inflate_input.clear();
+        match inbound.header.mask {
+            Some(key) => {
+                self.inflate_input.resize(take, 0);
+                frame::copy_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize);
+            }
+            None => self.inflate_input.extend_from_slice(src),
+        }
+        // RFC 7692 7.2.2: the tail 0x00 0x00 0xff 0xff follows the last frame's payload.
+        let ends_message = inbound.header.fin && take as u64 == inbound.remaining();
+        let from = self.pending.len();
+        self.pending.resize(capacity, 0);
+        let step = deflate.inflater.inflate(&self.inflate_input, ends_message, &mut self.pending[from..], budget_left);
+        let step = match step {
+            Ok(step) => step,
+            Err(error) => {
+                self.pending.truncate(from);
+                // NotInMessage cannot happen: admit_data_frame began the message.
+                return Err(error
+                    .violation(max_message_size)
+                    .unwrap_or(Violation::InvalidCompressedData { detail: "no compressed message begun" }));
+            }
+        };
+        self.pending.truncate(from + step.produced);
+        self.charge_inflated(step.produced as u64);
+        inbound.consumed += step.consumed as u64;
+        self.in_start += step.consumed;
+        Ok(step.state == InflateState::MessageDone)
+    }
+
     /// Checks a frame header against the connection's state (RFC 6455 5.1-5.5) and the limits.
     fn start_frame(&mut self, header: FrameHeader) -> Result<(), Violation> {
         // RFC 6455 5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines meanings".
         if header.rsv & !self.allowed_rsv != 0 {
             return Err(Violation::ReservedBitsSet { bits: header.rsv });
+        }
+        // With permessage-deflate, RSV1 marks a compressed message's first frame only (RFC 7692 6.1:
+        // an endpoint receiving it on a control frame or a non-first fragment "MUST _Fail the
+        // WebSocket Connection_").
+        if header.rsv & RSV1 != 0 {
+            if frame::is_control(header.opcode) {
+                return Err(Violation::CompressedControlFrame { opcode: header.opcode });
+            }
+            if header.opcode == frame::OPCODE_CONTINUATION {
+                return Err(Violation::CompressedContinuation);
+            }
         }
         match self.config.role {
             // RFC 6455 5.1: "The server MUST close the connection upon receiving a frame that is not masked."

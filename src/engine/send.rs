@@ -23,6 +23,24 @@ pub enum Buffer<'a> {
     CloseStatus { status: u16, reason: &'a [u8] },
 }
 
+/// How one data send goes out: ws's per-send options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Compress the message when permessage-deflate was negotiated (ws's `compress`, default
+    /// true); ws's threshold rule still applies (see `PerMessageDeflate::compresses`). A
+    /// fragmented message is compressed or not as a whole: its first piece decides.
+    pub compress: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions { compress: true }
+    }
+}
+
+/// RFC 7692 6: permessage-deflate's "Per-Message Compressed" bit, RSV1, as `FrameHeader::rsv` holds it.
+pub(super) const RSV1: u8 = 0b100;
+
 /// A send queued by `send`, framed at once (the payload is copied into the frame, masked in place).
 pub(super) struct SendOp {
     pub(super) buffer_type: BufferType,
@@ -52,11 +70,25 @@ impl Handle {
     /// (*_FRAGMENT then *_MESSAGE ends it; the type may not change mid-message). `Close` sends a
     /// close (`None` or status 1005: no status). `PingPong` sends a ping and `UnsolicitedPong` a
     /// pong, each with an optional payload of at most 125 bytes. One send may be outstanding.
+    ///
+    /// With permessage-deflate negotiated, data messages go out compressed by ws's rules; see
+    /// [`Handle::send_with_options`] to choose per message.
     pub fn send(
         &mut self,
         buffer_type: BufferType,
         buffer: Option<Buffer<'_>>,
         context: Option<u64>,
+    ) -> Result<(), Error> {
+        self.send_with_options(buffer_type, buffer, context, SendOptions::default())
+    }
+
+    /// `send`, with ws's per-send options (`compress`).
+    pub fn send_with_options(
+        &mut self,
+        buffer_type: BufferType,
+        buffer: Option<Buffer<'_>>,
+        context: Option<u64>,
+        options: SendOptions,
     ) -> Result<(), Error> {
         if self.send_op.is_some() {
             return Err(Error::OperationPending { operation: "send" });
@@ -65,9 +97,9 @@ impl Handle {
         // The last send's buffer, reused: no allocation per message.
         let mut frame_bytes = std::mem::take(&mut self.spare_frame);
         frame_bytes.clear();
-        self.append_frame(&mut frame_bytes, prepared.opcode, prepared.fin, &prepared.payload)?;
+        let compressed = self.frame_send(&mut frame_bytes, &prepared, options)?;
         let masked = self.masks_frames();
-        self.commit_send(buffer_type, prepared.next_message);
+        self.commit_send(buffer_type, prepared.next_message, compressed);
         self.send_op = Some(SendOp {
             buffer_type,
             context,
@@ -197,7 +229,11 @@ impl Handle {
     }
 
     /// The state changes of a send whose frame exists (so a failed send leaves the handle as it was).
-    fn commit_send(&mut self, buffer_type: BufferType, next_message: Option<(bool, Utf8Validator)>) {
+    fn commit_send(&mut self, buffer_type: BufferType, next_message: Option<(bool, Utf8Validator)>, compressed: bool) {
+        if buffer_type.is_data() {
+            // A compressed message's continuation pieces follow its first (RFC 7692 6.1).
+            self.sending_compressed = compressed && next_message.is_some();
+        }
         self.sending_message = next_message;
         if buffer_type == BufferType::Close {
             self.transition(Event::CloseQueued);
@@ -216,13 +252,73 @@ impl Handle {
         buffer: Option<Buffer<'_>>,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        self.send_now_with_options(buffer_type, buffer, out, SendOptions::default())
+    }
+
+    /// `send_now`, with ws's per-send options (`compress`).
+    pub fn send_now_with_options(
+        &mut self,
+        buffer_type: BufferType,
+        buffer: Option<Buffer<'_>>,
+        out: &mut Vec<u8>,
+        options: SendOptions,
+    ) -> Result<(), Error> {
         if self.send_op.is_some() || self.wire_busy() {
             return Err(Error::OperationPending { operation: "send" });
         }
         let prepared = self.check_send(buffer_type, buffer)?;
-        self.append_frame(out, prepared.opcode, prepared.fin, &prepared.payload)?;
-        self.commit_send(buffer_type, prepared.next_message);
+        let compressed = self.frame_send(out, &prepared, options)?;
+        self.commit_send(buffer_type, prepared.next_message, compressed);
         Ok(())
+    }
+
+    /// Whether this send's frame carries compressed data (RFC 7692 6.1): a data message's first
+    /// piece when permessage-deflate is on, the application allows it and ws's threshold rule
+    /// agrees; its continuation pieces when its first piece was compressed; never a control frame.
+    fn compresses(&self, prepared: &CheckedSend<'_>, options: SendOptions) -> bool {
+        match (prepared.opcode, self.deflate.as_ref()) {
+            (_, None) => false,
+            (frame::OPCODE_CONTINUATION, Some(_)) => self.sending_compressed,
+            (frame::OPCODE_TEXT | frame::OPCODE_BINARY, Some(deflate)) => {
+                options.compress && deflate.compresses(prepared.payload.len())
+            }
+            _ => false,
+        }
+    }
+
+    /// Frames a checked send into `out`, compressing its payload first when it should be (RFC 7692
+    /// 6.1: "set the Per-Message Compressed bit of the first frame"). The mask key is drawn before
+    /// compressing, so the compressor never runs for a frame that is not built. Returns whether
+    /// the payload was compressed.
+    fn frame_send(
+        &mut self,
+        out: &mut Vec<u8>,
+        prepared: &CheckedSend<'_>,
+        options: SendOptions,
+    ) -> Result<bool, Error> {
+        let mask = self.mask_key()?;
+        let compressed = self.compresses(prepared, options);
+        let Some(deflate) = self.deflate.as_mut().filter(|_| compressed) else {
+            write_frame(out, prepared.opcode, prepared.fin, 0, mask, &prepared.payload);
+            return Ok(false);
+        };
+        let mut payload = std::mem::take(&mut self.spare_compressed);
+        payload.clear();
+        deflate
+            .compressor
+            .compress(&prepared.payload, prepared.fin, &mut payload)
+            // zlib-rs refuses only a stream in an inconsistent state (it allocates once, at
+            // creation), which the compressor then drops: report it as the handle's state.
+            .map_err(|_| Error::InvalidState {
+                operation: "compressing a message (zlib-rs refused)",
+                state: self.state,
+            })?;
+        let rsv = if prepared.opcode == frame::OPCODE_CONTINUATION { 0 } else { RSV1 };
+        write_frame(out, prepared.opcode, prepared.fin, rsv, mask, &payload);
+        if payload.capacity() <= SPARE_FRAME_LIMIT {
+            self.spare_compressed = payload;
+        }
+        Ok(true)
     }
 
     /// True when this handle applies a mask key to its frames (clients, unless masking is disabled).
@@ -240,7 +336,15 @@ impl Handle {
         fin: bool,
         payload: &[u8],
     ) -> Result<(), Error> {
-        let mask = match self.config.role {
+        let mask = self.mask_key()?;
+        write_frame(out, opcode, fin, 0, mask, payload);
+        Ok(())
+    }
+
+    /// The mask key for the next frame (RFC 6455 5.3): none from a server, fresh from the random
+    /// source for a client, 0 with masking disabled.
+    fn mask_key(&mut self) -> Result<Option<[u8; 4]>, Error> {
+        Ok(match self.config.role {
             Role::Server => None,
             Role::Client if self.config.disable_masking => Some([0u8; 4]),
             Role::Client => {
@@ -248,15 +352,7 @@ impl Handle {
                 self.random.fill(&mut key)?;
                 Some(key)
             }
-        };
-        let header = FrameHeader { fin, rsv: 0, opcode, mask, payload_len: payload.len() as u64 };
-        out.reserve(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
-        frame::write_header(out, &header);
-        let start = out.len();
-        // The fused word loop, even with a zero key: the header shifts the payload's alignment.
-        out.resize(start + payload.len(), 0);
-        frame::copy_masked(&mut out[start..], payload, mask.unwrap_or([0; 4]), 0);
-        Ok(())
+        })
     }
     pub(super) fn complete_send_chunk(&mut self, len: usize, bytes_transferred: usize) {
         let Some(op) = self.send_op.as_mut() else { return };
@@ -274,4 +370,15 @@ impl Handle {
             self.break_outbound();
         }
     }
+}
+
+/// Appends a frame (header, then the payload masked) to `out`.
+fn write_frame(out: &mut Vec<u8>, opcode: u8, fin: bool, rsv: u8, mask: Option<[u8; 4]>, payload: &[u8]) {
+    let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
+    out.reserve(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
+    frame::write_header(out, &header);
+    let start = out.len();
+    // The fused word loop, even with a zero key: the header shifts the payload's alignment.
+    out.resize(start + payload.len(), 0);
+    frame::copy_masked(&mut out[start..], payload, mask.unwrap_or([0; 4]), 0);
 }

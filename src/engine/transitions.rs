@@ -14,6 +14,12 @@ impl Handle {
     /// Moves the handle along the state table.
     pub(super) fn transition(&mut self, event: Event) {
         self.state = self.state.after(event);
+        if matches!(self.state, State::Closed | State::Aborted) {
+            // Nothing compressed arrives any more, and replies still allowed go out uncompressed:
+            // give permessage-deflate's windows back now, not when the handle is dropped.
+            self.deflate = None;
+            self.sending_compressed = false;
+        }
     }
 
     /// The handshake succeeded: messages may flow, and the idle clock starts.

@@ -99,6 +99,30 @@ test('handshake negotiates a subprotocol and opens both handles', () => {
   p.server.endServerHandshake();
 });
 
+test('perMessageDeflate: both handles negotiate it and messages cross compressed (RSV1), inflated whole', () => {
+  const p = pair(
+    { perMessageDeflate: true, receiveBufferSize: 65536 },
+    { perMessageDeflate: true, deflateServerMaxWindowBits: 10 },
+  );
+  assert.deepEqual(p.client.extensions, ['permessage-deflate; server_max_window_bits=10']);
+  assert.deepEqual(p.server.extensions, ['permessage-deflate; server_max_window_bits=10']);
+  const text = JSON.stringify(Array.from({ length: 500 }, (_, i) => ({ id: i, name: 'alpha', tags: ['a', 'b'] })));
+  p.server.send(B.UTF8_MESSAGE, enc.encode(text), 1);
+  p.client.receive(2);
+  drain(p.s, p.c.out);
+  // The first byte on the wire: FIN, RSV1, text; the wire far smaller than the message.
+  const wire = Buffer.concat(p.s.out.map((b) => Buffer.from(b)));
+  exchange(p);
+  assert.equal(wire[0], 0xc1);
+  assert.ok(wire.length * 5 < text.length, `${wire.length} bytes for ${text.length}`);
+  // One receive, one indication: the whole message, inflated (the receive buffer holds it).
+  assert.equal(p.c.received.length, 1);
+  assert.equal(p.c.received[0].bufferType, B.UTF8_MESSAGE);
+  assert.equal(dec.decode(p.c.received[0].bytes), text);
+  // Out of range values are refused by the property table.
+  assert.throws(() => WebSocketHandle.createClient({ deflateClientMaxWindowBits: 7 }), { code: 'PROPERTY_OUT_OF_RANGE' });
+});
+
 test('every buffer type through the action loop', () => {
   const p = pair();
   p.server.receive(11);

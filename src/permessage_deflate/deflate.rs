@@ -1,0 +1,243 @@
+//! The sending side of the transform (RFC 7692 7.2.1): compress a message, whole or in pieces
+//! (one piece per frame of a fragmented send), into the payload of a compressed message.
+//!
+//! Every piece ends with a zlib sync flush, so it ends on a byte boundary with an empty stored
+//! block (0x00 0x00 0xff 0xff) and can go out as a frame at once. The last piece of a message has
+//! those four octets removed (7.2.1 step 3); earlier pieces keep them ("for non-final fragments,
+//! the removal of 0x00 0x00 0xff 0xff MUST NOT be done").
+
+use super::{zlib_window_bits, Direction, MESSAGE_TAIL};
+use zlib_rs::{DeflateConfig as ZlibConfig, DeflateFlush, Status};
+
+/// zlib-rs refused to compress (its state is inconsistent or it could not allocate). Local: the
+/// peer had no part in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompressError {
+    pub detail: &'static str,
+}
+
+impl std::fmt::Display for CompressError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "permessage-deflate: compression failed: {}", self.detail)
+    }
+}
+
+impl std::error::Error for CompressError {}
+
+/// Compresses the messages one endpoint sends, keeping or resetting the LZ77 window between
+/// messages as negotiated (RFC 7692 7.2.1).
+pub struct MessageCompressor {
+    direction: Direction,
+    level: u8,
+    mem_level: u8,
+    /// Allocated by the first compressed message; freed after each message when the window is
+    /// not taken over (see the module docs of `permessage_deflate` for the sizes).
+    stream: Option<zlib_rs::Deflate>,
+    in_message: bool,
+}
+
+impl MessageCompressor {
+    /// A compressor for `direction` (window bits 8..=15, 8 run as 9). `level` 0..=9 and
+    /// `mem_level` 1..=9 are clamped into range.
+    pub fn new(direction: Direction, level: u8, mem_level: u8) -> Self {
+        MessageCompressor {
+            direction,
+            level: level.min(9),
+            mem_level: mem_level.clamp(1, 9),
+            stream: None,
+            in_message: false,
+        }
+    }
+
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// Whether a message was started with `last = false` and not finished yet.
+    pub fn in_message(&self) -> bool {
+        self.in_message
+    }
+
+    /// Whether zlib state is allocated now (false between messages without context takeover).
+    pub fn holds_state(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Compresses a whole message, appending its payload to `out`.
+    pub fn compress_message(&mut self, message: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
+        self.compress(message, true, out)
+    }
+
+    /// Compresses the next piece of a message and appends the bytes for its frame to `out`;
+    /// `last` marks the final piece. An empty last piece gives the one octet 0x00 (RFC 7692
+    /// 7.2.3.6), which inflates to nothing.
+    pub fn compress(&mut self, piece: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), CompressError> {
+        let direction = self.direction;
+        let (level, mem_level) = (self.level, self.mem_level);
+        let stream = self.stream.get_or_insert_with(|| {
+            zlib_rs::Deflate::new_with_config(ZlibConfig {
+                level: level.into(),
+                // Negative: raw deflate, no zlib header or Adler-32 (RFC 7692 7.2.1 sends DEFLATE).
+                window_bits: -i32::from(zlib_window_bits(direction.window_bits)),
+                mem_level: mem_level.into(),
+                ..ZlibConfig::default()
+            })
+        });
+        self.in_message = true;
+        let start = out.len();
+        let mut consumed = 0;
+        loop {
+            // Room in steps of at most 64 KiB (zeroed before zlib writes, so not much more than
+            // it will use: 1 MiB of text compresses to a few KiB), at least block headers and the flush.
+            let room = ((piece.len() - consumed) / 2 + 64).min(64 * 1024);
+            let written_before = out.len();
+            out.resize(written_before + room, 0);
+            let (in_before, out_before) = (stream.total_in(), stream.total_out());
+            let status = stream.compress(&piece[consumed..], &mut out[written_before..], DeflateFlush::SyncFlush);
+            let used = (stream.total_in() - in_before) as usize;
+            let made = (stream.total_out() - out_before) as usize;
+            out.truncate(written_before + made);
+            consumed += used;
+            match status {
+                Ok(Status::Ok | Status::BufError) => {}
+                Ok(Status::StreamEnd) => {
+                    return Err(self.fail(out, start, "zlib ended the stream without being asked"))
+                }
+                Err(error) => return Err(self.fail(out, start, error.as_str())),
+            }
+            // zlib: a sync flush is complete when deflate returns with output space left over.
+            if consumed == piece.len() && made < room {
+                break;
+            }
+        }
+        if last {
+            if out.len() == start {
+                // zlib writes nothing for a flush with no new input, and the previous piece already
+                // ended with an empty stored block. RFC 7692 7.2.3.6: an empty stored block's first
+                // octet, 0x00, is a last fragment "which contains 0 bytes of data" (the receiver's
+                // appended tail completes it).
+                out.push(0x00);
+                self.end_message();
+                return Ok(());
+            }
+            // RFC 7692 7.2.1 step 3. A sync flush that wrote anything ends with the empty stored block.
+            if !out[start..].ends_with(&MESSAGE_TAIL) {
+                return Err(self.fail(out, start, "a sync flush did not end with 0x00 0x00 0xff 0xff"));
+            }
+            out.truncate(out.len() - MESSAGE_TAIL.len());
+            self.end_message();
+        }
+        Ok(())
+    }
+
+    fn end_message(&mut self) {
+        self.in_message = false;
+        if self.direction.no_context_takeover {
+            // RFC 7692 7.2.1: the next message starts with an empty window. Freeing the state
+            // (rather than resetting it) gives the memory back while the connection idles.
+            self.stream = None;
+        }
+    }
+
+    /// Drops a failed stream and what it wrote, so the next message starts clean.
+    fn fail(&mut self, out: &mut Vec<u8>, start: usize, detail: &'static str) -> CompressError {
+        out.truncate(start);
+        self.stream = None;
+        self.in_message = false;
+        CompressError { detail }
+    }
+}
+
+impl std::fmt::Debug for MessageCompressor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageCompressor")
+            .field("direction", &self.direction)
+            .field("level", &self.level)
+            .field("mem_level", &self.mem_level)
+            .field("holds_state", &self.stream.is_some())
+            .field("in_message", &self.in_message)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compressor(window_bits: u8, no_context_takeover: bool) -> MessageCompressor {
+        MessageCompressor::new(Direction { window_bits, no_context_takeover }, 6, 8)
+    }
+
+    #[test]
+    fn the_rfc_7692_hello_examples() {
+        // 7.2.3.1: "Hello" in one compressed block, tail stripped.
+        let mut out = Vec::new();
+        let mut c = compressor(15, false);
+        c.compress_message(b"Hello", &mut out).unwrap();
+        assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        // 7.2.3.2: the same message again with context takeover references the window.
+        out.clear();
+        c.compress_message(b"Hello", &mut out).unwrap();
+        assert_eq!(out, [0xf2, 0x00, 0x11, 0x00, 0x00]);
+        // 7.2.3.2: without takeover, the same bytes each time.
+        let mut c = compressor(15, true);
+        for _ in 0..2 {
+            out.clear();
+            c.compress_message(b"Hello", &mut out).unwrap();
+            assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        }
+        // 7.2.3.6: an empty message is the single octet 0x00.
+        out.clear();
+        c.compress_message(b"", &mut out).unwrap();
+        assert_eq!(out, [0x00]);
+    }
+
+    #[test]
+    fn non_final_pieces_keep_the_tail_and_the_last_loses_it() {
+        let mut c = compressor(15, false);
+        let mut first = Vec::new();
+        c.compress(b"He", false, &mut first).unwrap();
+        assert!(first.ends_with(&MESSAGE_TAIL), "{first:02x?}");
+        assert!(c.in_message());
+        let mut last = Vec::new();
+        c.compress(b"llo", true, &mut last).unwrap();
+        assert!(!c.in_message());
+        assert_eq!(*last.last().unwrap(), 0x00);
+        // An empty last piece after a flushed one: zlib writes nothing, so the 0x00 of 7.2.3.6.
+        c.compress(b"abc", false, &mut Vec::new()).unwrap();
+        let mut empty_last = Vec::new();
+        c.compress(b"", true, &mut empty_last).unwrap();
+        assert_eq!(empty_last, [0x00]);
+    }
+
+    #[test]
+    fn without_takeover_the_state_is_freed_between_messages() {
+        let mut c = compressor(10, true);
+        assert!(!c.holds_state());
+        c.compress(b"abc", false, &mut Vec::new()).unwrap();
+        assert!(c.holds_state());
+        c.compress(b"abc", true, &mut Vec::new()).unwrap();
+        assert!(!c.holds_state());
+        let mut c = compressor(10, false);
+        c.compress_message(b"abc", &mut Vec::new()).unwrap();
+        assert!(c.holds_state());
+    }
+
+    #[test]
+    fn compressing_large_incompressible_input_grows_the_output_as_needed() {
+        let mut x: u32 = 1;
+        let noise: Vec<u8> = (0..300_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        for window_bits in [8, 15] {
+            let mut out = Vec::new();
+            compressor(window_bits, false).compress_message(&noise, &mut out).unwrap();
+            assert!(out.len() > noise.len() && out.len() < noise.len() + noise.len() / 100, "{}", out.len());
+        }
+    }
+}
