@@ -177,8 +177,9 @@ impl Drop for Lease {
 }
 
 /// Runs one connection's handle from creation to drop, whatever happens in between: a handle
-/// left behind would hold its memory in a shared instance. An instance that cannot even drop a
-/// handle has trapped: it is poisoned, and its other connections fail on their next call.
+/// left behind would hold its memory in a shared instance. An instance that cannot create or
+/// drop a handle (a trap, or memory it cannot get) is poisoned: it takes no new connection, and
+/// after a trap its other connections fail on their next call.
 async fn with_handle<F, Fut>(
     lease: &Lease,
     create: impl FnOnce(&mut Guest) -> Result<ResourceAny>,
