@@ -474,6 +474,34 @@ fn reply_to(
     })
 }
 
+/// Crossings until the engine has nothing more to say: drain, echo what the application
+/// answers (send-and-drain), and drain again while anything moved. Returns the handle's state.
+fn engine_turn(
+    g: &mut Guest,
+    ep: &mut Endpoint,
+    out: &mut Vec<u8>,
+    assembler: &mut Assembler,
+    echoed: &mut Echoed,
+) -> Result<State> {
+    loop {
+        let (inbox_before, out_before) = (ep.inbox.len(), out.len());
+        let mut events: VecDeque<Event> = drain(g, ep, out)?.into();
+        let mut progressed = !events.is_empty() || ep.inbox.len() != inbox_before || out.len() != out_before;
+        while let Some(event) = events.pop_front() {
+            let Some((kind, buffer)) = reply_to(g, ep, event, assembler, echoed)? else { continue };
+            match send(g, ep, kind, buffer.as_ref(), out)? {
+                Ok(more) => events.extend(more),
+                // The connection is closing: what can no longer be sent is dropped.
+                Err(e) => eprintln!("echo dropped: {e:?}"),
+            }
+            progressed = true;
+        }
+        if !(progressed || ep.close_waits) {
+            return g.state(ep.handle);
+        }
+    }
+}
+
 /// The echo loop of one upgraded connection, server or client: drain the engine, echo, write,
 /// then wait for the earliest of bytes to read (while the engine holds a receive and the writes
 /// pending stay under the high-water mark), the socket taking writes, or the engine's deadline.
@@ -486,34 +514,13 @@ async fn echo_loop(lease: &Lease, ep: &mut Endpoint, stream: TcpStream, clock: I
     let mut echoed = Echoed::default();
     let mut peer_left = false;
     loop {
-        // The engine's turn: crossings until it has nothing more to say. The instance is
-        // borrowed until the wait below (other connections may use it meanwhile).
-        let mut guest = lease.guest();
-        let g = &mut *guest;
-        loop {
-            let (inbox_before, out_before) = (ep.inbox.len(), out.len());
-            let mut events: VecDeque<Event> = drain(g, ep, &mut out)?.into();
-            let mut progressed = !events.is_empty() || ep.inbox.len() != inbox_before || out.len() != out_before;
-            while let Some(event) = events.pop_front() {
-                let Some((kind, buffer)) = reply_to(g, ep, event, &mut assembler, &mut echoed)? else { continue };
-                match send(g, ep, kind, buffer.as_ref(), &mut out)? {
-                    Ok(more) => events.extend(more),
-                    // The connection is closing: what can no longer be sent is dropped.
-                    Err(e) => eprintln!("echo dropped: {e:?}"),
-                }
-                progressed = true;
-            }
-            if !(progressed || ep.close_waits) {
-                break;
-            }
-        }
+        // The engine's turn, with the instance borrowed for it alone (not across a wait).
+        let state = engine_turn(&mut lease.guest(), ep, &mut out, &mut assembler, &mut echoed)?;
         if peer_left {
             out.clear();
         }
         release_if_empty(&mut ep.inbox);
-        let done = finished(g.state(h)?) && !ep.close_waits;
-        let state = g.state(h)?;
-        drop(guest);
+        let done = finished(state) && !ep.close_waits;
         if done {
             // The close frame (or the last echoes) may still be on their way out.
             if !out.is_empty() {
