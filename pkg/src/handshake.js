@@ -26,7 +26,7 @@ export const WS_DEFAULTS = Object.freeze({
 
 /**
  * The engine properties for ws-style options: maxPayload (0: no limit), maxFragments,
- * skipUTF8Validation, closeTimeout, handshakeTimeout, and wsaction's own `properties` (engine
+ * skipUTF8Validation, closeTimeout, handshakeTimeout, autoPong, and wsaction's own `properties` (engine
  * names) on top.
  */
 export function engineProperties(options = {}) {
@@ -41,6 +41,8 @@ export function engineProperties(options = {}) {
     handshakeTimeout: options.handshakeTimeout ?? WS_DEFAULTS.handshakeTimeout,
   };
   if (options.skipUTF8Validation) properties.disableUtf8Verification = true;
+  // ws's autoPong: false leaves answering pings to the application ('ping' event, then pong()).
+  if (options.autoPong === false) properties.autoPong = false;
   if (options.maxFragments !== undefined && options.maxFragments > 0) properties.maxFragments = options.maxFragments;
   return { ...properties, ...options.properties };
 }

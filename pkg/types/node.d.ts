@@ -65,7 +65,7 @@ export interface ClientOptions extends SecureContextOptions, EngineClientOptions
   skipUTF8Validation?: boolean | undefined;
   /** Most frames in one message (the engine's maxFragments). */
   maxFragments?: number | undefined;
-  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
+  /** Answer received pings automatically (default true); false: answer them with pong() from the 'ping' event. */
   autoPong?: boolean | undefined;
   followRedirects?: boolean | undefined;
   maxRedirects?: number | undefined;
@@ -246,7 +246,7 @@ export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request
   skipUTF8Validation?: boolean | undefined;
   /** Most frames in one message (the engine's maxFragments). */
   maxFragments?: number | undefined;
-  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
+  /** Answer received pings automatically (default true); false: answer them with pong() from the 'ping' event. */
   autoPong?: boolean | undefined;
   /** Accepted for ws compatibility: no extension is negotiated yet. */
   perMessageDeflate?: boolean | object | undefined;
