@@ -70,6 +70,8 @@ fn properties(spec: &Value) -> Vec<Property> {
             "maxFragments" => Property::MaxFragments(n() as u32),
             "maxHandshakeHeaderBytes" => Property::MaxHandshakeHeaderBytes(n() as u32),
             "maxHandshakeHeaders" => Property::MaxHandshakeHeaders(n() as u32),
+            "indicatePings" => Property::IndicatePings(b()),
+            "autoPong" => Property::AutoPong(b()),
             other => panic!("unknown property {other}"),
         });
     }
@@ -85,6 +87,7 @@ fn buffer_type_named(name: &str) -> BufferType {
         BufferType::Close,
         BufferType::PingPong,
         BufferType::UnsolicitedPong,
+        BufferType::Ping,
     ]
     .into_iter()
     .find(|t| t.name() == name)

@@ -32,6 +32,7 @@ const PROPERTIES = [
   ['maxFrameSize', 'Max frame size', 'number', 'bytes; default 16 MiB (over: 1009)'],
   ['maxMessageSize', 'Max message size', 'number', 'bytes; default 64 MiB (over: 1009)'],
   ['maxFragments', 'Max fragments', 'number', 'frames per message'],
+  ['indicatePings', 'Indicate pings', 'bool', 'received pings come as PING (ws\'s \'ping\' event)'],
 ];
 
 const $ = (sel, root = document) => root.querySelector(sel);

@@ -453,6 +453,7 @@ export class WebSocket extends EventEmitter {
     const connection = new EngineConnection(handle, transport, this, {
       leftover,
       closeGraceMs: options.closeGraceMs,
+      writeHighWaterMark: options.writeHighWaterMark,
     });
     this._connection = connection;
     transport.start(connection);
@@ -510,6 +511,11 @@ export class WebSocket extends EventEmitter {
 
   _enginePong(bytes) {
     this.#emitSafely('pong', asBuffer(bytes));
+  }
+
+  /** A received ping (ws's 'ping' event); the engine has answered it unless autoPong is false. */
+  _enginePing(bytes) {
+    this.#emitSafely('ping', asBuffer(bytes));
   }
 
   _engineCloseFrame(code, reason) {

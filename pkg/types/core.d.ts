@@ -55,6 +55,13 @@ export interface HandleProperties {
   deflateMemLevel?: number;
   /** websocket.h's caller-owned buffer: always rejected (UNSUPPORTED_PROPERTY); wsaction owns its memory. */
   allocatedBuffer?: unknown;
+  /** Indicate each received ping (bufferType BufferType.PING, with its payload). Default false (websocket.h answers silently). */
+  indicatePings?: boolean;
+  /**
+   * Answer each received ping with a pong (RFC 6455 5.5.2). Default true. Off, the application
+   * answers with UNSOLICITED_PONG carrying the ping's payload; needs indicatePings (INVALID_ARGUMENT otherwise).
+   */
+  autoPong?: boolean;
 }
 
 /** Limits for the free HTTP head parsers. */
@@ -255,7 +262,23 @@ export declare class WebSocketHandle {
   parseRequestHead(bytes: Uint8Array): RequestHead | null;
   /** parseResponseHead with this handle's handshake limits. */
   parseResponseHead(bytes: Uint8Array): ResponseHead | null;
+  /**
+   * True while a failing close waits behind the application's replies (the driver's ordering
+   * rule): deliver the last result's indications, send the replies, then drain().
+   */
+  readonly failingCloseWaits: boolean;
+  /**
+   * The driver's trace hook, called for each input and action with a plain object; null removes
+   * it. What the hook throws is ignored.
+   */
+  setTrace(hook: ((event: TraceEvent) => void) | null): void;
 }
+
+/** What the trace hook receives (bytes are copies). */
+export type TraceEvent =
+  | { type: 'input'; call: string; id: number; bufferType: number | null; bytes: Uint8Array }
+  | ({ type: 'action' } & Action)
+  | { type: 'violation'; error: WsActionError };
 
 /** The websocket.h numbers. */
 export interface Constants {
@@ -267,6 +290,8 @@ export interface Constants {
     readonly CLOSE: 0x80000004;
     readonly PING_PONG: 0x80000005;
     readonly UNSOLICITED_PONG: 0x80000006;
+    /** wsaction's own, receive only: a ping arrived (with the indicatePings property). */
+    readonly PING: 0x80001000;
   };
   readonly Action: {
     readonly NO_ACTION: 0;
@@ -361,6 +386,8 @@ export interface EngineClientOptions {
   seed?: number | bigint;
   /** Milliseconds to wait for the peer's close after ours (default 30000). */
   closeTimeout?: number;
+  /** Bytes waiting to be written above which the connection stops reading (default 1 MiB, at least 64 KiB). */
+  writeHighWaterMark?: number;
 }
 
 /** The conveniences' subprotocol choice, as they always took it: a list, or a chooser over an array. */

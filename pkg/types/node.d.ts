@@ -65,7 +65,7 @@ export interface ClientOptions extends SecureContextOptions, EngineClientOptions
   skipUTF8Validation?: boolean | undefined;
   /** Most frames in one message (the engine's maxFragments). */
   maxFragments?: number | undefined;
-  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
+  /** Answer received pings automatically (default true); false: answer them with pong() from the 'ping' event. */
   autoPong?: boolean | undefined;
   followRedirects?: boolean | undefined;
   maxRedirects?: number | undefined;
@@ -246,7 +246,7 @@ export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request
   skipUTF8Validation?: boolean | undefined;
   /** Most frames in one message (the engine's maxFragments). */
   maxFragments?: number | undefined;
-  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
+  /** Answer received pings automatically (default true); false: answer them with pong() from the 'ping' event. */
   autoPong?: boolean | undefined;
   /** Accepted for ws compatibility: no extension is negotiated yet. */
   perMessageDeflate?: boolean | object | undefined;
@@ -254,6 +254,14 @@ export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request
   WebSocket?: T | undefined;
   /** Milliseconds to wait for the peer's close after ours (default 30000). */
   closeTimeout?: number | undefined;
+  /** Most open connections; an upgrade beyond it is answered 503 with Retry-After (default: no limit). */
+  maxConnections?: number | undefined;
+  /** Bytes of wasm memory this server's connections may hold; beyond it, 503 (default: no budget). */
+  wasmMemoryBudget?: number | undefined;
+  /** Bytes waiting to be written above which a connection stops reading (default 1 MiB, at least 64 KiB). */
+  writeHighWaterMark?: number | undefined;
+  /** Called with an error an upgrade met (default: console.error); the server goes on. */
+  onAcceptError?: ((error: unknown) => void) | undefined;
   /** Engine properties for accepted sockets. */
   properties?: import('./core.js').HandleProperties | undefined;
 }

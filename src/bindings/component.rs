@@ -95,6 +95,7 @@ fn buffer_type_from(t: wit::BufferType) -> BufferType {
         wit::BufferType::Close => BufferType::Close,
         wit::BufferType::PingPong => BufferType::PingPong,
         wit::BufferType::UnsolicitedPong => BufferType::UnsolicitedPong,
+        wit::BufferType::Ping => BufferType::Ping,
     }
 }
 
@@ -107,6 +108,7 @@ fn buffer_type_to(t: BufferType) -> wit::BufferType {
         BufferType::Close => wit::BufferType::Close,
         BufferType::PingPong => wit::BufferType::PingPong,
         BufferType::UnsolicitedPong => wit::BufferType::UnsolicitedPong,
+        BufferType::Ping => wit::BufferType::Ping,
     }
 }
 
@@ -178,6 +180,8 @@ fn properties_from(properties: Vec<wit::PropertyValue>) -> Vec<Property> {
             P::DeflateClientMaxWindowBits(v) => Property::DeflateClientMaxWindowBits(v),
             P::DeflateLevel(v) => Property::DeflateLevel(v),
             P::DeflateMemLevel(v) => Property::DeflateMemLevel(v),
+            P::IndicatePings(v) => Property::IndicatePings(v),
+            P::AutoPong(v) => Property::AutoPong(v),
         })
         .collect()
 }

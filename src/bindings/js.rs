@@ -1143,6 +1143,7 @@ pub fn constants() -> Object {
             ("CLOSE", b(BufferType::Close)),
             ("PING_PONG", b(BufferType::PingPong)),
             ("UNSOLICITED_PONG", b(BufferType::UnsolicitedPong)),
+            ("PING", b(BufferType::Ping)),
         ]),
     );
     set(

@@ -47,6 +47,8 @@ pub(super) enum Ready {
     Data { buffer_type: BufferType, len: usize },
     /// The pong payload in `control`.
     Pong,
+    /// A received ping's payload in `control` (with the `IndicatePings` property).
+    Ping,
     /// The close payload in `control` (status parsed and checked).
     Close { status: u16 },
     /// No close frame will come: the stream ended, a timer ran out, or the handle was aborted.
@@ -102,7 +104,7 @@ impl Handle {
                     super::release_if_idle(&mut self.inflate_input);
                 }
             }
-            Ready::Pong | Ready::Close { .. } => self.control.clear(),
+            Ready::Pong | Ready::Ping | Ready::Close { .. } => self.control.clear(),
             Ready::Abnormal => {}
         }
     }

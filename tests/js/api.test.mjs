@@ -694,6 +694,79 @@ for (const [name, { WebSocket, WebSocketServer, createWebSocketStream }] of IMPL
 }
 
 describe('wsaction only', () => {
+  /** A raw client that completes the handshake and then reads and ignores everything (never closes). */
+  async function silentClient(port) {
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    socket.on('error', () => {});
+    return socket;
+  }
+
+  /** Makes `method` of every engine handle throw `error` until the returned function restores it. */
+  function engineFault(method, error) {
+    const proto = wsaction.WebSocketHandle.prototype;
+    const original = proto[method];
+    proto[method] = function () {
+      throw error;
+    };
+    return () => {
+      proto[method] = original;
+    };
+  }
+
+  test('an engine error while a server connection starts fails that connection, not the process', async () => {
+    const wss = new wsaction.WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const port = await listening(wss);
+    const fault = new Error('engine fault: receive');
+    const restore = engineFault('receive', fault);
+    const errors = [];
+    // The listener is attached in the 'connection' event, as ws's README does (an 'error' with no
+    // listener throws, as in ws).
+    wss.once('connection', (s) => s.on('error', (err) => errors.push(err)));
+    try {
+      const [serverSide] = await Promise.all([once(wss, 'connection').then(([s]) => s), silentClient(port)]);
+      // (events.once would reject at the 'error' event.)
+      const code = await withTimeout(new Promise((r) => serverSide.on('close', r)), 2000, "the failed connection's close");
+      assert.equal(code, 1006);
+      assert.deepEqual(errors, [fault]);
+    } finally {
+      restore();
+    }
+    // The server goes on: a new client opens and echoes.
+    const echo = new wsaction.WebSocket(`ws://127.0.0.1:${port}/`);
+    wss.once('connection', (s) => s.on('message', (data) => s.send(data)));
+    await once(echo, 'open');
+    echo.send('still here');
+    assert.equal(String((await once(echo, 'message'))[0]), 'still here');
+    echo.close();
+    await once(echo, 'close');
+    await closeServer(wss);
+  });
+
+  test("an engine error in a connection's timer fails that connection, not the process", async () => {
+    const wss = new wsaction.WebSocketServer({ port: 0, host: '127.0.0.1', closeTimeout: 50 });
+    const port = await listening(wss);
+    const errors = [];
+    wss.once('connection', (s) => s.on('error', (err) => errors.push(err)));
+    const [serverSide, socket] = await Promise.all([once(wss, 'connection').then(([s]) => s), silentClient(port)]);
+    const fault = new Error('engine fault: tick');
+    const restore = engineFault('tick', fault);
+    try {
+      // The peer never answers our close: the close timer fires and its tick throws.
+      serverSide.close(1000);
+      // (events.once would reject at the 'error' event.)
+      const code = await withTimeout(new Promise((r) => serverSide.on('close', r)), 2000, "the failed connection's close");
+      assert.equal(code, 1006);
+      assert.deepEqual(errors, [fault]);
+    } finally {
+      restore();
+      socket.destroy();
+    }
+    await closeServer(wss);
+  });
+
   test('default export is WebSocket; the error event listener is optional for conveniences only', () => {
     assert.equal(wsaction.default, wsaction.WebSocket);
   });
@@ -727,5 +800,69 @@ describe('wsaction only', () => {
     await assert.rejects(stream.opened);
     await assert.rejects(stream.closed);
     await new Promise((r) => silent.close(r));
+  });
+});
+
+/** Sends a valid upgrade request on a raw socket; resolves with the status line and headers of the answer. */
+function rawUpgrade(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, socket });
+    });
+    socket.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+  });
+}
+
+describe('issue 10: limits a server sets, answered 503 with Retry-After at the upgrade', () => {
+  test('maxConnections: 2 (WebSocketServer): the third upgrade is refused with 503, one more is taken once one closed', async () => {
+    const wss = new wsaction.WebSocketServer({ port: 0, host: '127.0.0.1', maxConnections: 2 });
+    await new Promise((r) => wss.once('listening', r));
+    const { port } = wss.address();
+    try {
+      const first = await rawUpgrade(port);
+      const second = await rawUpgrade(port);
+      assert.equal(first.status, 101);
+      assert.equal(second.status, 101);
+      const third = await rawUpgrade(port);
+      assert.equal(third.status, 503);
+      assert.ok(Number(third.headers['retry-after']) > 0, `Retry-After: ${third.headers['retry-after']}`);
+      third.socket.destroy();
+      const closed = new Promise((r) => [...wss.clients][0].once('close', r));
+      first.socket.destroy();
+      await withTimeout(closed, 3000, 'the first connection closes');
+      const fourth = await rawUpgrade(port);
+      assert.equal(fourth.status, 101, 'a place freed by a closed connection is taken again');
+      second.socket.destroy();
+      fourth.socket.destroy();
+    } finally {
+      await new Promise((r) => wss.close(r));
+    }
+  });
+
+  test('createServer({ maxConnections: 1 }) and wasmMemoryBudget: refused with 503', async () => {
+    const server = createServer({ maxConnections: 1 });
+    const { port } = await server.listening;
+    const first = await rawUpgrade(port);
+    const second = await rawUpgrade(port);
+    assert.deepEqual([first.status, second.status], [101, 503]);
+    first.socket.destroy();
+    second.socket.destroy();
+    await server.close();
+    // A budget smaller than one handle's buffers (64 KiB received twice, 256 KiB to send) refuses the first.
+    const budgeted = createServer({ wasmMemoryBudget: 256 * 1024 });
+    const refused = await rawUpgrade((await budgeted.listening).port);
+    assert.equal(refused.status, 503);
+    refused.socket.destroy();
+    await budgeted.close();
   });
 });
