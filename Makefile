@@ -100,12 +100,12 @@ pkg: setup-rust setup-wasm-bindgen $(BENCH_DEPS)/node_modules/.installed
 	@key=$$( (cat $(JS_WASM); echo '$(WASM_BINDGEN_VERSION) $(WASM_OPT_FLAGS)') | sha256sum | cut -c1-16); \
 	cached=$(PKG_CACHE)/$$key; \
 	if [ ! -f $$cached/wsaction_bg.wasm ]; then \
-		set -e; rm -rf $$cached.tmp; \
+		set -e; tmp=$$cached.tmp.$$$$; \
 		echo "wasm-bindgen and wasm-opt $(WASM_OPT_FLAGS) into $$cached"; \
-		wasm-bindgen --target web --out-dir $$cached.tmp --out-name wsaction $(JS_WASM); \
-		$(WASM_OPT) $(WASM_OPT_FLAGS) $$cached.tmp/wsaction_bg.wasm -o $$cached.tmp/wsaction_bg.wasm; \
-		mv $$cached.tmp $$cached; \
-		ls -dt $(PKG_CACHE)/* | tail -n +9 | xargs rm -rf; \
+		wasm-bindgen --target web --out-dir $$tmp --out-name wsaction $(JS_WASM); \
+		$(WASM_OPT) $(WASM_OPT_FLAGS) $$tmp/wsaction_bg.wasm -o $$tmp/wsaction_bg.wasm; \
+		mv -T $$tmp $$cached 2>/dev/null || rm -rf $$tmp; \
+		ls -dt $(PKG_CACHE)/* | grep -v '\.tmp\.' | tail -n +9 | xargs rm -rf; \
 	fi; \
 	mkdir -p pkg/dist && cp -R $$cached/. pkg/dist/
 	@printf 'pkg/dist/wsaction_bg.wasm: %s bytes, %s gzipped\n' \
