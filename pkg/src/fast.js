@@ -125,14 +125,17 @@ function drain(keepReceiving, maxOutBytes) {
   return result(this);
 }
 
-/** `send` then `drain` in one call: one boundary crossing per message. */
-function sendAndDrain(bufferType, data, keepReceiving) {
+/**
+ * `send` then `drain` in one call: one boundary crossing per message. `compress` (default
+ * true): whether a data message goes out compressed when permessage-deflate was negotiated.
+ */
+function sendAndDrain(bufferType, data, keepReceiving, compress = true) {
   if (data instanceof Uint8Array) {
     const n = data.length;
     if (n > inputLength) reserve(n, 0);
     views();
     copyIn(data, inputAt);
-    this._sendInput(bufferType, n, keepReceiving);
+    this._sendInput(bufferType, n, keepReceiving, compress);
     return result(this);
   }
   // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
@@ -145,8 +148,9 @@ function sendAndDrain(bufferType, data, keepReceiving) {
  * `messages.length` sends of one type, each followed by the action loop, in one call; the
  * result is drain's with `sent` (how many were sent) and `sendError` (the engine's refusal that
  * stopped the batch after its first message, or null; a refusal of the first is thrown).
+ * `compress` as sendAndDrain's, for every message.
  */
-function sendMany(bufferType, messages, keepReceiving) {
+function sendMany(bufferType, messages, keepReceiving, compress = true) {
   if (!Array.isArray(messages)) {
     throw new TypeError(`messages must be an array of Uint8Array, got ${describe(messages)}`);
   }
@@ -168,7 +172,7 @@ function sendMany(bufferType, messages, keepReceiving) {
     at += m.length;
     u32[lengths + i] = m.length;
   }
-  this._sendManyInput(bufferType, count, keepReceiving);
+  this._sendManyInput(bufferType, count, keepReceiving, compress);
   views();
   const sent = u32[report + SENT];
   const refused = u32[report + HAS_SEND_ERROR] !== 0;

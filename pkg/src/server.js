@@ -33,8 +33,10 @@ export class WebSocketServer extends EventEmitter {
    * As ws: one of port (with host, backlog), server (an http/https server, Node) or noServer;
    * path, clientTracking, maxPayload, skipUTF8Validation, handleProtocols(protocols: Set, request),
    * verifyClient(info[, callback]), closeTimeout, WebSocket (the class of accepted sockets);
-   * wsaction's properties (engine properties) and, on Deno, tls ({ cert, key }) for wss.
-   * perMessageDeflate is accepted and not effective yet (no extension is negotiated).
+   * perMessageDeflate (default false; true or ws's object: threshold, server/clientNoContextTakeover,
+   * server/clientMaxWindowBits, zlibDeflateOptions.level/memLevel: see handshake.js's
+   * deflateProperties); wsaction's properties (engine properties) and, on Deno, tls
+   * ({ cert, key }) for wss.
    */
   constructor(options, callback) {
     super();
