@@ -164,6 +164,12 @@ bench-js: pkg
 
 # The wasmtime host's echo server (the component's drain per read) under bench-js's echo load.
 .PHONY: bench-component
+# permessage-deflate beside ws with perMessageDeflate in the same run: bytes on the wire,
+# messages/s and CPU for JSON-like text and random binary (tests/bench/deflate.mjs).
+.PHONY: bench-deflate
+bench-deflate: pkg $(BENCH_DEPS)/node_modules/.installed
+	nice node $(BENCH_DEPS)/deflate.mjs
+
 bench-component: component wasmtime-host setup-js
 	@$(WASMTIME_HOST) --component $(COMPONENT) echo-server --port 0 > $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null & \
 	  pid=$$!; trap "kill $$pid" EXIT; \
