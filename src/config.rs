@@ -78,6 +78,12 @@ pub enum Property {
     DeflateLevel(u8),
     /// zlib memory level 1..=9 (2^(level+9) bytes of hash table and buffers). Default 8.
     DeflateMemLevel(u8),
+    /// Indicate each received ping (buffer type `Ping`, with its payload). Default false:
+    /// websocket.h answers pings without telling the application.
+    IndicatePings(bool),
+    /// Answer each received ping with a pong (RFC 6455 5.5.2). Default true. Off, the application
+    /// answers (send an `UnsolicitedPong` with the ping's payload); it needs `IndicatePings`.
+    AutoPong(bool),
 }
 
 /// What values a property takes.
@@ -117,7 +123,7 @@ pub struct PropertySpec {
 const U32_ANY: PropertyKind = PropertyKind::Integer { min: 0, max: u32::MAX as u64 };
 
 /// The property table, in websocket.h order then wsaction's.
-pub const PROPERTIES: [PropertySpec; 23] = [
+pub const PROPERTIES: [PropertySpec; 25] = [
     PropertySpec {
         name: "receiveBufferSize",
         wit_name: "receive-buffer-size",
@@ -348,6 +354,26 @@ pub const PROPERTIES: [PropertySpec; 23] = [
         default: "8",
         doc: "zlib memory level: its buffers take 7 x 2^(level+6) bytes of the compressor's memory.",
     },
+    PropertySpec {
+        name: "indicatePings",
+        wit_name: "indicate-pings",
+        label: "indicate pings",
+        number: property_type::INDICATE_PINGS,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "false",
+        doc: "Indicate each received ping (buffer type PING, with its payload); websocket.h answers them silently.",
+    },
+    PropertySpec {
+        name: "autoPong",
+        wit_name: "auto-pong",
+        label: "auto pong",
+        number: property_type::AUTO_PONG,
+        websocket_h: false,
+        kind: PropertyKind::Bool,
+        default: "true",
+        doc: "Answer each received ping with a pong; off, the application answers (needs indicate pings).",
+    },
 ];
 
 /// The row for a WEB_SOCKET_PROPERTY_TYPE number.
@@ -432,6 +458,8 @@ impl Property {
             }
             (property_type::DEFLATE_LEVEL, PropertyValue::Integer(n)) => Property::DeflateLevel(small(n)?),
             (property_type::DEFLATE_MEM_LEVEL, PropertyValue::Integer(n)) => Property::DeflateMemLevel(small(n)?),
+            (property_type::INDICATE_PINGS, PropertyValue::Bool(on)) => Property::IndicatePings(on),
+            (property_type::AUTO_PONG, PropertyValue::Bool(on)) => Property::AutoPong(on),
             _ => return Err(wrong()),
         })
     }
@@ -467,6 +495,8 @@ impl Property {
             Property::DeflateClientMaxWindowBits(_) => property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS,
             Property::DeflateLevel(_) => property_type::DEFLATE_LEVEL,
             Property::DeflateMemLevel(_) => property_type::DEFLATE_MEM_LEVEL,
+            Property::IndicatePings(_) => property_type::INDICATE_PINGS,
+            Property::AutoPong(_) => property_type::AUTO_PONG,
         }
     }
 }
@@ -539,6 +569,10 @@ pub struct Config {
     pub limits: Limits,
     /// permessage-deflate; `deflate.enabled` is false unless `PerMessageDeflate(true)` is given.
     pub deflate: DeflateConfig,
+    /// Received pings are indicated (buffer type `Ping`).
+    pub indicate_pings: bool,
+    /// Received pings are answered by the engine.
+    pub auto_pong: bool,
 }
 
 impl Config {
@@ -560,6 +594,8 @@ impl Config {
             handshake_timeout_ms: 0,
             limits: Limits::default(),
             deflate: DeflateConfig { enabled: false, ..DeflateConfig::default() },
+            indicate_pings: false,
+            auto_pong: true,
         }
     }
 
@@ -568,6 +604,16 @@ impl Config {
         let mut config = Config::defaults(role);
         for property in properties {
             config.apply(*property)?;
+        }
+        // RFC 6455 5.5.2: a ping MUST be answered. With the engine not answering, only an
+        // application that is told of pings can.
+        if !config.auto_pong && !config.indicate_pings {
+            return Err(Error::InvalidArgument {
+                argument: "auto pong",
+                problem: "auto pong off needs indicate pings on: the application must see each ping to answer it \
+                          (RFC 6455 5.5.2)"
+                    .into(),
+            });
         }
         Ok(config)
     }
@@ -616,6 +662,8 @@ impl Config {
             }
             Property::DeflateLevel(level) => self.deflate.level = checked(level as u64)? as u8,
             Property::DeflateMemLevel(level) => self.deflate.mem_level = checked(level as u64)? as u8,
+            Property::IndicatePings(on) => self.indicate_pings = on,
+            Property::AutoPong(on) => self.auto_pong = on,
         }
         Ok(())
     }
@@ -768,11 +816,22 @@ mod tests {
             Property::DeflateClientMaxWindowBits(15),
             Property::DeflateLevel(0),
             Property::DeflateMemLevel(9),
+            Property::IndicatePings(true),
+            Property::AutoPong(false),
         ];
         assert_eq!(all.len(), PROPERTIES.len());
         for property in all {
             assert_eq!(property.spec().number, property.type_number());
         }
+    }
+
+    #[test]
+    fn auto_pong_off_needs_indicated_pings() {
+        let alone = Config::from_properties(Role::Client, &[Property::AutoPong(false)]).unwrap_err();
+        assert_eq!(alone.code(), "INVALID_ARGUMENT");
+        assert!(alone.to_string().contains("indicate pings"), "{alone}");
+        let both = Config::from_properties(Role::Client, &[Property::AutoPong(false), Property::IndicatePings(true)]);
+        assert!(both.is_ok());
     }
 
     #[test]

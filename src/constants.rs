@@ -21,6 +21,9 @@ pub enum BufferType {
     PingPong = 0x8000_0005,
     /// An unsolicited pong (a keep-alive that asks for no answer, RFC 6455 section 5.5.3).
     UnsolicitedPong = 0x8000_0006,
+    /// wsaction's own, receive only: a ping arrived (indicated with the `IndicatePings` property;
+    /// websocket.h answers pings without telling the application). Its payload is the ping's.
+    Ping = 0x8000_1000,
 }
 
 impl BufferType {
@@ -34,6 +37,7 @@ impl BufferType {
             0x8000_0004 => BufferType::Close,
             0x8000_0005 => BufferType::PingPong,
             0x8000_0006 => BufferType::UnsolicitedPong,
+            0x8000_1000 => BufferType::Ping,
             _ => return None,
         })
     }
@@ -66,6 +70,7 @@ impl BufferType {
             BufferType::Close => "CLOSE",
             BufferType::PingPong => "PING_PONG",
             BufferType::UnsolicitedPong => "UNSOLICITED_PONG",
+            BufferType::Ping => "PING",
         }
     }
 }
@@ -191,6 +196,10 @@ pub mod property_type {
     pub const DEFLATE_LEVEL: u32 = 0x100F;
     /// `zlibDeflateOptions.memLevel`
     pub const DEFLATE_MEM_LEVEL: u32 = 0x1010;
+    /// `indicatePings`: received pings are indicated (ws's 'ping' event).
+    pub const INDICATE_PINGS: u32 = 0x1011;
+    /// `autoPong`
+    pub const AUTO_PONG: u32 = 0x1012;
 }
 
 /// HRESULTs from winerror.h (FACILITY_WEB_SOCKET = 886) and the general ones wsaction returns.

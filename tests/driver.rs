@@ -267,3 +267,102 @@ fn the_trace_hook_sees_each_input_and_action_with_its_bytes() {
         ]
     );
 }
+
+/// A server handle opened with `properties`, and its driver.
+fn open_server_with(properties: &[Property]) -> (Handle, Driver) {
+    let mut pair = Pair::open(&[], properties);
+    pair.run();
+    let Side { handle, driver, .. } = pair.server;
+    (handle, driver)
+}
+
+/// The received pings a drain indicated, with their payloads.
+fn pings(drained: &Drained<'_>) -> Vec<Vec<u8>> {
+    drained
+        .indications
+        .iter()
+        .filter(|i| matches!(i, Indication::Received { buffer_type: BufferType::Ping, .. }))
+        .map(|i| drained.payload_of(i).to_vec())
+        .collect()
+}
+
+#[test]
+fn by_default_a_ping_is_answered_and_not_indicated() {
+    // websocket.h's way: the engine answers (RFC 6455 5.5.2) and the application hears nothing.
+    let (mut handle, mut driver) = open_server();
+    let drained = driver.feed(&mut handle, &client_frame(0x89, b"hb"), DrainOptions::default()).unwrap();
+    assert!(pings(&drained).is_empty());
+    assert!(drained.indications.is_empty(), "{:?}", drained.indications);
+    assert_eq!(frames(drained.out), vec![(0x8A, b"hb".to_vec())]);
+}
+
+#[test]
+fn indicated_pings_carry_their_payload_and_are_still_answered() {
+    // RFC 6455 5.5.2: the pong carries "identical Application data"; the indication carries it too
+    // (ws's 'ping' event), and the receiving goes on after it.
+    let (mut handle, mut driver) = open_server_with(&[Property::IndicatePings(true)]);
+    let mut wire = client_frame(0x89, b"one");
+    wire.extend_from_slice(&client_frame(0x81, b"text"));
+    wire.extend_from_slice(&client_frame(0x89, b""));
+    let drained = driver.feed(&mut handle, &wire, DrainOptions::default()).unwrap();
+    assert_eq!(drained.consumed, wire.len());
+    assert_eq!(pings(&drained), vec![b"one".to_vec(), Vec::new()]);
+    let types: Vec<BufferType> = drained
+        .indications
+        .iter()
+        .filter_map(|i| match i {
+            Indication::Received { buffer_type, .. } => Some(*buffer_type),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(types, vec![BufferType::Ping, BufferType::Utf8Message, BufferType::Ping], "in wire order");
+    assert_eq!(frames(drained.out), vec![(0x8A, b"one".to_vec()), (0x8A, Vec::new())]);
+    assert!(drained.receive.is_some(), "a receive is held for the next bytes");
+}
+
+#[test]
+fn without_auto_pong_the_application_answers_the_ping() {
+    // RFC 6455 5.5.3: a pong "sent in response" echoes the ping's data; the application sends it
+    // (ws's autoPong: false) as an UNSOLICITED_PONG carrying the ping's payload.
+    let (mut handle, mut driver) = open_server_with(&[Property::IndicatePings(true), Property::AutoPong(false)]);
+    let drained = driver.feed(&mut handle, &client_frame(0x89, b"are you there"), DrainOptions::default()).unwrap();
+    assert_eq!(pings(&drained), vec![b"are you there".to_vec()]);
+    assert!(drained.out.is_empty(), "the engine did not answer: {:?}", frames(drained.out));
+    let payload = b"are you there".to_vec();
+    let drained = driver
+        .send_and_drain(&mut handle, BufferType::UnsolicitedPong, Some(Buffer::Data(&payload)), DrainOptions::default())
+        .unwrap();
+    assert_eq!(frames(drained.out), vec![(0x8A, payload)]);
+}
+
+#[test]
+fn auto_pong_off_without_indicated_pings_is_refused_and_ping_cannot_be_sent() {
+    // Nobody would answer the ping (RFC 6455 5.5.2 MUST): refused when the handle is made.
+    let error = Handle::server(&[Property::AutoPong(false)]).unwrap_err();
+    assert_eq!(error.code(), "INVALID_ARGUMENT");
+    assert!(error.to_string().contains("indicate pings"), "{error}");
+    // PING is an indication's type only.
+    let (mut handle, _) = open_server();
+    let error = handle.send(BufferType::Ping, Some(Buffer::Data(b"x")), None).unwrap_err();
+    assert_eq!(error.code(), "INVALID_ARGUMENT");
+}
+
+#[test]
+fn a_ping_between_the_fragments_of_a_message_is_indicated_and_the_message_goes_on() {
+    // RFC 6455 5.4: control frames MAY be injected in the middle of a fragmented message.
+    let (mut handle, mut driver) = open_server_with(&[Property::IndicatePings(true)]);
+    let mut wire = client_frame(0x01, b"hel");
+    wire.extend_from_slice(&client_frame(0x89, b"mid"));
+    wire.extend_from_slice(&client_frame(0x80, b"lo"));
+    let drained = driver.feed(&mut handle, &wire, DrainOptions::default()).unwrap();
+    assert_eq!(pings(&drained), vec![b"mid".to_vec()]);
+    let text: Vec<u8> = drained
+        .indications
+        .iter()
+        .filter(|i| matches!(i, Indication::Received { buffer_type, .. } if buffer_type.is_data()))
+        .flat_map(|i| drained.payload_of(i).to_vec())
+        .collect();
+    assert_eq!(text, b"hello");
+    assert_eq!(frames(drained.out), vec![(0x8A, b"mid".to_vec())]);
+    assert!(drained.violation.is_none());
+}

@@ -80,6 +80,7 @@ fn buffer_type_named(name: &str) -> BufferType {
         BufferType::Close,
         BufferType::PingPong,
         BufferType::UnsolicitedPong,
+        BufferType::Ping,
     ]
     .into_iter()
     .find(|t| t.name() == name)

@@ -39,6 +39,7 @@ const PROPERTIES = [
   ['deflateClientNoContextTakeover', 'client_no_context_takeover', 'bool', 'client resets its window per message'],
   ['deflateServerMaxWindowBits', 'server_max_window_bits', 'number', '8..15'],
   ['deflateClientMaxWindowBits', 'client_max_window_bits', 'number', '8..15'],
+  ['indicatePings', 'Indicate pings', 'bool', 'received pings come as PING (ws\'s \'ping\' event)'],
 ];
 
 const $ = (sel, root = document) => root.querySelector(sel);

@@ -62,7 +62,18 @@ const BATCH_MESSAGES = 256;
 export const DEFAULT_PROPERTIES = Object.freeze({
   receiveBufferSize: 64 * 1024,
   sendBufferSize: 256 * 1024,
+  // ws emits 'ping' for every received ping; the engine still answers unless autoPong is false.
+  indicatePings: true,
 });
+
+/** The handle's failure, or null (also when the handle cannot say). */
+function handleFailure(handle) {
+  try {
+    return handle.failure ?? null;
+  } catch {
+    return null;
+  }
+}
 
 function closedError() {
   return Object.assign(new Error('the connection is closed'), { code: 'CLOSED' });
@@ -100,6 +111,8 @@ export class EngineConnection {
   // Outgoing bytes of one pump are written together: many small frames become one write.
   #pending = [];
   #pendingBytes = 0;
+  // What the engine refused when the connection started (see the constructor).
+  #startError = null;
 
   /**
    * @param handle a WebSocketHandle whose handshake is done (state OPEN)
@@ -114,14 +127,24 @@ export class EngineConnection {
     this.#closeGraceMs = options.closeGraceMs ?? 2000;
     this.#protocol = handle.subprotocol ?? '';
     if (options.leftover && options.leftover.length) this.#inbox.push(options.leftover);
-    handle.tick(now());
-    handle.receive();
+    try {
+      handle.tick(now());
+      handle.receive();
+    } catch (err) {
+      // Reported once the owner's listeners are attached (release), never thrown at the caller
+      // (a socket's data handler or the server's upgrade flow).
+      this.#startError = err;
+    }
   }
 
   /** Starts feeding received bytes to the engine (see the file comment). */
   release() {
     if (!this.#held) return;
     this.#held = false;
+    if (this.#startError) {
+      this.#internalFailure(this.#startError);
+      return;
+    }
     this.#pump();
   }
 
@@ -188,7 +211,7 @@ export class EngineConnection {
   terminate() {
     if (this.#finished) return;
     if (!this.#ending) {
-      this.#handle.abort();
+      this.#abortHandle();
       this.#pump();
     }
     this.#endTransport(true);
@@ -219,7 +242,7 @@ export class EngineConnection {
       this.#owner._engineError(err);
     }
     if (!this.#finished && this.#handle) {
-      this.#handle.abort();
+      this.#abortHandle();
       this.#pump();
     }
     this.#endTransport(true);
@@ -287,22 +310,43 @@ export class EngineConnection {
         }
       } while (this.#repump && !this.#finished);
     } catch (err) {
-      // An error here is a bug in this file or the engine, not the peer's: fail loudly but safely.
-      if (!this.#failure) {
-        this.#failure = err;
-        this.#owner._engineError(err);
-      }
-      try {
-        handle.abort();
-      } catch {
-        // the handle is gone already
-      }
-      this.#endTransport(true);
+      // Still marked pumping: a listener of the 'error' this emits does not re-enter the loop.
+      this.#internalFailure(err);
+      return;
     } finally {
       this.#pumping = false;
     }
     this.#flush();
-    if (!this.#finished) this.#afterPump();
+    if (this.#finished) return;
+    try {
+      this.#afterPump();
+    } catch (err) {
+      this.#internalFailure(err);
+    }
+  }
+
+  /**
+   * An error from the engine or this file, met in a socket or timer callback: it is not the
+   * peer's, and it must not escape the callback (a process crash on Node and Deno). The
+   * connection fails with it ('error' once, then 'close' 1006); other connections go on.
+   */
+  #internalFailure(err) {
+    if (this.#finished) return;
+    if (!this.#failure) {
+      this.#failure = err;
+      this.#owner._engineError(err);
+    }
+    this.#abortHandle();
+    this.#endTransport(true);
+  }
+
+  /** Aborts the handle (WebSocketAbortHandle); a handle already gone is not an error. */
+  #abortHandle() {
+    try {
+      this.#handle?.abort();
+    } catch {
+      // aborted or freed already
+    }
   }
 
   /**
@@ -419,6 +463,9 @@ export class EngineConnection {
       case t.PING_PONG:
         this.#owner._enginePong(bytes);
         break;
+      case t.PING:
+        this.#owner._enginePing(bytes);
+        break;
       case t.CLOSE: {
         this.#closeReceived = true;
         this.#closeCode = closeStatus;
@@ -464,7 +511,12 @@ export class EngineConnection {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (this.#finished) return;
-      this.#handle.tick(now());
+      try {
+        this.#handle.tick(now());
+      } catch (err) {
+        this.#internalFailure(err);
+        return;
+      }
       this.#pump();
     }, delay + 1);
   }
@@ -495,13 +547,18 @@ export class EngineConnection {
     if (this.#destroyTimer !== null) clearTimeout(this.#destroyTimer);
     if (this.#timer !== null) clearTimeout(this.#timer);
     const handle = this.#handle;
-    if (handle.state !== k().State.CLOSED && handle.state !== k().State.ABORTED) handle.abort();
+    const S = k().State;
+    if (handle.state !== S.CLOSED && handle.state !== S.ABORTED) this.#abortHandle();
     if (this.#closeCode === null) this.#closeCode = k().CloseStatus.ABORTED;
-    if (!this.#failure && handle.failure) this.#failure = handle.failure;
+    if (!this.#failure) this.#failure = handleFailure(handle);
     this.#finished = true;
     // Release the engine's buffers now rather than at garbage collection.
     this.#handle = null;
-    handle.free();
+    try {
+      handle.free();
+    } catch {
+      // freed already
+    }
     for (const entry of this.#sendQueue.splice(0)) entry.done?.(closedError());
     for (const entry of this.#inFlight.splice(0)) entry.done?.(closedError());
     this.#queuedBytes = 0;

@@ -53,6 +53,7 @@ export class Connection extends WebSocket {
     if (options.maxPayload !== undefined) properties.maxMessageSize = options.maxPayload > 0 ? options.maxPayload : Number.MAX_SAFE_INTEGER;
     if (options.skipUTF8Validation) properties.disableUtf8Verification = true;
     if (options.closeTimeout !== undefined) properties.closeTimeout = options.closeTimeout;
+    if (options.autoPong === false) properties.autoPong = false;
     return { ...properties, ...options.properties };
   }
 

@@ -9,6 +9,7 @@
 import { parseRequestHead } from '../dist/wsaction.js';
 import { setRuntime } from './websocket.js';
 import { setServerRuntime } from './server.js';
+import { listen as listenOnHttpServer, socketIo as nodeSocketIo } from './node-socket.js';
 import { ConnectionServer } from './convenience.js';
 import { requestFromHead, rejectionBytes } from './handshake.js';
 
@@ -184,8 +185,21 @@ function closeQuietly(conn) {
   }
 }
 
-/** A raw connection the server flow writes to: a Deno.Conn with its transport made once. */
+/**
+ * A node:http upgrade's socket (Deno's node: compatibility layer): a Node-style stream, not a
+ * Deno.Conn. Its bytes come as 'data' events; reading it as a Deno.Conn would take the wrong
+ * bytes (the HTTP request) for frames.
+ */
+function isNodeSocket(socket) {
+  return typeof socket?.on === 'function' && typeof socket.write === 'function' && typeof socket.destroy === 'function';
+}
+
+/** A raw connection the server flow writes to: a Deno.Conn with its transport made once, or a node:http socket. */
 function socketIo(conn) {
+  if (isNodeSocket(conn)) return nodeSocketIo(conn);
+  if (typeof conn?.read !== 'function' || typeof conn.write !== 'function') {
+    throw new TypeError('handleUpgrade takes a Deno.Conn or a node:http upgrade socket');
+  }
   let state = upgradeState.get(conn);
   if (!state) upgradeState.set(conn, (state = { head: Promise.resolve(), taken: false, secure: false }));
   return {
@@ -272,12 +286,14 @@ async function acceptOne(wss, conn, options) {
 }
 
 /**
- * Listening for a WebSocketServer: Deno.listen (or Deno.listenTls with `tls: { cert, key }`).
+ * Listening for a WebSocketServer: Deno.listen (or Deno.listenTls with `tls: { cert, key }`),
+ * or the `server` option's node:http server.
  * The accept loop logs and survives a failed accept (a client that reset before it was
  * accepted makes the listener's accept throw) and ends only when the server closes.
  */
 function listen(wss, options, callback) {
-  if (options.server) throw new TypeError('the server option takes a node:http server; on Deno use port (or noServer)');
+  // A node:http server (Deno's node: compatibility layer): its 'upgrade' events, as on Node.
+  if (options.server) return listenOnHttpServer(wss, options, callback);
   const hostname = options.host ?? '0.0.0.0';
   const listener = options.tls
     ? Deno.listenTls({ hostname, port: options.port, cert: options.tls.cert, key: options.tls.key, alpnProtocols: ['http/1.1'] })

@@ -57,6 +57,17 @@ function views() {
 let inputAt = 0;
 let inputLength = 0;
 
+/**
+ * The scratch input's address and size from the report, where Rust keeps them current: a call
+ * that failed after framing a large message gave the space back without JS reading a result, so
+ * the values JS last saw may point at freed memory.
+ */
+function inputSpace() {
+  views();
+  inputAt = u32[report + INPUT_PTR];
+  inputLength = u32[report + INPUT_LEN];
+}
+
 /** Makes the scratch input hold `bytes` and `count` lengths (a RangeError past the limits). */
 function reserve(bytes, count) {
   _reserve(bytes, count);
@@ -73,6 +84,47 @@ function copyIn(data, at) {
   } else {
     u8.set(data, at);
   }
+}
+
+/**
+ * The one result object of the view calls (`drainView`, `sendAndDrainView`, `sendBufferAndDrain`),
+ * refilled by each: its `out`, `payload` and `events` are views over wasm memory, no copy and no
+ * new object per call. Valid until the next call into wsaction on any handle (a call may reuse
+ * those buffers, or grow the memory, which detaches every view over it).
+ */
+const viewResult = {
+  out: NO_BYTES,
+  payload: NO_BYTES,
+  events: NO_EVENTS,
+  receiveId: 0,
+  receiveCapacity: 0,
+  state: 0,
+  error: null,
+};
+
+/** The drain result the report describes, as views over wasm memory (see `viewResult`). */
+function resultView(handle) {
+  views();
+  const r = report;
+  const outLen = u32[r + OUT_LEN];
+  const payloadLen = u32[r + PAYLOAD_LEN];
+  const eventsLen = u32[r + EVENTS_LEN];
+  const v = viewResult;
+  v.out = outLen === 0 ? NO_BYTES : u8.subarray(u32[r + OUT_PTR], u32[r + OUT_PTR] + outLen);
+  v.payload = payloadLen === 0 ? NO_BYTES : u8.subarray(u32[r + PAYLOAD_PTR], u32[r + PAYLOAD_PTR] + payloadLen);
+  if (eventsLen === 0) {
+    v.events = NO_EVENTS;
+  } else {
+    const at = u32[r + EVENTS_PTR] >>> 3;
+    v.events = f64.subarray(at, at + eventsLen);
+  }
+  inputAt = u32[r + INPUT_PTR];
+  inputLength = u32[r + INPUT_LEN];
+  v.receiveId = u32[r + RECEIVE_ID];
+  v.receiveCapacity = u32[r + RECEIVE_CAPACITY];
+  v.state = u32[r + STATE];
+  v.error = u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null;
+  return v;
 }
 
 /** The drain result the report describes, as copies the caller owns. */
@@ -132,8 +184,8 @@ function drain(keepReceiving, maxOutBytes) {
 function sendAndDrain(bufferType, data, keepReceiving, compress = true) {
   if (data instanceof Uint8Array) {
     const n = data.length;
+    inputSpace();
     if (n > inputLength) reserve(n, 0);
-    views();
     copyIn(data, inputAt);
     this._sendInput(bufferType, n, keepReceiving, compress);
     return result(this);
@@ -142,6 +194,50 @@ function sendAndDrain(bufferType, data, keepReceiving, compress = true) {
   send.call(this, bufferType, data, undefined);
   this._drainReport(keepReceiving, undefined);
   return result(this);
+}
+
+/** `drain` with its result as views over wasm memory (see `viewResult`): no copy out. */
+function drainView(keepReceiving, maxOutBytes) {
+  this._drainReport(keepReceiving, maxOutBytes);
+  return resultView(this);
+}
+
+/** `sendAndDrain` with its result as views over wasm memory (see `viewResult`). */
+function sendAndDrainView(bufferType, data, keepReceiving) {
+  if (data instanceof Uint8Array) {
+    const n = data.length;
+    inputSpace();
+    if (n > inputLength) reserve(n, 0);
+    copyIn(data, inputAt);
+    this._sendInput(bufferType, n, keepReceiving);
+    return resultView(this);
+  }
+  send.call(this, bufferType, data, undefined);
+  this._drainReport(keepReceiving, undefined);
+  return resultView(this);
+}
+
+/**
+ * Space in wasm memory for the next message, `length` bytes (a RangeError past 256 MiB): write
+ * the payload into it and call `sendBufferAndDrain(bufferType, length, ...)`, which frames it from
+ * there, so the payload is not copied in. Shared by every handle of the module; valid until the
+ * next call into wsaction.
+ */
+function sendBuffer(length) {
+  if (typeof length !== 'number') throw new TypeError(`length must be a number, got ${describe(length)}`);
+  // Anything but a whole number that fits goes to reserve, which throws the RangeError.
+  inputSpace();
+  if (!Number.isInteger(length) || length < 0 || length > inputLength) reserve(length, 0);
+  return u8.subarray(inputAt, inputAt + length);
+}
+
+/**
+ * Sends the first `length` bytes of `sendBuffer`'s space as one message, then drains: the result
+ * is `drainView`'s (views over wasm memory, valid until the next call).
+ */
+function sendBufferAndDrain(bufferType, length, keepReceiving) {
+  this._sendInput(bufferType, length, keepReceiving); // a RangeError past what sendBuffer gave
+  return resultView(this);
 }
 
 /**
@@ -182,6 +278,14 @@ function sendMany(bufferType, messages, keepReceiving, compress = true) {
   return r;
 }
 
-for (const [name, fn] of [['drain', drain], ['sendAndDrain', sendAndDrain], ['sendMany', sendMany]]) {
+for (const [name, fn] of [
+  ['drain', drain],
+  ['sendAndDrain', sendAndDrain],
+  ['sendMany', sendMany],
+  ['drainView', drainView],
+  ['sendAndDrainView', sendAndDrainView],
+  ['sendBuffer', sendBuffer],
+  ['sendBufferAndDrain', sendBufferAndDrain],
+]) {
   Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
 }

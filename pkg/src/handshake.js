@@ -51,9 +51,9 @@ export function deflateProperties(perMessageDeflate) {
 
 /**
  * The engine properties for ws-style options: maxPayload (0: no limit), maxFragments,
- * skipUTF8Validation, closeTimeout, handshakeTimeout, perMessageDeflate (on unless given, as
- * ws's client; the server passes its own default, off), and wsaction's own `properties`
- * (engine names) on top.
+ * skipUTF8Validation, closeTimeout, handshakeTimeout, autoPong, perMessageDeflate (on unless
+ * given, as ws's client; the server passes its own default, off), and wsaction's own
+ * `properties` (engine names) on top.
  */
 export function engineProperties(options = {}) {
   const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
@@ -67,6 +67,8 @@ export function engineProperties(options = {}) {
     handshakeTimeout: options.handshakeTimeout ?? WS_DEFAULTS.handshakeTimeout,
   };
   if (options.skipUTF8Validation) properties.disableUtf8Verification = true;
+  // ws's autoPong: false leaves answering pings to the application ('ping' event, then pong()).
+  if (options.autoPong === false) properties.autoPong = false;
   if (options.maxFragments !== undefined && options.maxFragments > 0) properties.maxFragments = options.maxFragments;
   return { ...properties, ...deflateProperties(options.perMessageDeflate ?? true), ...options.properties };
 }

@@ -5,36 +5,10 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
-import http from 'node:http';
 import { setRuntime } from './websocket.js';
-import { WebSocketServer, setServerRuntime, kServer } from './server.js';
+import { WebSocketServer, setServerRuntime } from './server.js';
+import { listen, socketIo, socketTransport } from './node-socket.js';
 import { ConnectionServer, convenienceServerOptions } from './convenience.js';
-
-const kTaken = Symbol('wsaction.taken');
-
-/** A transport over a net.Socket (or any Duplex): see connection.js. */
-function socketTransport(socket) {
-  let sink = null;
-  let attached = false;
-  return {
-    start(next) {
-      sink = next;
-      if (attached) return;
-      attached = true;
-      socket.on('data', (chunk) => sink._input(chunk));
-      socket.on('end', () => sink._inputEnded());
-      socket.on('drain', () => sink._writable());
-      socket.on('error', (err) => sink._transportError(err));
-      socket.on('close', () => sink._transportClosed());
-    },
-    write: (bytes) => socket.write(bytes),
-    end: () => socket.end(),
-    destroy: () => socket.destroy(),
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-    bufferedAmount: () => socket.writableLength ?? 0,
-  };
-}
 
 // The options ws passes on to tls.connect (and through it to the secure context).
 const TLS_OPTIONS = [
@@ -69,96 +43,6 @@ function dial(target, options) {
 }
 
 setRuntime({ dial });
-
-/** What the shared server flow needs of a raw socket. */
-function socketIo(socket) {
-  const onError = () => socket.destroy();
-  socket.on('error', onError);
-  return {
-    secure: !!(socket.authorized || socket.encrypted),
-    usable: () => socket.readable && socket.writable,
-    taken: () => socket[kTaken] === true,
-    write: (bytes) => socket.write(bytes),
-    reject: (bytes) => {
-      socket.once('finish', () => socket.destroy());
-      socket.end(bytes);
-    },
-    destroy: () => socket.destroy(),
-    transport: () => {
-      socket[kTaken] = true;
-      socket.off('error', onError);
-      socket.setTimeout?.(0);
-      socket.setNoDelay?.(true);
-      return socketTransport(socket);
-    },
-  };
-}
-
-/**
- * Listening for a WebSocketServer: its own http server (port, host, backlog) or the caller's
- * (server). Upgrades whose path is not this server's are left to the http server's other
- * 'upgrade' listeners when it has some that may take them; the last WebSocketServer in line
- * answers 400, as ws does, when none will.
- */
-function listen(wss, options, callback) {
-  const external = !!options.server;
-  const server = options.server ?? http.createServer((req, res) => {
-    const body = http.STATUS_CODES[426];
-    res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
-    res.end(body);
-  });
-  const emitConnection = (ws, req) => wss.emit('connection', ws, req);
-  const onUpgrade = (req, socket, head) => {
-    if (!wss.shouldHandle(req) && othersMayTake(server, onUpgrade, req)) return;
-    wss.handleUpgrade(req, socket, head, emitConnection);
-  };
-  onUpgrade[kServer] = wss;
-  const onListening = () => wss.emit('listening');
-  const onError = (err) => wss.emit('error', err);
-  server.on('upgrade', onUpgrade);
-  server.on('listening', onListening);
-  server.on('error', onError);
-  const detach = () => {
-    server.off('upgrade', onUpgrade);
-    server.off('listening', onListening);
-    server.off('error', onError);
-  };
-  if (!external) server.listen(options.port, options.host ?? undefined, options.backlog ?? undefined, callback);
-  return {
-    external,
-    address: () => server.address(),
-    detach,
-    close(done) {
-      detach();
-      server.close(() => done());
-    },
-    /** Resolves with the address once the server listens (now, or when it starts). */
-    listening: () =>
-      server.listening
-        ? Promise.resolve(server.address())
-        : new Promise((resolve, reject) => {
-            const ok = () => {
-              server.off('error', fail);
-              resolve(server.address());
-            };
-            const fail = (err) => {
-              server.off('listening', ok);
-              reject(err);
-            };
-            server.once('listening', ok);
-            server.once('error', fail);
-          }),
-  };
-}
-
-/** Whether an upgrade this listener declines may be taken by another 'upgrade' listener. */
-function othersMayTake(server, self, req) {
-  const listeners = server.listeners('upgrade');
-  const others = listeners.filter((l) => l !== self);
-  if (others.some((l) => !l[kServer])) return true; // someone else's listener may want it
-  if (others.some((l) => l[kServer].shouldHandle(req))) return true;
-  return listeners.at(-1) !== self; // the last WebSocketServer in line answers 400
-}
 
 setServerRuntime({ listen, socketIo });
 

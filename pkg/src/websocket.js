@@ -522,6 +522,11 @@ export class WebSocket extends EventEmitter {
     this.#emitSafely('pong', asBuffer(bytes));
   }
 
+  /** A received ping (ws's 'ping' event); the engine has answered it unless autoPong is false. */
+  _enginePing(bytes) {
+    this.#emitSafely('ping', asBuffer(bytes));
+  }
+
   _engineCloseFrame(code, reason) {
     this._closeFrameReceived = code !== k().CloseStatus.ABORTED;
     this._closeCode = code;

@@ -55,6 +55,13 @@ export interface HandleProperties {
   deflateMemLevel?: number;
   /** websocket.h's caller-owned buffer: always rejected (UNSUPPORTED_PROPERTY); wsaction owns its memory. */
   allocatedBuffer?: unknown;
+  /** Indicate each received ping (bufferType BufferType.PING, with its payload). Default false (websocket.h answers silently). */
+  indicatePings?: boolean;
+  /**
+   * Answer each received ping with a pong (RFC 6455 5.5.2). Default true. Off, the application
+   * answers with UNSOLICITED_PONG carrying the ping's payload; needs indicatePings (INVALID_ARGUMENT otherwise).
+   */
+  autoPong?: boolean;
 }
 
 /** Limits for the free HTTP head parsers. */
@@ -224,6 +231,27 @@ export declare class WebSocketHandle {
    * `sendError` (the frames before it are in `out` and must be written).
    */
   sendMany(bufferType: number, messages: Uint8Array[], keepReceiving: boolean): SendManyResult;
+  /**
+   * drain() without the copy out of wasm memory: `out`, `payload` and `events` are views over it,
+   * in one result object that every view call refills. Valid until the next call into wsaction
+   * on any handle (a call reuses the buffers or grows the memory, which detaches the views):
+   * write or copy what you need first.
+   */
+  drainView(keepReceiving: boolean, maxOutBytes?: number | null): DrainResult;
+  /** sendAndDrain() with drainView()'s result (views, valid until the next call). */
+  sendAndDrainView(
+    bufferType: number,
+    data: Uint8Array | { status: number; reason?: string | Uint8Array } | null,
+    keepReceiving: boolean,
+  ): DrainResult;
+  /**
+   * `length` bytes of wasm memory (at most 256 MiB) to write the next message into, for
+   * sendBufferAndDrain(): framed from there, with no copy in. Shared by the module's handles;
+   * valid until the next call into wsaction.
+   */
+  sendBuffer(length: number): Uint8Array;
+  /** Sends the first `length` bytes of sendBuffer()'s space as one message, then drainView(). */
+  sendBufferAndDrain(bufferType: number, length: number, keepReceiving: boolean): DrainResult;
   /** WebSocketAbortHandle. */
   abort(): void;
   /** The time in ms (any epoch, never decreasing); fires due timers. Drain after it. */
@@ -234,7 +262,23 @@ export declare class WebSocketHandle {
   parseRequestHead(bytes: Uint8Array): RequestHead | null;
   /** parseResponseHead with this handle's handshake limits. */
   parseResponseHead(bytes: Uint8Array): ResponseHead | null;
+  /**
+   * True while a failing close waits behind the application's replies (the driver's ordering
+   * rule): deliver the last result's indications, send the replies, then drain().
+   */
+  readonly failingCloseWaits: boolean;
+  /**
+   * The driver's trace hook, called for each input and action with a plain object; null removes
+   * it. What the hook throws is ignored.
+   */
+  setTrace(hook: ((event: TraceEvent) => void) | null): void;
 }
+
+/** What the trace hook receives (bytes are copies). */
+export type TraceEvent =
+  | { type: 'input'; call: string; id: number; bufferType: number | null; bytes: Uint8Array }
+  | ({ type: 'action' } & Action)
+  | { type: 'violation'; error: WsActionError };
 
 /** The websocket.h numbers. */
 export interface Constants {
@@ -246,6 +290,8 @@ export interface Constants {
     readonly CLOSE: 0x80000004;
     readonly PING_PONG: 0x80000005;
     readonly UNSOLICITED_PONG: 0x80000006;
+    /** wsaction's own, receive only: a ping arrived (with the indicatePings property). */
+    readonly PING: 0x80001000;
   };
   readonly Action: {
     readonly NO_ACTION: 0;

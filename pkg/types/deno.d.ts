@@ -60,8 +60,11 @@ export interface UpgradeRequestHead {
   socket: { remoteAddress?: string; remotePort?: number; encrypted?: boolean };
 }
 
-/** ws's server options on Deno: port (Deno.listen) or noServer; tls for wss. */
-export interface ServerOptions extends Omit<NodeServerOptions<typeof WebSocket, UpgradeRequestHead>, 'server'> {
+/**
+ * ws's server options on Deno: port (Deno.listen), server (a node:http server, through Deno's
+ * node: compatibility layer) or noServer; tls for wss.
+ */
+export interface ServerOptions extends NodeServerOptions<typeof WebSocket, UpgradeRequestHead> {
   /** Listen with Deno.listenTls (PEM strings). */
   tls?: { cert: string; key: string } | undefined;
   /** Told about each failed accept (the accept loop goes on); default: console.error. */

@@ -85,7 +85,7 @@ export interface ClientOptions extends SecureContextOptions, EngineClientOptions
   skipUTF8Validation?: boolean | undefined;
   /** Most frames in one message (the engine's maxFragments). */
   maxFragments?: number | undefined;
-  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
+  /** Answer received pings automatically (default true); false: answer them with pong() from the 'ping' event. */
   autoPong?: boolean | undefined;
   followRedirects?: boolean | undefined;
   maxRedirects?: number | undefined;
@@ -266,7 +266,7 @@ export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request
   skipUTF8Validation?: boolean | undefined;
   /** Most frames in one message (the engine's maxFragments). */
   maxFragments?: number | undefined;
-  /** Not supported yet: the engine answers every ping itself, so false is ignored. */
+  /** Answer received pings automatically (default true); false: answer them with pong() from the 'ping' event. */
   autoPong?: boolean | undefined;
   /** permessage-deflate (RFC 7692), as ws: accepted when offered only if set (default false). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;

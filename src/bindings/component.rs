@@ -10,7 +10,7 @@ use crate::constants::{ActionQueue, BufferType};
 use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent, TraceHook};
 use crate::engine::{Action, Buffer, Handle};
 use crate::error::{Error, Timer};
-use crate::random::{RandomSource, SeededRandom};
+use crate::random::{PooledRandom, RandomSource, SeededRandom};
 use crate::state::State;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -95,6 +95,7 @@ fn buffer_type_from(t: wit::BufferType) -> BufferType {
         wit::BufferType::Close => BufferType::Close,
         wit::BufferType::PingPong => BufferType::PingPong,
         wit::BufferType::UnsolicitedPong => BufferType::UnsolicitedPong,
+        wit::BufferType::Ping => BufferType::Ping,
     }
 }
 
@@ -107,6 +108,7 @@ fn buffer_type_to(t: BufferType) -> wit::BufferType {
         BufferType::Close => wit::BufferType::Close,
         BufferType::PingPong => wit::BufferType::PingPong,
         BufferType::UnsolicitedPong => wit::BufferType::UnsolicitedPong,
+        BufferType::Ping => wit::BufferType::Ping,
     }
 }
 
@@ -178,6 +180,8 @@ fn properties_from(properties: Vec<wit::PropertyValue>) -> Vec<Property> {
             P::DeflateClientMaxWindowBits(v) => Property::DeflateClientMaxWindowBits(v),
             P::DeflateLevel(v) => Property::DeflateLevel(v),
             P::DeflateMemLevel(v) => Property::DeflateMemLevel(v),
+            P::IndicatePings(v) => Property::IndicatePings(v),
+            P::AutoPong(v) => Property::AutoPong(v),
         })
         .collect()
 }
@@ -317,7 +321,8 @@ impl ComponentHandle {
     fn create(role: Role, properties: wit::Properties, seed: Option<u64>) -> Result<wit_engine::Handle, wit::Error> {
         let random: Box<dyn RandomSource> = match seed {
             Some(seed) => Box::new(SeededRandom::new(seed)),
-            None => Box::new(WasiRandom),
+            // One wasi:random host call per 64 mask keys, not one per frame.
+            None => Box::new(PooledRandom::new(WasiRandom)),
         };
         let handle = Handle::with_random(role, &properties_from(properties), random).map_err(err)?;
         Ok(wit_engine::Handle::new(ComponentHandle {

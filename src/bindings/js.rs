@@ -23,7 +23,7 @@ use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
 use crate::engine::{Buffer, Handle, SendOptions};
 use crate::error::Error;
 use crate::handshake::Header;
-use crate::random::{RandomSource, SeededRandom};
+use crate::random::{PooledRandom, RandomSource, SeededRandom};
 use crate::state::State;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -147,9 +147,19 @@ fn integer(name: &str, value: f64, max: f64) -> Result<f64, JsValue> {
         return Err(type_error(format!("{name} must be a number")));
     }
     if value.fract() != 0.0 || !(0.0..=max).contains(&value) {
-        return Err(range_error(format!("{name} must be an integer in 0..={max}, got {value}")));
+        return Err(range_error(format!(
+            "{name} must be an integer in 0..={}, got {}",
+            number_text(max),
+            number_text(value)
+        )));
     }
     Ok(value)
+}
+
+/// A number as JS writes it (`Number#toString`): error messages format numbers through this, not
+/// through Rust's float formatting, which would add ~20 KB of code to the wasm.
+fn number_text(value: f64) -> String {
+    js_sys::Number::from(value).to_string_with_radix(10).map(String::from).unwrap_or_default()
 }
 
 /// An integer in `0..=max` from a JS value that must be a number.
@@ -257,7 +267,7 @@ fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
         let key = key.as_string().unwrap_or_default();
         if !PROPERTIES.iter().any(|spec| spec.name == key) {
             let known: Vec<&str> = PROPERTIES.iter().map(|spec| spec.name).collect();
-            return Err(type_error(format!("unknown property {key:?} (known: {})", known.join(", "))));
+            return Err(type_error(format!("unknown property '{key}' (known: {})", known.join(", "))));
         }
     }
     let mut properties = Vec::new();
@@ -287,7 +297,7 @@ fn keepalive_mode(value: &JsValue) -> Result<KeepAliveMode, JsValue> {
             "ping" => Ok(KeepAliveMode::Ping),
             "unsolicitedPong" | "unsolicited-pong" => Ok(KeepAliveMode::UnsolicitedPong),
             other => Err(range_error(format!(
-                "keepAliveMode must be 'ping' or 'unsolicited-pong' (or 'unsolicitedPong'), got {other:?}"
+                "keepAliveMode must be 'ping' or 'unsolicited-pong' (or 'unsolicitedPong'), got '{other}'"
             ))),
         };
     }
@@ -320,19 +330,13 @@ fn limits_from_js(value: &JsValue) -> Result<Limits, JsValue> {
 // Randomness: crypto.getRandomValues, pooled so a mask key does not cost a call into JS
 // ---------------------------------------------------------------------------------------------
 
-/// crypto.getRandomValues through web-sys. Draws 256 bytes at a time (as ws pools
-/// randomFillSync): one mask key is 4 bytes, so one call into JS serves 64 frames.
-struct CryptoRandom {
-    pool: [u8; 256],
-    used: usize,
-}
+/// crypto.getRandomValues through web-sys, one call per fill; handles draw through
+/// `PooledRandom` (256 bytes at a time, as ws pools randomFillSync): one mask key is 4 bytes, so
+/// one call into JS serves 64 frames.
+struct CryptoRandom;
 
-impl CryptoRandom {
-    fn new() -> Self {
-        CryptoRandom { pool: [0; 256], used: 256 }
-    }
-
-    fn refill(&mut self) -> Result<(), Error> {
+impl RandomSource for CryptoRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
         let unavailable = |problem: &str| Error::RandomUnavailable { problem: problem.to_string() };
         let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
             .map_err(|_| unavailable("globalThis.crypto cannot be read"))?;
@@ -340,28 +344,7 @@ impl CryptoRandom {
             return Err(unavailable("globalThis.crypto is missing (no Web Crypto in this runtime)"));
         }
         let crypto: web_sys::Crypto = crypto.unchecked_into();
-        crypto
-            .get_random_values_with_u8_array(&mut self.pool)
-            .map_err(|_| unavailable("crypto.getRandomValues failed"))?;
-        self.used = 0;
-        Ok(())
-    }
-}
-
-impl RandomSource for CryptoRandom {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            if self.used == self.pool.len() {
-                self.refill()?;
-            }
-            let n = (buf.len() - filled).min(self.pool.len() - self.used);
-            buf[filled..filled + n].copy_from_slice(&self.pool[self.used..self.used + n]);
-            // Spent bytes are wiped so no mask key can be read back out of the pool.
-            self.pool[self.used..self.used + n].fill(0);
-            self.used += n;
-            filled += n;
-        }
+        crypto.get_random_values_with_u8_array(buf).map_err(|_| unavailable("crypto.getRandomValues failed"))?;
         Ok(())
     }
 }
@@ -398,7 +381,7 @@ fn queue_from(value: Option<f64>) -> Result<ActionQueue, JsValue> {
     let Some(value) = value else { return Ok(ActionQueue::All) };
     let number = integer("queue", value, u32::MAX as f64)?;
     ActionQueue::from_u32(number as u32)
-        .ok_or_else(|| range_error(format!("queue must be 1 (send), 2 (receive) or 3 (all), got {number}")))
+        .ok_or_else(|| range_error(format!("queue must be 1 (send), 2 (receive) or 3 (all), got {}", number as u32)))
 }
 
 /// websocket.h's WEB_SOCKET_HANDLE for JS: create with `createClient` / `createServer`, drive with
@@ -420,7 +403,7 @@ fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketH
     let properties = properties_from_js(properties)?;
     let random: Box<dyn RandomSource> = match seed_value(seed)? {
         Some(seed) => Box::new(SeededRandom::new(seed)),
-        None => Box::new(CryptoRandom::new()),
+        None => Box::new(PooledRandom::new(CryptoRandom)),
     };
     let handle = Handle::with_random(role, &properties, random).map_err(|e| engine_error(&e))?;
     Ok(WebSocketHandle { handle, driver: Driver::new(), events: Vec::new(), drain_error: None, send_error: None })
@@ -1013,12 +996,13 @@ pub fn memory() -> JsValue {
 pub fn reserve(bytes: f64, count: f64) -> Result<(), JsValue> {
     if bytes > MAX_SEND_BYTES as f64 {
         return Err(range_error(format!(
-            "data of {bytes} bytes is over the {MAX_SEND_BYTES}-byte limit of one send; send it as fragments"
+            "data of {} bytes is over the {MAX_SEND_BYTES}-byte limit of one send; send it as fragments",
+            number_text(bytes)
         )));
     }
     let bytes = integer("bytes", bytes, MAX_SEND_BYTES as f64)? as usize;
     if count > MAX_BATCH as f64 {
-        return Err(range_error(format!("at most {MAX_BATCH} messages per call, got {count}")));
+        return Err(range_error(format!("at most {MAX_BATCH} messages per call, got {}", number_text(count))));
     }
     let count = integer("count", count, MAX_BATCH as f64)? as usize;
     with_scratch(|scratch| {
@@ -1182,6 +1166,7 @@ pub fn constants() -> Object {
             ("CLOSE", b(BufferType::Close)),
             ("PING_PONG", b(BufferType::PingPong)),
             ("UNSOLICITED_PONG", b(BufferType::UnsolicitedPong)),
+            ("PING", b(BufferType::Ping)),
         ]),
     );
     set(

@@ -47,6 +47,9 @@ pub enum Received<'a> {
     Data { buffer_type: BufferType, bytes: &'a [u8] },
     /// A pong (websocket.h's PING_PONG on receive).
     Pong { bytes: &'a [u8] },
+    /// A ping (wsaction's `Ping` buffer type; only with the `IndicatePings` property). With auto
+    /// pong on, the engine's pong reply is already queued.
+    Ping { bytes: &'a [u8] },
     /// The peer's close (1005 when its frame had no status), or 1006 with no reason when the
     /// stream ended or the handle gave up without a close frame.
     Close { status: u16, reason: &'a [u8] },
@@ -58,6 +61,7 @@ impl<'a> Received<'a> {
         match *self {
             Received::Data { buffer_type, .. } => buffer_type,
             Received::Pong { .. } => BufferType::PingPong,
+            Received::Ping { .. } => BufferType::Ping,
             Received::Close { .. } => BufferType::Close,
         }
     }
@@ -65,7 +69,7 @@ impl<'a> Received<'a> {
     /// The payload: data, the pong's, or the close reason.
     pub fn bytes(&self) -> &'a [u8] {
         match *self {
-            Received::Data { bytes, .. } | Received::Pong { bytes } => bytes,
+            Received::Data { bytes, .. } | Received::Pong { bytes } | Received::Ping { bytes } => bytes,
             Received::Close { reason, .. } => reason,
         }
     }
@@ -369,6 +373,7 @@ impl Handle {
                 let received = match ready {
                     Ready::Data { buffer_type, len } => Received::Data { buffer_type, bytes: &self.pending[..len] },
                     Ready::Pong => Received::Pong { bytes: &self.control },
+                    Ready::Ping => Received::Ping { bytes: &self.control },
                     Ready::Close { status } => Received::Close { status, reason: self.control.get(2..).unwrap_or(&[]) },
                     Ready::Abnormal => Received::Close { status: close_status::ABORTED, reason: &[] },
                 };

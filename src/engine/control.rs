@@ -23,11 +23,19 @@ impl Handle {
             frame::OPCODE_PING => {
                 // RFC 6455 5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
                 // in response ... [with] identical Application data". websocket.h: the engine answers,
-                // on the receive queue, without an application context.
-                let payload = std::mem::take(&mut self.control);
-                self.queue_internal(ActionQueue::Receive, BufferType::PingPong, frame::OPCODE_PONG, &payload);
-                self.control = payload;
-                self.control.clear();
+                // on the receive queue, without an application context. With auto pong off the
+                // application answers (config requires it then to be told of the ping).
+                if self.config.auto_pong {
+                    let payload = std::mem::take(&mut self.control);
+                    self.queue_internal(ActionQueue::Receive, BufferType::PingPong, frame::OPCODE_PONG, &payload);
+                    self.control = payload;
+                }
+                if self.config.indicate_pings {
+                    // The payload stays in `control` for the indication (ws's 'ping' event).
+                    self.ready = Some(Ready::Ping);
+                } else {
+                    self.control.clear();
+                }
             }
             frame::OPCODE_PONG => self.ready = Some(Ready::Pong),
             frame::OPCODE_CLOSE => {

@@ -47,6 +47,8 @@ pub(super) enum Ready {
     Data { buffer_type: BufferType, len: usize },
     /// The pong payload in `control`.
     Pong,
+    /// A received ping's payload in `control` (with the `IndicatePings` property).
+    Ping,
     /// The close payload in `control` (status parsed and checked).
     Close { status: u16 },
     /// No close frame will come: the stream ended, a timer ran out, or the handle was aborted.
@@ -96,7 +98,7 @@ impl Handle {
                 let keep = self.pending.len() - len;
                 self.pending.truncate(keep);
             }
-            Ready::Pong | Ready::Close { .. } => self.control.clear(),
+            Ready::Pong | Ready::Ping | Ready::Close { .. } => self.control.clear(),
             Ready::Abnormal => {}
         }
     }

@@ -183,6 +183,14 @@ impl Handle {
                 // Cow::Owned), and the message's first frame claims RSV1 in `append_frame`.
                 (opcode, last, Cow::Borrowed(data))
             }
+            BufferType::Ping => {
+                return Err(Error::InvalidArgument {
+                    argument: "buffer type",
+                    problem: "PING is what a received ping is indicated as; send a ping with PING_PONG, and answer \
+                              one with UNSOLICITED_PONG carrying its payload"
+                        .into(),
+                })
+            }
             BufferType::Close => {
                 if matches!(self.state, State::CloseSent) {
                     return Err(self.invalid_state("sending a second close"));

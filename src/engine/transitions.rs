@@ -109,7 +109,7 @@ impl Handle {
         self.pending.clear();
         self.in_start = 0;
         self.in_end = 0;
-        if matches!(self.ready, Some(Ready::Data { .. }) | Some(Ready::Pong)) {
+        if matches!(self.ready, Some(Ready::Data { .. }) | Some(Ready::Pong) | Some(Ready::Ping)) {
             self.ready = None;
         }
         if self.receive_op.is_some() && self.ready.is_none() {

@@ -51,6 +51,25 @@ impl Utf8Validator {
             self.carry_len = 0;
             bytes = &bytes[take..];
         }
+        // The fast whole-run check (simdutf8's `basic`) on the complete code points; a piece cut
+        // inside one (most are: pieces split anywhere) keeps its last 1-3 bytes to carry over.
+        // `compat`, which says where a run stops, only for what `basic` rejects.
+        let complete = complete_prefix_len(bytes);
+        if simdutf8::basic::from_utf8(&bytes[..complete]).is_ok() {
+            let tail = &bytes[complete..];
+            if tail.is_empty() {
+                return Ok(());
+            }
+            // A lead byte and fewer continuation bytes than it needs: valid only as a prefix.
+            return match from_utf8(tail) {
+                Err(e) if e.error_len().is_none() && e.valid_up_to() == 0 => {
+                    self.carry[..tail.len()].copy_from_slice(tail);
+                    self.carry_len = tail.len() as u8;
+                    Ok(())
+                }
+                _ => Err(InvalidUtf8),
+            };
+        }
         match from_utf8(bytes) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
@@ -73,6 +92,18 @@ impl Utf8Validator {
             Err(InvalidUtf8)
         }
     }
+}
+
+/// Where the last code point of `bytes` starts when it is incomplete (its lead byte, within the
+/// last three bytes, announces more bytes than follow it); otherwise the whole length.
+fn complete_prefix_len(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for start in (len.saturating_sub(3)..len).rev() {
+        if bytes[start] & 0xC0 != 0x80 {
+            return if sequence_len(bytes[start]) > len - start { start } else { len };
+        }
+    }
+    len
 }
 
 /// The length of the sequence a lead byte starts (1 for anything that cannot lead, which the
@@ -129,6 +160,39 @@ mod tests {
         assert_eq!(v.feed(&[0xC0]), Err(InvalidUtf8)); // overlong lead
         let mut v = Utf8Validator::new();
         assert_eq!(v.feed(&[0xFF]), Err(InvalidUtf8));
+    }
+
+    /// Pieces cut anywhere agree with the standard library on the whole, and a piece fails exactly
+    /// when the bytes so far can no longer begin valid UTF-8 (RFC 6455 8.1, fail fast).
+    #[test]
+    fn any_cuts_agree_with_std_and_fail_fast() {
+        let samples: [&[u8]; 8] = [
+            "aé€𝄞z".as_bytes(),
+            b"ab\xE0\xA0\x80cd\xF0\x9F\x98\x80",
+            b"ab\xE0\x80\x80cd",     // overlong three-byte form
+            b"x\xED\xA0\x80y",       // surrogate half
+            b"x\xF4\x90\x80\x80y",   // beyond U+10FFFF
+            b"x\xF5\x80y",           // never a lead byte
+            b"ok \xE2\x82",          // cut short at the end
+            b"\xC2\xA9\xC2\xA9\x80", // a stray continuation byte
+        ];
+        for bytes in samples {
+            let whole_ok = std::str::from_utf8(bytes).is_ok();
+            for a in 0..=bytes.len() {
+                for b in a..=bytes.len() {
+                    assert_eq!(feed_split(bytes, &[a, b]).is_ok(), whole_ok, "{bytes:x?} cuts {a} {b}");
+                }
+                // Fed up to `a`: an error exactly when std finds an invalid byte (not just an
+                // incomplete end) in the first `a` bytes.
+                let invalid_so_far = matches!(std::str::from_utf8(&bytes[..a]), Err(e) if e.error_len().is_some());
+                let mut v = Utf8Validator::new();
+                let fed = (0..a).try_for_each(|i| v.feed(&bytes[i..i + 1])).and_then(|_| {
+                    let mut w = Utf8Validator::new();
+                    w.feed(&bytes[..a])
+                });
+                assert_eq!(fed.is_err(), invalid_so_far, "{bytes:x?} prefix {a}");
+            }
+        }
     }
 
     #[test]

@@ -88,8 +88,9 @@ function race(c, onceA, onceB) {
   return best.map((messages) => ({ messages, mbps: (messages * c.payload.length) / 1e6 }));
 }
 
-function parseWsaction(c, wire) {
+function parseWsaction(c, wire, drainName = 'drain') {
   const { client, server } = openPair({}, { receiveBufferSize: CHUNK });
+  const drain = server[drainName];
   client.free();
   server.receive();
   let held = server.drain(true);
@@ -102,7 +103,7 @@ function parseWsaction(c, wire) {
       const n = Math.min(capacity, wire.length - offset, CHUNK);
       server.completeReceive(id, wire.subarray(offset, offset + n));
       offset += n;
-      const r = server.drain(true);
+      const r = drain.call(server, true);
       const ev = r.events;
       for (let i = 0; i < ev.length; i += 6) if (ev[i + 1] === B.BINARY_MESSAGE || ev[i + 1] === B.UTF8_MESSAGE) messages++;
       id = r.receiveId;
@@ -123,11 +124,27 @@ function parseWs(c, wire) {
   };
 }
 
-function frameWsaction(c) {
+function frameWsaction(c, sendName = 'sendAndDrain') {
   const { client, server } = openPair({ sendBufferSize: 16 * 1024 * 1024 });
   server.free();
+  const send = client[sendName];
   return () => {
-    for (let i = 0; i < c.count; i++) client.sendAndDrain(c.type, c.payload, false);
+    for (let i = 0; i < c.count; i++) send.call(client, c.type, c.payload, false);
+  };
+}
+
+/**
+ * Frames from bytes already in wasm memory: the payload is written into `sendBuffer` once (as an
+ * application would produce it there, e.g. with TextEncoder.encodeInto), as ws frames a buffer
+ * that already exists; each call frames it, the result a view (sendBufferAndDrain).
+ */
+function frameWsactionInPlace(c) {
+  const { client, server } = openPair({ sendBufferSize: 16 * 1024 * 1024 });
+  server.free();
+  const n = c.payload.length;
+  return () => {
+    client.sendBuffer(n).set(c.payload);
+    for (let i = 0; i < c.count; i++) client.sendBufferAndDrain(c.type, n, false);
   };
 }
 
@@ -181,5 +198,21 @@ for (const c of cases) {
     ratios.push(row('frame', `${c.name} x${BATCH}/call`, ...race(c, frameWsactionBatched(c), frameWs(c))));
   }
 }
-const geo = Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
-console.log(`geometric mean wsaction/ws ratio (parse and frame): ${geo.toFixed(2)}`);
+const geomean = (list) => Math.exp(list.reduce((s, r) => s + Math.log(r), 0) / list.length);
+console.log(`geometric mean wsaction/ws ratio (parse and frame): ${geomean(ratios).toFixed(2)}`);
+
+// The calls without the copy out of wasm memory: results as views valid until the next call
+// (drainView, sendAndDrainView), and framing from bytes already in wasm memory (sendBuffer +
+// sendBufferAndDrain). Same ws side as above.
+console.log('views: drainView / sendAndDrainView (results are views over wasm memory, no copy out);');
+console.log('       in place: sendBufferAndDrain frames bytes written once into sendBuffer (no copy in or out)');
+const viewRatios = [];
+for (const c of cases) {
+  const wire = wireBytes(c);
+  viewRatios.push(row('parse', `${c.name} view`, ...race(c, parseWsaction(c, wire, 'drainView'), parseWs(c, wire))));
+}
+for (const c of cases) {
+  viewRatios.push(row('frame', `${c.name} view`, ...race(c, frameWsaction(c, 'sendAndDrainView'), frameWs(c))));
+  viewRatios.push(row('frame', `${c.name} in place`, ...race(c, frameWsactionInPlace(c), frameWs(c))));
+}
+console.log(`geometric mean wsaction/ws ratio (views and in place): ${geomean(viewRatios).toFixed(2)}`);

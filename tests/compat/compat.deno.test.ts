@@ -19,12 +19,10 @@ const options = { sanitizeOps: false, sanitizeResources: false };
 for (const pairing of pairings(ws, wsaction)) {
   if (selected && !selected.includes(pairing.label)) continue;
   for (const testCase of cases) {
-    const { name, run, sharesHttpServer } = testCase;
-    // wsaction's Deno WebSocketServer listens with Deno.listen: it takes no upgrades from a
-    // node:http server (Deno's node compatibility layer), so those cases apply to ws alone there.
+    const { name, run } = testCase;
     // Deno's runner has no to-do: a known gap (ws-readme.mjs) is ignored, and says so in its name.
     const gap = knownGap(testCase, pairing);
-    const ignore = (sharesHttpServer && pairing.server.name === 'wsaction') || Boolean(gap);
+    const ignore = Boolean(gap);
     Deno.test(`[${pairing.label}] ${name}${gap ? ` (known gap: ${gap})` : ''}`, { ...options, ignore }, async () => {
       requireClasses(pairing);
       await run(pairing);

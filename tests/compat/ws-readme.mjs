@@ -28,13 +28,12 @@ import {
 
 export const cases = [];
 /**
- * `sharesHttpServer`: the server side hands upgrades from a node:http server to the
- * WebSocketServer. `whatwgClient`: the client side uses only the WHATWG API (so a browser's or
+ * `whatwgClient`: the client side uses only the WHATWG API (so a browser's or
  * Deno's own WebSocket can be the client). `gap`: { client?: name, why } marks a known gap of
  * that client implementation: the runners still run the case there, as a to-do (knownGap()).
  */
-function scenario(name, run, { sharesHttpServer = false, whatwgClient = false, gap = null } = {}) {
-  cases.push({ name, run, sharesHttpServer, whatwgClient, gap });
+function scenario(name, run, { whatwgClient = false, gap = null } = {}) {
+  cases.push({ name, run, whatwgClient, gap });
 }
 
 /** Why `testCase` is a known gap on `pairing` (a to-do there), or false. */
@@ -313,11 +312,34 @@ scenario("heartbeat (client): 'ping' events reset the client's timer", async ({ 
     await shut(live);
     await closeServer(wss);
   }
-}, {
-  gap: {
-    client: 'wsaction',
-    why: "wsaction's engine answers pings itself and reports none to the JS layer, so no 'ping' event yet",
-  },
+});
+
+// ws's autoPong: false: the engine leaves the ping unanswered and the application answers it from
+// its 'ping' listener with a pong of its own choosing (RFC 6455 5.5.3 lets a pong carry any data).
+scenario("autoPong: false: the client answers the server's ping itself", async ({ client, server }) => {
+  const { wss, url } = await listeningServer(server);
+  const pongs = [];
+  wss.on('connection', (ws) => {
+    ws.on('pong', (data) => pongs.push(text(data)));
+    ws.ping('first');
+  });
+  const live = new client.WebSocket(url, { autoPong: false });
+  const pings = [];
+  live.on('error', () => {});
+  live.on('ping', (data) => {
+    pings.push(text(data));
+    // Nothing went back yet: with autoPong on, the pong would precede this listener's.
+    setTimeout(() => live.pong(`answer to ${text(data)}`), 50);
+  });
+  try {
+    await until(() => pongs.length >= 1, "the server's 'pong'", 2000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(pings, ['first']);
+    assert.deepEqual(pongs, ['answer to first'], 'only the application answered');
+  } finally {
+    await shut(live);
+    await closeServer(wss);
+  }
 });
 
 /** Waits for a rejected handshake: resolves with the response the client saw. */
@@ -449,7 +471,7 @@ scenario('client authentication with noServer + handleUpgrade + emit(connection,
     await closeServer(wss);
     httpServer.close();
   }
-}, { sharesHttpServer: true });
+});
 
 // README "Multiple servers sharing a single HTTP/S server": noServer servers chosen by pathname.
 scenario('several servers on one http server: noServer, routed by pathname', async ({ client, server }) => {
@@ -487,7 +509,7 @@ scenario('several servers on one http server: noServer, routed by pathname', asy
     await closeServer(wss2);
     httpServer.close();
   }
-}, { sharesHttpServer: true });
+});
 
 // `new WebSocketServer({ server, path })` beside the caller's own routes: the path is served, other
 // upgrade paths are refused with 400 (as ws does), plain requests still work, and close() leaves
@@ -518,7 +540,7 @@ scenario('{ server, path }: shares the caller\'s http server and close() leaves 
     await Promise.all(sockets.map(shut));
     await new Promise((resolve) => httpServer.close(resolve));
   }
-}, { sharesHttpServer: true });
+});
 
 // README "Use the Node.js streams API": createWebSocketStream on both ends, text with an encoding,
 // and a megabyte through pipeline() with backpressure both ways.

@@ -237,3 +237,39 @@ Deno.test('WebSocketServer over Deno.listenTls and new WebSocket over Deno.conne
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an engine error in a connection's timer fails that connection, not the process", async () => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', closeTimeout: 50 });
+  await new Promise((r) => wss.once('listening', r));
+  const errors: unknown[] = [];
+  const connected = new Promise<WebSocket>((resolve) =>
+    wss.once('connection', (ws: WebSocket) => {
+      ws.on('error', (err: unknown) => errors.push(err));
+      resolve(ws);
+    })
+  );
+  const { port } = wss.address() as { port: number };
+  // A raw client that completes the handshake and never answers a close.
+  const conn = await Deno.connect({ hostname: '127.0.0.1', port });
+  await conn.write(new TextEncoder().encode(
+    'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  ));
+  const serverSide = await withTimeout(connected, 3000, 'the connection');
+  const proto = wsaction.WebSocketHandle.prototype;
+  const tick = proto.tick;
+  const fault = new Error('engine fault: tick');
+  proto.tick = () => {
+    throw fault;
+  };
+  try {
+    const closed = new Promise<number>((r) => serverSide.on('close', (code: number) => r(code)));
+    serverSide.close(1000); // the close timer fires and its tick throws
+    assertEquals(await withTimeout(closed, 3000, "the failed connection's close"), 1006);
+    assertEquals(errors, [fault]);
+  } finally {
+    proto.tick = tick;
+    conn.close();
+    await new Promise((r) => wss.close(r));
+  }
+});

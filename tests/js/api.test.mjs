@@ -694,6 +694,79 @@ for (const [name, { WebSocket, WebSocketServer, createWebSocketStream }] of IMPL
 }
 
 describe('wsaction only', () => {
+  /** A raw client that completes the handshake and then reads and ignores everything (never closes). */
+  async function silentClient(port) {
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    socket.on('error', () => {});
+    return socket;
+  }
+
+  /** Makes `method` of every engine handle throw `error` until the returned function restores it. */
+  function engineFault(method, error) {
+    const proto = wsaction.WebSocketHandle.prototype;
+    const original = proto[method];
+    proto[method] = function () {
+      throw error;
+    };
+    return () => {
+      proto[method] = original;
+    };
+  }
+
+  test('an engine error while a server connection starts fails that connection, not the process', async () => {
+    const wss = new wsaction.WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const port = await listening(wss);
+    const fault = new Error('engine fault: receive');
+    const restore = engineFault('receive', fault);
+    const errors = [];
+    // The listener is attached in the 'connection' event, as ws's README does (an 'error' with no
+    // listener throws, as in ws).
+    wss.once('connection', (s) => s.on('error', (err) => errors.push(err)));
+    try {
+      const [serverSide] = await Promise.all([once(wss, 'connection').then(([s]) => s), silentClient(port)]);
+      // (events.once would reject at the 'error' event.)
+      const code = await withTimeout(new Promise((r) => serverSide.on('close', r)), 2000, "the failed connection's close");
+      assert.equal(code, 1006);
+      assert.deepEqual(errors, [fault]);
+    } finally {
+      restore();
+    }
+    // The server goes on: a new client opens and echoes.
+    const echo = new wsaction.WebSocket(`ws://127.0.0.1:${port}/`);
+    wss.once('connection', (s) => s.on('message', (data) => s.send(data)));
+    await once(echo, 'open');
+    echo.send('still here');
+    assert.equal(String((await once(echo, 'message'))[0]), 'still here');
+    echo.close();
+    await once(echo, 'close');
+    await closeServer(wss);
+  });
+
+  test("an engine error in a connection's timer fails that connection, not the process", async () => {
+    const wss = new wsaction.WebSocketServer({ port: 0, host: '127.0.0.1', closeTimeout: 50 });
+    const port = await listening(wss);
+    const errors = [];
+    wss.once('connection', (s) => s.on('error', (err) => errors.push(err)));
+    const [serverSide, socket] = await Promise.all([once(wss, 'connection').then(([s]) => s), silentClient(port)]);
+    const fault = new Error('engine fault: tick');
+    const restore = engineFault('tick', fault);
+    try {
+      // The peer never answers our close: the close timer fires and its tick throws.
+      serverSide.close(1000);
+      // (events.once would reject at the 'error' event.)
+      const code = await withTimeout(new Promise((r) => serverSide.on('close', r)), 2000, "the failed connection's close");
+      assert.equal(code, 1006);
+      assert.deepEqual(errors, [fault]);
+    } finally {
+      restore();
+      socket.destroy();
+    }
+    await closeServer(wss);
+  });
+
   test('default export is WebSocket; the error event listener is optional for conveniences only', () => {
     assert.equal(wsaction.default, wsaction.WebSocket);
   });

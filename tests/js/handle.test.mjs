@@ -614,6 +614,67 @@ test('sendAndDrain through a message larger than the scratch area keeps its view
   assert.equal(dec.decode(got[1].bytes), 'small after big');
 });
 
+test('the view calls frame and parse what the copying calls do, into one reused result', () => {
+  const a = pair(); // same seeds: the same mask keys on both clients
+  const b = pair();
+  const c = pair();
+  let previous = null;
+  for (const size of [0, 5, 126, 70000, 2 * 1024 * 1024]) {
+    const data = new Uint8Array(size).map((_, i) => i * 13);
+    const copied = a.client.sendAndDrain(B.BINARY_MESSAGE, data, false);
+    const viewed = b.client.sendAndDrainView(B.BINARY_MESSAGE, data, false);
+    assert.deepEqual(new Uint8Array(viewed.out), copied.out, `${size} bytes, sendAndDrainView`);
+    assert.deepEqual([...viewed.events], [...copied.events]);
+    assert.equal(viewed.state, S.OPEN);
+    assert.ok(previous === null || previous === viewed, 'one result object, refilled by each view call');
+    previous = viewed;
+    // Framed from bytes written straight into wasm memory.
+    c.client.sendBuffer(size).set(data);
+    const inPlace = c.client.sendBufferAndDrain(B.BINARY_MESSAGE, size, false);
+    assert.deepEqual(new Uint8Array(inPlace.out), copied.out, `${size} bytes, sendBufferAndDrain`);
+    assert.equal(inPlace, viewed);
+  }
+  // Receiving through drainView: the same payload bytes and events as drain.
+  const wire = a.client.sendAndDrain(B.UTF8_MESSAGE, enc.encode('héllo through a view'), false).out;
+  for (const server of [a.server, b.server]) server.receive();
+  let copied = a.server.drain(true);
+  let viewed = b.server.drainView(true);
+  assert.equal(viewed.receiveId !== 0, true);
+  a.server.completeReceive(copied.receiveId, wire);
+  b.server.completeReceive(viewed.receiveId, wire);
+  copied = a.server.drain(true);
+  viewed = b.server.drainView(true);
+  assert.deepEqual([...viewed.events], [...copied.events]);
+  assert.equal(dec.decode(viewed.payload.subarray(viewed.events[4], viewed.events[5])), 'héllo through a view');
+  // Bad lengths: TypeError or RangeError, and nothing sent.
+  for (const [call, type] of [
+    [() => c.client.sendBuffer('7'), TypeError],
+    [() => c.client.sendBuffer(-1), RangeError],
+    [() => c.client.sendBuffer(1.5), RangeError],
+    [() => c.client.sendBuffer(300 * 1024 * 1024), RangeError],
+    [() => c.client.sendBufferAndDrain(B.BINARY_MESSAGE, 300 * 1024 * 1024, false), RangeError],
+    [() => c.client.sendBufferAndDrain(B.BINARY_MESSAGE, -1, false), RangeError],
+  ]) {
+    assert.throws(call, type);
+  }
+  assert.equal(c.client.drainView(false).out.length, 0);
+});
+
+test('after a refused large send gave the scratch space back, the next sends still find it', () => {
+  const p = pair();
+  const bad = new Uint8Array(2 * 1024 * 1024).fill(0x61);
+  bad[bad.length - 1] = 0xff; // not UTF-8: refused after the payload went into the scratch input
+  assert.equal(catchError(() => p.client.sendAndDrain(B.UTF8_MESSAGE, bad, false)).code, 'INVALID_ARGUMENT');
+  const next = new Uint8Array(1536 * 1024).map((_, i) => i % 253);
+  const r = p.client.sendAndDrain(B.BINARY_MESSAGE, next, false);
+  assert.equal(r.out.length, next.length + 14);
+  const got = parse(p.server, r.out);
+  assert.deepEqual(got[0].bytes, next);
+  assert.equal(catchError(() => p.client.sendAndDrainView(B.UTF8_MESSAGE, bad, false)).code, 'INVALID_ARGUMENT');
+  p.client.sendBuffer(next.length).set(next);
+  assert.equal(p.client.sendBufferAndDrain(B.BINARY_MESSAGE, next.length, false).out.length, next.length + 14);
+});
+
 test('sendMany frames N messages in one call, as N sendAndDrain calls do', () => {
   const a = pair();
   const b = pair();

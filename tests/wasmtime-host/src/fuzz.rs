@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
 use wasmtime::component::ResourceAny;
 
-const TYPES: [BufferType; 7] = [
+const TYPES: [BufferType; 8] = [
     BufferType::Utf8Message,
     BufferType::Utf8Fragment,
     BufferType::BinaryMessage,
@@ -20,6 +20,7 @@ const TYPES: [BufferType; 7] = [
     BufferType::Close,
     BufferType::PingPong,
     BufferType::UnsolicitedPong,
+    BufferType::Ping,
 ];
 
 /// What a run saw: how many calls, and how many of each error case came back.
@@ -123,7 +124,7 @@ impl Fuzzer {
         let mut p = default_properties();
         for _ in 0..self.rng.below(4) {
             let v = self.number();
-            p.push(match self.rng.below(15) {
+            p.push(match self.rng.below(17) {
                 0 => PropertyValue::ReceiveBufferSize(v as u32),
                 1 => PropertyValue::SendBufferSize(v as u32),
                 2 => PropertyValue::DisableMasking(v % 2 == 0),
@@ -142,6 +143,8 @@ impl Fuzzer {
                 11 => PropertyValue::MaxMessageSize(v),
                 12 => PropertyValue::MaxFragments(v as u32),
                 13 => PropertyValue::MaxHandshakeHeaderBytes(v as u32),
+                14 => PropertyValue::IndicatePings(v % 2 == 0),
+                15 => PropertyValue::AutoPong(v % 2 == 0),
                 _ => PropertyValue::MaxHandshakeHeaders(v as u32),
             });
         }

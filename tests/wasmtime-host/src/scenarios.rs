@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use wasmtime::component::ResourceAny;
 
-const BUFFER_TYPES: [(BufferType, &str); 7] = [
+const BUFFER_TYPES: [(BufferType, &str); 8] = [
     (BufferType::Utf8Message, "UTF8_MESSAGE"),
     (BufferType::Utf8Fragment, "UTF8_FRAGMENT"),
     (BufferType::BinaryMessage, "BINARY_MESSAGE"),
@@ -21,6 +21,7 @@ const BUFFER_TYPES: [(BufferType, &str); 7] = [
     (BufferType::Close, "CLOSE"),
     (BufferType::PingPong, "PING_PONG"),
     (BufferType::UnsolicitedPong, "UNSOLICITED_PONG"),
+    (BufferType::Ping, "PING"),
 ];
 
 /// websocket.h's name for a buffer type.
@@ -133,6 +134,8 @@ fn properties(spec: &Value) -> Result<Properties> {
             "deflateClientMaxWindowBits" => PropertyValue::DeflateClientMaxWindowBits(small()?),
             "deflateLevel" => PropertyValue::DeflateLevel(small()?),
             "deflateMemLevel" => PropertyValue::DeflateMemLevel(small()?),
+            "indicatePings" => PropertyValue::IndicatePings(b()?),
+            "autoPong" => PropertyValue::AutoPong(b()?),
             other => bail!("unknown property {other}"),
         });
     }
