@@ -4,13 +4,17 @@
 // promise-style conveniences (connect, serve, Connection), and the engine class.
 import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';
+import { initEnginePool } from './src/pool.js';
 import { WebSocket } from './src/websocket.js';
 
 const wasmUrl = new URL('./dist/wsaction_bg.wasm', import.meta.url);
 const wasmBytes = wasmUrl.protocol === 'file:'
   ? await Deno.readFile(wasmUrl)
   : new Uint8Array(await (await fetch(wasmUrl)).arrayBuffer());
-initSync({ module: wasmBytes });
+// Compiled once: the engine instance pool (src/pool.js) makes more instances of the same module.
+const wasmModule = new WebAssembly.Module(wasmBytes);
+initSync({ module: wasmModule });
+initEnginePool(wasmModule);
 
 export const { constants, WsActionError } = engineApi();
 export * from './src/api.js';

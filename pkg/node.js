@@ -5,9 +5,13 @@ import './src/node-crypto.js'; // first: Node 18 has no global Web Crypto withou
 import { readFileSync } from 'node:fs';
 import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';
+import { initEnginePool } from './src/pool.js';
 import { WebSocket } from './src/websocket.js';
 
-initSync({ module: readFileSync(new URL('./dist/wsaction_bg.wasm', import.meta.url)) });
+// Compiled once: the engine instance pool (src/pool.js) makes more instances of the same module.
+const wasmModule = new WebAssembly.Module(readFileSync(new URL('./dist/wsaction_bg.wasm', import.meta.url)));
+initSync({ module: wasmModule });
+initEnginePool(wasmModule);
 
 export const { constants, WsActionError } = engineApi();
 export * from './src/api.js';

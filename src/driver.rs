@@ -95,7 +95,9 @@ pub struct Drained<'a> {
     pub receive: Option<(u32, usize)>,
     /// The handle's state after the call.
     pub state: State,
-    /// The first peer violation this call met (the handle's failure says why it closed later).
+    /// The first error that failed the connection in this call: a peer violation, or memory the
+    /// connection could not get (`Error::fails_connection`; the handle's failure says why it
+    /// closed later).
     pub violation: Option<&'a Error>,
     /// A failing close waits behind the application's replies: deliver the indications, send the
     /// replies, then drain again (which writes the close).
@@ -157,8 +159,9 @@ impl std::fmt::Debug for Driver {
     }
 }
 
-/// Output buffers that grew past this are given back after the call that grew them.
-const KEEP_CAPACITY: usize = 1 << 20;
+/// Output buffers that grew past this are given back at the call after the one that grew them
+/// (its result borrows them until then): an idle connection's driver holds a few KiB at most.
+const KEEP_CAPACITY: usize = crate::engine::IDLE_BUFFER_LIMIT;
 
 impl Driver {
     pub fn new() -> Driver {
@@ -198,8 +201,16 @@ impl Driver {
             let take = (input.len() - self.consumed).min(capacity);
             let bytes = &input[self.consumed..self.consumed + take];
             self.trace_input("complete_receive", id, None, bytes);
-            handle.complete_receive(id, bytes)?;
-            self.consumed += take;
+            match handle.complete_receive(id, bytes) {
+                Ok(()) => self.consumed += take,
+                // The connection failed taking them (out of memory): its close goes out below.
+                Err(error) if error.fails_connection() => {
+                    self.violation.get_or_insert(error);
+                    self.run(handle, options)?;
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
             self.run(handle, options)?;
         }
         Ok(self.result(handle))
@@ -328,7 +339,7 @@ impl Driver {
             match self.step(handle, ActionQueue::All, options) {
                 Ok(Step::Continue) => {}
                 Ok(Step::Stop) => return Ok(()),
-                Err(error) if error.is_remote() => {
+                Err(error) if error.fails_connection() => {
                     if let Some(trace) = self.trace.as_mut() {
                         trace(&TraceEvent::Violation(&error));
                     }

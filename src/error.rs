@@ -210,6 +210,10 @@ pub enum Error {
     OperationPending { operation: &'static str },
     /// The randomness source failed (no CSPRNG on this platform).
     RandomUnavailable { problem: String },
+    // --- resources: this connection needed memory the process could not give ---
+    /// A buffer of this connection could not grow to `bytes`: the connection fails with 1011
+    /// (its other work is cancelled) and every other connection goes on.
+    OutOfMemory { buffer: &'static str, bytes: usize },
     // --- remote: the peer broke the protocol ---
     /// A frame broke RFC 6455; the engine has queued a close frame with `violation.close_code()`.
     ProtocolViolation(Violation),
@@ -222,9 +226,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the caller, not the peer, is at fault.
+    /// True when the caller, not the peer, is at fault (memory the process could not give is
+    /// neither's fault: `OutOfMemory` is neither local nor remote).
     pub fn is_local(&self) -> bool {
-        !self.is_remote()
+        !self.is_remote() && !matches!(self, Error::OutOfMemory { .. })
     }
 
     /// True when the peer is at fault (a protocol violation, a bad handshake, bad HTTP).
@@ -233,6 +238,13 @@ impl Error {
             self,
             Error::ProtocolViolation(_) | Error::Handshake(_) | Error::MalformedHttp { .. } | Error::Timeout { .. }
         )
+    }
+
+    /// True when the handle failed its connection for this error (a peer's violation, a bad
+    /// handshake, a timer, or memory the connection could not get): the close it queued, if any,
+    /// is still to be written, and the handle takes no more work.
+    pub fn fails_connection(&self) -> bool {
+        self.is_remote() || matches!(self, Error::OutOfMemory { .. })
     }
 
     /// A stable string naming the error, for bindings (`err.code` in JS).
@@ -245,6 +257,7 @@ impl Error {
             Error::UnknownAction { .. } => "UNKNOWN_ACTION",
             Error::OperationPending { .. } => "OPERATION_PENDING",
             Error::RandomUnavailable { .. } => "RANDOM_UNAVAILABLE",
+            Error::OutOfMemory { .. } => "OUT_OF_MEMORY",
             Error::ProtocolViolation(_) => "PROTOCOL_VIOLATION",
             Error::Handshake(_) => "HANDSHAKE_FAILED",
             Error::MalformedHttp { .. } => "MALFORMED_HTTP",
@@ -261,6 +274,7 @@ impl Error {
             }
             Error::UnknownAction { .. } => hresult::E_HANDLE,
             Error::RandomUnavailable { .. } => hresult::E_INVALID_STATE,
+            Error::OutOfMemory { .. } => hresult::E_OUTOFMEMORY,
             Error::ProtocolViolation(_) | Error::MalformedHttp { .. } => hresult::E_INVALID_PROTOCOL_FORMAT,
             Error::Handshake(rejection) => rejection.hresult,
             Error::Timeout { .. } => hresult::E_TIMEOUT,
@@ -273,6 +287,8 @@ impl Error {
             Error::ProtocolViolation(violation) => Some(violation.close_code()),
             // websockets (Python) and ws fail a silent peer with 1011 after a missed keep-alive.
             Error::Timeout { timer: Timer::KeepAlive, .. } => Some(close_status::SERVER_ERROR),
+            // RFC 6455 7.4.1: 1011, "an unexpected condition that prevented it from fulfilling the request".
+            Error::OutOfMemory { .. } => Some(close_status::SERVER_ERROR),
             _ => None,
         }
     }
@@ -326,6 +342,10 @@ impl fmt::Display for Error {
             Error::OperationPending { operation } => write!(
                 f,
                 "caller error: a {operation} is already outstanding; websocket.h allows one send and one receive at a time"
+            ),
+            Error::OutOfMemory { buffer, bytes } => write!(
+                f,
+                "out of memory: the connection's {buffer} could not grow to {bytes} bytes (the connection fails with 1011)"
             ),
             Error::RandomUnavailable { problem } => {
                 write!(f, "platform error: no randomness source: {problem}")

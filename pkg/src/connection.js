@@ -19,6 +19,8 @@
 
 import { constants as engineConstants } from '../dist/wsaction.js';
 import './fast.js'; // the handle's drain, sendAndDrain and sendMany
+import { instanceOf } from './pool.js';
+import { engineTrappedError } from './fast.js';
 
 let K = null; // the engine's constants, read on first use (after the wasm module is initialised)
 export function k() {
@@ -58,6 +60,18 @@ const BATCH_MESSAGE_BYTES = 16 * 1024;
 const BATCH_BYTES = 64 * 1024;
 const BATCH_MESSAGES = 256;
 
+/**
+ * Read backpressure: while more than this many bytes wait to be written (queued sends, output
+ * not yet handed over, and what the transport still holds), the connection stops reading its
+ * transport and feeding the engine, and reads again once they fall to half of it. A peer that
+ * sends without reading its answers is then held back by TCP instead of growing our memory
+ * (the wasmtime host stops reading after a few MiB the same way). Values below
+ * MIN_WRITE_HIGH_WATER_MARK count as it: the transports signal a drain only above their own
+ * buffering (Node's socket: 16 KiB).
+ */
+export const DEFAULT_WRITE_HIGH_WATER_MARK = 1024 * 1024;
+export const MIN_WRITE_HIGH_WATER_MARK = 64 * 1024;
+
 /** Adapter defaults: larger buffers than websocket.h's 4096 so a 64 KiB socket read is one call. */
 export const DEFAULT_PROPERTIES = Object.freeze({
   receiveBufferSize: 64 * 1024,
@@ -79,8 +93,20 @@ function closedError() {
   return Object.assign(new Error('the connection is closed'), { code: 'CLOSED' });
 }
 
+/** A close frame with status 1011 (RFC 6455 5.5.1, 7.4.1), for when the engine is gone. */
+function internalErrorCloseFrame(isServer) {
+  if (isServer) return new Uint8Array([0x88, 0x02, 0x03, 0xf3]);
+  // A client's frame is masked (RFC 6455 5.3).
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  return new Uint8Array([0x88, 0x82, ...mask, 0x03 ^ mask[0], 0xf3 ^ mask[1]]);
+}
+
 export class EngineConnection {
   #handle;
+  // The engine instance the handle lives in (pool.js); null for a handle of an unknown one.
+  #instance;
+  #isServer;
+  #instanceGone = false;
   #transport;
   #owner;
   #closeGraceMs;
@@ -90,6 +116,9 @@ export class EngineConnection {
   #inputEnded = false;
   #held = true;
   #paused = false;
+  // Reading stopped because too much waits to be written (see DEFAULT_WRITE_HIGH_WATER_MARK).
+  #readBlocked = false;
+  #writeHighWaterMark;
   #pumping = false;
   #repump = false;
   #sendQueue = [];
@@ -118,14 +147,19 @@ export class EngineConnection {
    * @param handle a WebSocketHandle whose handshake is done (state OPEN)
    * @param transport see the file comment
    * @param owner the user object hearing the hooks (see the file comment)
-   * @param options { leftover?: Uint8Array (bytes read past the HTTP head), closeGraceMs?: number }
+   * @param options { leftover?: Uint8Array (bytes read past the HTTP head), closeGraceMs?: number,
+   *   writeHighWaterMark?: number (bytes; see DEFAULT_WRITE_HIGH_WATER_MARK) }
    */
   constructor(handle, transport, owner, options = {}) {
     this.#handle = handle;
     this.#transport = transport;
     this.#owner = owner;
     this.#closeGraceMs = options.closeGraceMs ?? 2000;
+    this.#writeHighWaterMark = Math.max(MIN_WRITE_HIGH_WATER_MARK, options.writeHighWaterMark ?? DEFAULT_WRITE_HIGH_WATER_MARK);
     this.#protocol = handle.subprotocol ?? '';
+    this.#isServer = handle.role === 'server';
+    this.#instance = instanceOf(handle);
+    this.#instance?.connections.add(this);
     if (options.leftover && options.leftover.length) this.#inbox.push(options.leftover);
     try {
       handle.tick(now());
@@ -154,6 +188,7 @@ export class EngineConnection {
   }
   /** The engine state name: 'open', 'close-sent', 'close-received', 'closed', 'aborted'. */
   get state() {
+    if (this.#instanceGone) return this.#finished ? 'closed' : 'aborted';
     return this.#finished ? 'closed' : this.#handle.stateName;
   }
   get finished() {
@@ -181,7 +216,7 @@ export class EngineConnection {
    * data message goes out compressed when permessage-deflate was negotiated.
    */
   send(type, data, done, compress = true) {
-    if (this.#finished) {
+    if (this.#finished || this.#instanceGone) {
       done?.(closedError());
       return;
     }
@@ -196,21 +231,44 @@ export class EngineConnection {
   pause() {
     if (this.#paused || this.#finished) return;
     this.#paused = true;
-    this.#transport.pause?.();
+    if (!this.#readBlocked) this.#transport.pause?.();
   }
 
-  /** Feeds the engine and reads the transport again. */
+  /** Feeds the engine and reads the transport again (unless writes hold reading back). */
   resume() {
     if (!this.#paused || this.#finished) return;
     this.#paused = false;
-    this.#transport.resume?.();
+    if (!this.#readBlocked) this.#transport.resume?.();
     this.#pump();
+  }
+
+  /** Whether reading is held back because too much waits to be written. */
+  get readBlocked() {
+    return this.#readBlocked;
+  }
+
+  /**
+   * Stops reading above the write high-water mark and reads again at half of it (called after
+   * every pump: the transport's `_writable()` pumps once its writes drain).
+   */
+  #applyBackpressure() {
+    const buffered = this.bufferedAmount;
+    if (!this.#readBlocked && buffered > this.#writeHighWaterMark) {
+      this.#readBlocked = true;
+      if (!this.#paused) this.#transport.pause?.();
+    } else if (this.#readBlocked && buffered <= this.#writeHighWaterMark / 2) {
+      this.#readBlocked = false;
+      if (!this.#paused) {
+        this.#transport.resume?.();
+        this.#pump();
+      }
+    }
   }
 
   /** Ends the connection at once without a closing handshake (the handle aborts). */
   terminate() {
     if (this.#finished) return;
-    if (!this.#ending) {
+    if (!this.#ending && !this.#instanceGone) {
       this.#abortHandle();
       this.#pump();
     }
@@ -241,7 +299,7 @@ export class EngineConnection {
       this.#failure = err;
       this.#owner._engineError(err);
     }
-    if (!this.#finished && this.#handle) {
+    if (!this.#finished && this.#handle && !this.#instanceGone) {
       this.#abortHandle();
       this.#pump();
     }
@@ -255,7 +313,7 @@ export class EngineConnection {
   // ---------------------------------------------------------------- the action loop
 
   #pump() {
-    if (this.#finished) return;
+    if (this.#finished || this.#instanceGone) return;
     if (this.#pumping) {
       this.#repump = true;
       return;
@@ -266,9 +324,9 @@ export class EngineConnection {
       do {
         this.#repump = false;
         this.#drain();
-        const feeding = !this.#held && !this.#paused;
+        const feeding = !this.#held && !this.#paused && !this.#readBlocked;
         // Feed bytes while the engine holds a receive.
-        while (feeding && this.#receiveId !== 0 && this.#inbox.length > 0 && !this.#paused) {
+        while (feeding && this.#receiveId !== 0 && this.#inbox.length > 0 && !this.#paused && !this.#readBlocked) {
           const chunk = this.#inbox[0];
           const n = Math.min(chunk.length, this.#receiveCapacity);
           const id = this.#receiveId;
@@ -302,7 +360,9 @@ export class EngineConnection {
           try {
             result = handle.sendAndDrain(entry.type, entry.data, true, entry.compress);
           } catch (err) {
+            if (err instanceof WebAssembly.RuntimeError) throw err; // a trap: see #pump's catch
             entry.done?.(err);
+            if (err?.code === 'OUT_OF_MEMORY') this.#failForMemory(err);
             continue;
           }
           this.#inFlight.push(entry);
@@ -310,6 +370,12 @@ export class EngineConnection {
         }
       } while (this.#repump && !this.#finished);
     } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) {
+        // A trap: the whole instance is unusable (pool.js); this connection is failed with it.
+        this.#pumping = false;
+        this.#trapped(err);
+        return;
+      }
       // Still marked pumping: a listener of the 'error' this emits does not re-enter the loop.
       this.#internalFailure(err);
       return;
@@ -320,6 +386,7 @@ export class EngineConnection {
     if (this.#finished) return;
     try {
       this.#afterPump();
+      if (!this.#finished) this.#applyBackpressure();
     } catch (err) {
       this.#internalFailure(err);
     }
@@ -327,11 +394,16 @@ export class EngineConnection {
 
   /**
    * An error from the engine or this file, met in a socket or timer callback: it is not the
-   * peer's, and it must not escape the callback (a process crash on Node and Deno). The
-   * connection fails with it ('error' once, then 'close' 1006); other connections go on.
+   * peer's, and it must not escape the callback (a process crash on Node and Deno). A trap fails
+   * every connection of its wasm instance (#trapped); anything else fails this connection alone
+   * ('error' once, then 'close' 1006); other connections go on.
    */
   #internalFailure(err) {
     if (this.#finished) return;
+    if (err instanceof WebAssembly.RuntimeError) {
+      this.#trapped(err);
+      return;
+    }
     if (!this.#failure) {
       this.#failure = err;
       this.#owner._engineError(err);
@@ -342,6 +414,7 @@ export class EngineConnection {
 
   /** Aborts the handle (WebSocketAbortHandle); a handle already gone is not an error. */
   #abortHandle() {
+    if (this.#instanceGone) return; // a poisoned instance is never called again
     try {
       this.#handle?.abort();
     } catch {
@@ -381,9 +454,11 @@ export class EngineConnection {
     try {
       result = this.#handle.sendMany(batch[0].type, batch.map((entry) => entry.data), true, batch[0].compress);
     } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) throw err; // a trap: see #pump's catch
       // Nothing was sent: the first message was refused.
       batch[0].done?.(err);
       requeue(batch.slice(1));
+      if (err?.code === 'OUT_OF_MEMORY') this.#failForMemory(err);
       return;
     }
     this.#take(result);
@@ -394,6 +469,56 @@ export class EngineConnection {
       batch[result.sent].done?.(result.sendError);
       requeue(batch.slice(result.sent + 1));
     }
+  }
+
+  /** A trap in a call on this connection's handle: its instance is poisoned (which fails us too). */
+  #trapped(err) {
+    if (this.#instance) this.#instance.poison(err);
+    else this._instanceFailed(err);
+  }
+
+  /**
+   * This connection's engine instance trapped (pool.js): no call may go into it again. The
+   * connection fails cleanly without it: 'error' with an ENGINE_TRAPPED WsActionError, a close
+   * frame 1011 written here unless one was sent already, then the transport ends and 'close'.
+   */
+  _instanceFailed(trap) {
+    if (this.#finished || this.#instanceGone) return;
+    this.#instanceGone = true;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    const err = engineTrappedError(trap);
+    if (!this.#failure) {
+      this.#failure = err;
+      this.#owner._engineError(err);
+    }
+    for (const entry of this.#sendQueue.splice(0)) entry.done?.(err);
+    for (const entry of this.#inFlight.splice(0)) entry.done?.(err);
+    this.#queuedBytes = 0;
+    this.#inbox = [];
+    if (!this.#closeSent && !this.#ending) {
+      this.#closeSent = true;
+      this.#pending.push(internalErrorCloseFrame(this.#isServer));
+      this.#pendingBytes += 6;
+    }
+    this.#endTransport(false);
+  }
+
+  /**
+   * A send the wasm instance has no memory for (refused before the engine was called, see
+   * fast.js) fails this connection alone: what is queued is dropped, and the engine closes with
+   * 1011 (RFC 6455 7.4.1: an unexpected condition prevented the server from fulfilling the request).
+   */
+  #failForMemory(err) {
+    if (!this.#failure) {
+      this.#failure = err;
+      this.#owner._engineError(err);
+    }
+    for (const entry of this.#sendQueue.splice(0)) entry.done?.(err);
+    this.#queuedBytes = 0;
+    if (!this.#closeSent) this.send(k().BufferType.CLOSE, { status: 1011, reason: new TextEncoder().encode('out of memory') }, null);
   }
 
   #flush() {
@@ -547,17 +672,23 @@ export class EngineConnection {
     if (this.#destroyTimer !== null) clearTimeout(this.#destroyTimer);
     if (this.#timer !== null) clearTimeout(this.#timer);
     const handle = this.#handle;
-    const S = k().State;
-    if (handle.state !== S.CLOSED && handle.state !== S.ABORTED) this.#abortHandle();
+    if (!this.#instanceGone) {
+      const S = k().State;
+      if (handle.state !== S.CLOSED && handle.state !== S.ABORTED) this.#abortHandle();
+      if (!this.#failure) this.#failure = handleFailure(handle);
+    }
     if (this.#closeCode === null) this.#closeCode = k().CloseStatus.ABORTED;
-    if (!this.#failure) this.#failure = handleFailure(handle);
     this.#finished = true;
-    // Release the engine's buffers now rather than at garbage collection.
+    this.#instance?.connections.delete(this);
+    // Release the engine's buffers now rather than at garbage collection (a poisoned instance's
+    // memory goes with the instance).
     this.#handle = null;
-    try {
-      handle.free();
-    } catch {
-      // freed already
+    if (!this.#instanceGone) {
+      try {
+        handle.free();
+      } catch {
+        // freed already
+      }
     }
     for (const entry of this.#sendQueue.splice(0)) entry.done?.(closedError());
     for (const entry of this.#inFlight.splice(0)) entry.done?.(closedError());

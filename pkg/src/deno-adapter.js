@@ -6,7 +6,7 @@
 // WebSocket implementation.)
 
 /* global Deno */
-import { parseRequestHead } from '../dist/wsaction.js';
+import { engine } from './pool.js';
 import { setRuntime } from './websocket.js';
 import { setServerRuntime } from './server.js';
 import { listen as listenOnHttpServer, socketIo as nodeSocketIo } from './node-socket.js';
@@ -77,6 +77,10 @@ function denoTransport(connOrPromise) {
         queued -= bytes.length;
         if (blocked && queued < HIGH_WATER / 2) {
           blocked = false;
+          sink?._writable();
+        } else if (paused && queue.length === 0) {
+          // Reading is paused (the connection's read backpressure may wait on this): say the
+          // writes drained even when they never reached this transport's own high-water mark.
           sink?._writable();
         }
       }
@@ -235,7 +239,7 @@ async function readRequestHead(conn) {
     next.set(received, 0);
     next.set(buffer.subarray(0, n), received.length);
     received = next;
-    const head = parseRequestHead(received);
+    const head = engine().parseRequestHead(received);
     if (head !== null) return [head, received.subarray(head.consumed)];
   }
 }

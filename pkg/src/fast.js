@@ -11,281 +11,448 @@
 // Compared with building the result object in Rust (Reflect or an imported constructor taking
 // slices), this removes the per-call externref traffic, the Uint8Array checks done across the
 // boundary, and three typed-array views built per call.
+//
+// One wasm-bindgen glue module is one wasm instance with its own memory (pkg/src/pool.js loads
+// more): `installFastPaths(glue)` adds the fast paths to that glue's class, with views of its
+// memory. It also adds the memory headroom checks: a handle or a send that would need more wasm
+// memory than the instance can still grow to is refused with a WsActionError (OUT_OF_MEMORY)
+// before the engine is called, because running out inside the engine traps, and a trap leaves
+// the whole instance unusable.
 
-import { WebSocketHandle, _memory, _reserve, _scratchReport } from '../dist/wsaction.js';
+import * as firstGlue from '../dist/wsaction.js';
+import { wsActionErrorClass } from '../dist/wsaction.js';
 
-const NO_BYTES = new Uint8Array(0);
-const NO_EVENTS = new Float64Array(0);
+/** A wasm32 memory's ceiling: 65,536 pages of 64 KiB. */
+export const WASM32_MEMORY_LIMIT = 4 * 1024 * 1024 * 1024;
+/** Kept free below the ceiling for the engine's own growth (scratch areas, output, messages). */
+const HEADROOM_MARGIN = 32 * 1024 * 1024;
+/** What the engine holds besides handles (its statics, the allocator's own use, the stack). */
+const ENGINE_BASE = 16 * 1024 * 1024;
+/** A handle's fixed state besides its buffers. */
+const HANDLE_OVERHEAD = 4096;
+/** An E_OUTOFMEMORY HRESULT (websocket.h's callers see this for an allocation failure). */
+const E_OUTOFMEMORY = 0x8007000e;
 
-// Report word indexes (src/bindings/js.rs, `mod report`).
-const OUT_PTR = 0;
-const OUT_LEN = 1;
-const PAYLOAD_PTR = 2;
-const PAYLOAD_LEN = 3;
-const EVENTS_PTR = 4;
-const EVENTS_LEN = 5;
-const RECEIVE_ID = 6;
-const RECEIVE_CAPACITY = 7;
-const STATE = 8;
-const HAS_ERROR = 9;
-const SENT = 10;
-const HAS_SEND_ERROR = 11;
-const INPUT_PTR = 12;
-const INPUT_LEN = 13;
-const LENGTHS_PTR = 14;
+/** The wasm memory a handle with these properties takes up front (its receive buffer twice, its send buffer). */
+export function handleFootprint(properties = {}) {
+  const receive = properties?.receiveBufferSize ?? 4096;
+  const send = properties?.sendBufferSize ?? 4096;
+  return 2 * receive + send + HANDLE_OVERHEAD;
+}
 
-let memory = null;
-let u8 = NO_BYTES;
-let u32 = new Uint32Array(0);
-let f64 = NO_EVENTS;
-let report = 0; // word index of the report in u32
+// WsActionError's class (one for every instance: the glue copies share its snippet module), read
+// while the first instance is healthy: after a trap, no call into it may be made.
+let errorClass = null;
+export function rememberErrorClass() {
+  errorClass ??= wsActionErrorClass();
+}
 
-/** The views over wasm memory, made again after the memory grew (wasm-bindgen's own test). */
-function views() {
-  if (u8.byteLength === 0) {
-    if (memory === null) {
-      memory = _memory();
-      report = _scratchReport() >>> 2;
+/** The typed error for a handle or a send that does not fit in what is left of wasm memory. */
+export function outOfMemoryError(what, needed, memoryBytes) {
+  rememberErrorClass();
+  const WsActionError = errorClass;
+  return new WsActionError(
+    'OUT_OF_MEMORY',
+    `${what} needs about ${needed} bytes of wasm memory; this instance has ${memoryBytes} of its ${WASM32_MEMORY_LIMIT} (wasm32's ceiling) and keeps ${HEADROOM_MARGIN} free`,
+    E_OUTOFMEMORY,
+    1011,
+    503,
+    [['Retry-After', '5']],
+    true,
+    null,
+  );
+}
+
+/** The typed error for a connection or an upgrade whose wasm instance trapped (`trap`). */
+export function engineTrappedError(trap) {
+  rememberErrorClass();
+  const err = new errorClass(
+    'ENGINE_TRAPPED',
+    `the wasm instance of this connection trapped (${trap?.message ?? trap}); its connections are failed and new ones go to another instance`,
+    0x8000ffff, // E_UNEXPECTED
+    1011,
+    503,
+    [['Retry-After', '1']],
+    true,
+    null,
+  );
+  err.cause = trap;
+  return err;
+}
+
+const usages = new WeakMap();
+
+/** `glue`'s estimated wasm memory use, its memory's size, and its open handles' footprint (bytes). */
+export function instanceUsage(glue) {
+  return usages.get(glue)();
+}
+
+/** Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle. */
+export function installFastPaths(glue) {
+  const { WebSocketHandle, _memory, _reserve, _scratchReport } = glue;
+  if (WebSocketHandle.prototype.__wsactionFastPaths) return;
+
+  const NO_BYTES = new Uint8Array(0);
+  const NO_EVENTS = new Float64Array(0);
+
+  // Report word indexes (src/bindings/js.rs, `mod report`).
+  const OUT_PTR = 0;
+  const OUT_LEN = 1;
+  const PAYLOAD_PTR = 2;
+  const PAYLOAD_LEN = 3;
+  const EVENTS_PTR = 4;
+  const EVENTS_LEN = 5;
+  const RECEIVE_ID = 6;
+  const RECEIVE_CAPACITY = 7;
+  const STATE = 8;
+  const HAS_ERROR = 9;
+  const SENT = 10;
+  const HAS_SEND_ERROR = 11;
+  const INPUT_PTR = 12;
+  const INPUT_LEN = 13;
+  const LENGTHS_PTR = 14;
+
+  let memory = null;
+  let u8 = NO_BYTES;
+  let u32 = new Uint32Array(0);
+  let f64 = NO_EVENTS;
+  let report = 0; // word index of the report in u32
+
+  /** The views over wasm memory, made again after the memory grew (wasm-bindgen's own test). */
+  function views() {
+    if (u8.byteLength === 0) {
+      if (memory === null) {
+        memory = _memory();
+        report = _scratchReport() >>> 2;
+      }
+      u8 = new Uint8Array(memory.buffer);
+      u32 = new Uint32Array(memory.buffer);
+      f64 = new Float64Array(memory.buffer);
     }
-    u8 = new Uint8Array(memory.buffer);
-    u32 = new Uint32Array(memory.buffer);
-    f64 = new Float64Array(memory.buffer);
   }
-}
 
-/** The scratch input's address and size as last reported (0 until the first reserve). */
-let inputAt = 0;
-let inputLength = 0;
+  /** The scratch input's address and size as last reported (0 until the first reserve). */
+  let inputAt = 0;
+  let inputLength = 0;
 
-/**
- * The scratch input's address and size from the report, where Rust keeps them current: a call
- * that failed after framing a large message gave the space back without JS reading a result, so
- * the values JS last saw may point at freed memory.
- */
-function inputSpace() {
-  views();
-  inputAt = u32[report + INPUT_PTR];
-  inputLength = u32[report + INPUT_LEN];
-}
-
-/** Makes the scratch input hold `bytes` and `count` lengths (a RangeError past the limits). */
-function reserve(bytes, count) {
-  _reserve(bytes, count);
-  views();
-  inputAt = u32[report + INPUT_PTR];
-  inputLength = u32[report + INPUT_LEN];
-}
-
-/** Copies `data` into the scratch input at `at` (a loop beats TypedArray.set for a few bytes). */
-function copyIn(data, at) {
-  const n = data.length;
-  if (n <= 32) {
-    for (let i = 0; i < n; i++) u8[at + i] = data[i];
-  } else {
-    u8.set(data, at);
+  /**
+   * The scratch input's address and size from the report, where Rust keeps them current: a call
+   * that failed after framing a large message gave the space back without JS reading a result, so
+   * the values JS last saw may point at freed memory.
+   */
+  function inputSpace() {
+    views();
+    inputAt = u32[report + INPUT_PTR];
+    inputLength = u32[report + INPUT_LEN];
   }
-}
 
-/**
- * The one result object of the view calls (`drainView`, `sendAndDrainView`, `sendBufferAndDrain`),
- * refilled by each: its `out`, `payload` and `events` are views over wasm memory, no copy and no
- * new object per call. Valid until the next call into wsaction on any handle (a call may reuse
- * those buffers, or grow the memory, which detaches every view over it).
- */
-const viewResult = {
-  out: NO_BYTES,
-  payload: NO_BYTES,
-  events: NO_EVENTS,
-  receiveId: 0,
-  receiveCapacity: 0,
-  state: 0,
-  error: null,
-};
-
-/** The drain result the report describes, as views over wasm memory (see `viewResult`). */
-function resultView(handle) {
-  views();
-  const r = report;
-  const outLen = u32[r + OUT_LEN];
-  const payloadLen = u32[r + PAYLOAD_LEN];
-  const eventsLen = u32[r + EVENTS_LEN];
-  const v = viewResult;
-  v.out = outLen === 0 ? NO_BYTES : u8.subarray(u32[r + OUT_PTR], u32[r + OUT_PTR] + outLen);
-  v.payload = payloadLen === 0 ? NO_BYTES : u8.subarray(u32[r + PAYLOAD_PTR], u32[r + PAYLOAD_PTR] + payloadLen);
-  if (eventsLen === 0) {
-    v.events = NO_EVENTS;
-  } else {
-    const at = u32[r + EVENTS_PTR] >>> 3;
-    v.events = f64.subarray(at, at + eventsLen);
+  /** Makes the scratch input hold `bytes` and `count` lengths (a RangeError past the limits). */
+  function reserve(bytes, count) {
+    _reserve(bytes, count);
+    views();
+    inputAt = u32[report + INPUT_PTR];
+    inputLength = u32[report + INPUT_LEN];
   }
-  inputAt = u32[r + INPUT_PTR];
-  inputLength = u32[r + INPUT_LEN];
-  v.receiveId = u32[r + RECEIVE_ID];
-  v.receiveCapacity = u32[r + RECEIVE_CAPACITY];
-  v.state = u32[r + STATE];
-  v.error = u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null;
-  return v;
-}
 
-/** The drain result the report describes, as copies the caller owns. */
-function result(handle) {
-  views();
-  const r = report;
-  const outLen = u32[r + OUT_LEN];
-  const payloadLen = u32[r + PAYLOAD_LEN];
-  const eventsLen = u32[r + EVENTS_LEN];
-  let out = NO_BYTES;
-  if (outLen !== 0) {
-    const at = u32[r + OUT_PTR];
-    out = u8.slice(at, at + outLen);
-  }
-  let payload = NO_BYTES;
-  if (payloadLen !== 0) {
-    const at = u32[r + PAYLOAD_PTR];
-    payload = u8.slice(at, at + payloadLen);
-  }
-  let events = NO_EVENTS;
-  if (eventsLen !== 0) {
-    const at = u32[r + EVENTS_PTR] >>> 3;
-    events = f64.slice(at, at + eventsLen);
-  }
-  // The scratch input may have been given back after a large message.
-  inputAt = u32[r + INPUT_PTR];
-  inputLength = u32[r + INPUT_LEN];
-  return {
-    out,
-    payload,
-    events,
-    receiveId: u32[r + RECEIVE_ID],
-    receiveCapacity: u32[r + RECEIVE_CAPACITY],
-    state: u32[r + STATE],
-    error: u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null,
-  };
-}
-
-function describe(value) {
-  return value === null ? 'null' : typeof value;
-}
-
-const proto = WebSocketHandle.prototype;
-// Captured once: wrappers added later to the prototype (www/demo-server.mjs traces calls) see
-// one call per public method.
-const send = proto.send;
-
-function drain(keepReceiving, maxOutBytes) {
-  this._drainReport(keepReceiving, maxOutBytes);
-  return result(this);
-}
-
-/**
- * `send` then `drain` in one call: one boundary crossing per message. `compress` (default
- * true): whether a data message goes out compressed when permessage-deflate was negotiated.
- */
-function sendAndDrain(bufferType, data, keepReceiving, compress = true) {
-  if (data instanceof Uint8Array) {
+  /** Copies `data` into the scratch input at `at` (a loop beats TypedArray.set for a few bytes). */
+  function copyIn(data, at) {
     const n = data.length;
-    inputSpace();
-    if (n > inputLength) reserve(n, 0);
-    copyIn(data, inputAt);
-    this._sendInput(bufferType, n, keepReceiving, compress);
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) u8[at + i] = data[i];
+    } else {
+      u8.set(data, at);
+    }
+  }
+
+  /**
+   * The one result object of the view calls (`drainView`, `sendAndDrainView`, `sendBufferAndDrain`),
+   * refilled by each: its `out`, `payload` and `events` are views over wasm memory, no copy and no
+   * new object per call. Valid until the next call into wsaction on any handle (a call may reuse
+   * those buffers, or grow the memory, which detaches every view over it).
+   */
+  const viewResult = {
+    out: NO_BYTES,
+    payload: NO_BYTES,
+    events: NO_EVENTS,
+    receiveId: 0,
+    receiveCapacity: 0,
+    state: 0,
+    error: null,
+  };
+
+  /** The drain result the report describes, as views over wasm memory (see `viewResult`). */
+  function resultView(handle) {
+    views();
+    const r = report;
+    const outLen = u32[r + OUT_LEN];
+    const payloadLen = u32[r + PAYLOAD_LEN];
+    const eventsLen = u32[r + EVENTS_LEN];
+    const v = viewResult;
+    v.out = outLen === 0 ? NO_BYTES : u8.subarray(u32[r + OUT_PTR], u32[r + OUT_PTR] + outLen);
+    v.payload = payloadLen === 0 ? NO_BYTES : u8.subarray(u32[r + PAYLOAD_PTR], u32[r + PAYLOAD_PTR] + payloadLen);
+    if (eventsLen === 0) {
+      v.events = NO_EVENTS;
+    } else {
+      const at = u32[r + EVENTS_PTR] >>> 3;
+      v.events = f64.subarray(at, at + eventsLen);
+    }
+    inputAt = u32[r + INPUT_PTR];
+    inputLength = u32[r + INPUT_LEN];
+    v.receiveId = u32[r + RECEIVE_ID];
+    v.receiveCapacity = u32[r + RECEIVE_CAPACITY];
+    v.state = u32[r + STATE];
+    v.error = u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null;
+    return v;
+  }
+
+  /** The drain result the report describes, as copies the caller owns. */
+  function result(handle) {
+    views();
+    const r = report;
+    const outLen = u32[r + OUT_LEN];
+    const payloadLen = u32[r + PAYLOAD_LEN];
+    const eventsLen = u32[r + EVENTS_LEN];
+    let out = NO_BYTES;
+    if (outLen !== 0) {
+      const at = u32[r + OUT_PTR];
+      out = u8.slice(at, at + outLen);
+    }
+    let payload = NO_BYTES;
+    if (payloadLen !== 0) {
+      const at = u32[r + PAYLOAD_PTR];
+      payload = u8.slice(at, at + payloadLen);
+    }
+    let events = NO_EVENTS;
+    if (eventsLen !== 0) {
+      const at = u32[r + EVENTS_PTR] >>> 3;
+      events = f64.slice(at, at + eventsLen);
+    }
+    // The scratch input may have been given back after a large message.
+    inputAt = u32[r + INPUT_PTR];
+    inputLength = u32[r + INPUT_LEN];
+    return {
+      out,
+      payload,
+      events,
+      receiveId: u32[r + RECEIVE_ID],
+      receiveCapacity: u32[r + RECEIVE_CAPACITY],
+      state: u32[r + STATE],
+      error: u32[r + HAS_ERROR] !== 0 ? handle._takeDrainError() : null,
+    };
+  }
+
+  function describe(value) {
+    return value === null ? 'null' : typeof value;
+  }
+
+  const proto = WebSocketHandle.prototype;
+  // Captured once: wrappers added later to the prototype (www/demo-server.mjs traces calls) see
+  // one call per public method.
+  const send = proto.send;
+
+  function drain(keepReceiving, maxOutBytes) {
+    this._drainReport(keepReceiving, maxOutBytes);
     return result(this);
   }
-  // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
-  send.call(this, bufferType, data, undefined);
-  this._drainReport(keepReceiving, undefined);
-  return result(this);
-}
 
-/** `drain` with its result as views over wasm memory (see `viewResult`): no copy out. */
-function drainView(keepReceiving, maxOutBytes) {
-  this._drainReport(keepReceiving, maxOutBytes);
-  return resultView(this);
-}
+  /**
+   * `send` then `drain` in one call: one boundary crossing per message. `compress` (default
+   * true): whether a data message goes out compressed when permessage-deflate was negotiated.
+   */
+  function sendAndDrain(bufferType, data, keepReceiving, compress = true) {
+    if (data instanceof Uint8Array) {
+      const n = data.length;
+      inputSpace();
+      if (n > inputLength) reserve(n, 0);
+      copyIn(data, inputAt);
+      this._sendInput(bufferType, n, keepReceiving, compress);
+      return result(this);
+    }
+    // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
+    send.call(this, bufferType, data, undefined);
+    this._drainReport(keepReceiving, undefined);
+    return result(this);
+  }
 
-/** `sendAndDrain` with its result as views over wasm memory (see `viewResult`). */
-function sendAndDrainView(bufferType, data, keepReceiving) {
-  if (data instanceof Uint8Array) {
-    const n = data.length;
-    inputSpace();
-    if (n > inputLength) reserve(n, 0);
-    copyIn(data, inputAt);
-    this._sendInput(bufferType, n, keepReceiving);
+  /** `drain` with its result as views over wasm memory (see `viewResult`): no copy out. */
+  function drainView(keepReceiving, maxOutBytes) {
+    this._drainReport(keepReceiving, maxOutBytes);
     return resultView(this);
   }
-  send.call(this, bufferType, data, undefined);
-  this._drainReport(keepReceiving, undefined);
-  return resultView(this);
-}
 
-/**
- * Space in wasm memory for the next message, `length` bytes (a RangeError past 256 MiB): write
- * the payload into it and call `sendBufferAndDrain(bufferType, length, ...)`, which frames it from
- * there, so the payload is not copied in. Shared by every handle of the module; valid until the
- * next call into wsaction.
- */
-function sendBuffer(length) {
-  if (typeof length !== 'number') throw new TypeError(`length must be a number, got ${describe(length)}`);
-  // Anything but a whole number that fits goes to reserve, which throws the RangeError.
-  inputSpace();
-  if (!Number.isInteger(length) || length < 0 || length > inputLength) reserve(length, 0);
-  return u8.subarray(inputAt, inputAt + length);
-}
-
-/**
- * Sends the first `length` bytes of `sendBuffer`'s space as one message, then drains: the result
- * is `drainView`'s (views over wasm memory, valid until the next call).
- */
-function sendBufferAndDrain(bufferType, length, keepReceiving) {
-  this._sendInput(bufferType, length, keepReceiving); // a RangeError past what sendBuffer gave
-  return resultView(this);
-}
-
-/**
- * `messages.length` sends of one type, each followed by the action loop, in one call; the
- * result is drain's with `sent` (how many were sent) and `sendError` (the engine's refusal that
- * stopped the batch after its first message, or null; a refusal of the first is thrown).
- * `compress` as sendAndDrain's, for every message.
- */
-function sendMany(bufferType, messages, keepReceiving, compress = true) {
-  if (!Array.isArray(messages)) {
-    throw new TypeError(`messages must be an array of Uint8Array, got ${describe(messages)}`);
-  }
-  const count = messages.length;
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const m = messages[i];
-    if (!(m instanceof Uint8Array)) {
-      throw new TypeError(`each of messages must be a Uint8Array, got ${describe(m)} at ${i}`);
+  /** `sendAndDrain` with its result as views over wasm memory (see `viewResult`). */
+  function sendAndDrainView(bufferType, data, keepReceiving, compress = true) {
+    if (data instanceof Uint8Array) {
+      const n = data.length;
+      inputSpace();
+      if (n > inputLength) reserve(n, 0);
+      copyIn(data, inputAt);
+      this._sendInput(bufferType, n, keepReceiving, compress);
+      return resultView(this);
     }
-    total += m.length;
+    send.call(this, bufferType, data, undefined);
+    this._drainReport(keepReceiving, undefined);
+    return resultView(this);
   }
-  reserve(total, count); // RangeError past 256 MiB in all or 65,536 messages
-  const lengths = u32[report + LENGTHS_PTR] >>> 2;
-  let at = inputAt;
-  for (let i = 0; i < count; i++) {
-    const m = messages[i];
-    u8.set(m, at);
-    at += m.length;
-    u32[lengths + i] = m.length;
+
+  /**
+   * Space in wasm memory for the next message, `length` bytes (a RangeError past 256 MiB): write
+   * the payload into it and call `sendBufferAndDrain(bufferType, length, ...)`, which frames it from
+   * there, so the payload is not copied in. Shared by every handle of the module; valid until the
+   * next call into wsaction.
+   */
+  function sendBuffer(length) {
+    if (typeof length !== 'number') throw new TypeError(`length must be a number, got ${describe(length)}`);
+    // Anything but a whole number that fits goes to reserve, which throws the RangeError.
+    inputSpace();
+    if (!Number.isInteger(length) || length < 0 || length > inputLength) reserve(length, 0);
+    return u8.subarray(inputAt, inputAt + length);
   }
-  this._sendManyInput(bufferType, count, keepReceiving, compress);
-  views();
-  const sent = u32[report + SENT];
-  const refused = u32[report + HAS_SEND_ERROR] !== 0;
-  const r = result(this);
-  r.sent = sent;
-  r.sendError = refused ? this._takeSendError() : null;
-  return r;
+
+  /**
+   * Sends the first `length` bytes of `sendBuffer`'s space as one message, then drains: the result
+   * is `drainView`'s (views over wasm memory, valid until the next call).
+   */
+  function sendBufferAndDrain(bufferType, length, keepReceiving, compress = true) {
+    this._sendInput(bufferType, length, keepReceiving, compress); // a RangeError past what sendBuffer gave
+    return resultView(this);
+  }
+
+  /**
+   * `messages.length` sends of one type, each followed by the action loop, in one call; the
+   * result is drain's with `sent` (how many were sent) and `sendError` (the engine's refusal that
+   * stopped the batch after its first message, or null; a refusal of the first is thrown).
+   * `compress` as sendAndDrain's, for every message.
+   */
+  function sendMany(bufferType, messages, keepReceiving, compress = true) {
+    if (!Array.isArray(messages)) {
+      throw new TypeError(`messages must be an array of Uint8Array, got ${describe(messages)}`);
+    }
+    const count = messages.length;
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const m = messages[i];
+      if (!(m instanceof Uint8Array)) {
+        throw new TypeError(`each of messages must be a Uint8Array, got ${describe(m)} at ${i}`);
+      }
+      total += m.length;
+    }
+    reserve(total, count); // RangeError past 256 MiB in all or 65,536 messages
+    const lengths = u32[report + LENGTHS_PTR] >>> 2;
+    let at = inputAt;
+    for (let i = 0; i < count; i++) {
+      const m = messages[i];
+      u8.set(m, at);
+      at += m.length;
+      u32[lengths + i] = m.length;
+    }
+    this._sendManyInput(bufferType, count, keepReceiving, compress);
+    views();
+    const sent = u32[report + SENT];
+    const refused = u32[report + HAS_SEND_ERROR] !== 0;
+    const r = result(this);
+    r.sent = sent;
+    r.sendError = refused ? this._takeSendError() : null;
+    return r;
+  }
+
+  // What the instance's memory holds, estimated: wasm memory never shrinks, so its size says how
+  // much was once used, not what is free; the open handles' footprints (counted here, given back
+  // by free()) and the scratch input are what is in use. Handles freed by the garbage collector
+  // instead of free() stay counted: the estimate errs on the safe side.
+  const footprints = new WeakMap();
+  let liveFootprint = 0;
+
+  function usedEstimate() {
+    return Math.min(_memory().buffer.byteLength, ENGINE_BASE + liveFootprint + inputLength);
+  }
+
+  /** Throws OUT_OF_MEMORY when `needed` more bytes would take the memory past the ceiling less the margin. */
+  function checkHeadroom(what, needed) {
+    const used = usedEstimate();
+    if (used + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, used);
+  }
+
+  // A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
+  function checkedSendAndDrain(bufferType, data, keepReceiving, compress = true) {
+    if (data instanceof Uint8Array) {
+      inputSpace();
+      if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
+    }
+    return sendAndDrain.call(this, bufferType, data, keepReceiving, compress);
+  }
+
+  function checkedSendMany(bufferType, messages, keepReceiving, compress = true) {
+    if (Array.isArray(messages)) {
+      let total = 0;
+      for (const m of messages) total += m?.length ?? 0;
+      if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
+    }
+    return sendMany.call(this, bufferType, messages, keepReceiving, compress);
+  }
+
+  function checkedSendAndDrainView(bufferType, data, keepReceiving, compress = true) {
+    if (data instanceof Uint8Array) {
+      inputSpace();
+      if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
+    }
+    return sendAndDrainView.call(this, bufferType, data, keepReceiving, compress);
+  }
+
+  function checkedSendBuffer(length) {
+    if (Number.isInteger(length) && length > 0) {
+      inputSpace();
+      if (length > inputLength) checkHeadroom(`a send buffer of ${length} bytes`, 2 * length);
+    }
+    return sendBuffer.call(this, length);
+  }
+
+  for (const [name, fn] of [
+    ['drain', drain],
+    ['sendAndDrain', checkedSendAndDrain],
+    ['sendMany', checkedSendMany],
+    ['drainView', drainView],
+    ['sendAndDrainView', checkedSendAndDrainView],
+    ['sendBuffer', checkedSendBuffer],
+    ['sendBufferAndDrain', sendBufferAndDrain],
+  ]) {
+    Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+
+  // Handles are refused before the engine allocates their buffers (a trap there ends the instance).
+  for (const name of ['createServer', 'createClient']) {
+    const create = WebSocketHandle[name];
+    Object.defineProperty(WebSocketHandle, name, {
+      value: function (properties, ...rest) {
+        const footprint = handleFootprint(properties);
+        // Sizes past wasm32's ceiling are the engine's to refuse (a RangeError: out of range).
+        if (footprint < WASM32_MEMORY_LIMIT) checkHeadroom(`a handle (${name})`, footprint);
+        const handle = create.call(this, properties, ...rest);
+        footprints.set(handle, footprint);
+        liveFootprint += footprint;
+        return handle;
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  const free = proto.free;
+  Object.defineProperty(proto, 'free', {
+    value: function () {
+      const footprint = footprints.get(this);
+      if (footprint !== undefined) {
+        footprints.delete(this);
+        liveFootprint -= footprint;
+      }
+      return free.call(this);
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+  Object.defineProperty(proto, '__wsactionFastPaths', { value: true });
+  usages.set(glue, () => ({ used: usedEstimate(), memory: _memory().buffer.byteLength, live: liveFootprint }));
 }
 
-for (const [name, fn] of [
-  ['drain', drain],
-  ['sendAndDrain', sendAndDrain],
-  ['sendMany', sendMany],
-  ['drainView', drainView],
-  ['sendAndDrainView', sendAndDrainView],
-  ['sendBuffer', sendBuffer],
-  ['sendBufferAndDrain', sendBufferAndDrain],
-]) {
-  Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
-}
+installFastPaths(firstGlue);

@@ -4,14 +4,9 @@
 // checks themselves are the engine's (beginClientHandshake / endClientHandshake,
 // beginServerHandshake, checkRequestLine): this file orders them and speaks ws's option names.
 
-import {
-  WebSocketHandle,
-  checkRequestLine,
-  offeredSubprotocols,
-  reasonPhrase,
-  serializeRequestHead,
-} from '../dist/wsaction.js';
 import { DEFAULT_PROPERTIES, now } from './connection.js';
+import { acquireInstance, engine } from './pool.js';
+import { engineTrappedError, handleFootprint, outOfMemoryError } from './fast.js';
 
 // RFC 6455 4.1: a subprotocol is a token (RFC 7230 3.2.6).
 const subprotocolPattern = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
@@ -162,7 +157,7 @@ export function headerObject(pairs) {
  * and seed. The engine adds Upgrade, Connection, Sec-WebSocket-Key/Version/Protocol.
  */
 export function beginClient(target, protocols, options = {}, properties = engineProperties(options)) {
-  const handle = WebSocketHandle.createClient(properties, options.seed);
+  const handle = createPooledHandle('createClient', properties, options.seed);
   try {
     const user = headerPairs(options.headers).filter(([n]) => n.toLowerCase() !== 'host');
     if (options.origin) user.push(['Origin', String(options.origin)]);
@@ -174,7 +169,7 @@ export function beginClient(target, protocols, options = {}, properties = engine
     const engineNames = new Set(engineHeaders.map(([n]) => n.toLowerCase()));
     const headers = [['Host', hostHeader], ...user.filter(([n]) => !engineNames.has(n.toLowerCase())), ...engineHeaders];
     handle.tick(now());
-    return { handle, headers, request: serializeRequestHead('GET', target.path, headers) };
+    return { handle, headers, request: engine().serializeRequestHead('GET', target.path, headers) };
   } catch (err) {
     handle.free();
     throw err;
@@ -214,7 +209,7 @@ export function codedError(message, fields, Class = Error) {
 export function rejectionBytes(status, message, headers = []) {
   let phrase;
   try {
-    phrase = reasonPhrase(status);
+    phrase = engine().reasonPhrase(status);
   } catch {
     phrase = 'Error';
   }
@@ -245,8 +240,8 @@ export function checkRequest(request, pairs) {
   if (request.httpVersionMajor !== undefined && request.httpVersionMajor !== 1) {
     throw codedError('HTTP/1.1 is required', { code: 'BAD_REQUEST', httpStatus: 505, httpHeaders: [] });
   }
-  checkRequestLine(request.method, request.httpVersionMinor ?? 1);
-  return offeredSubprotocols(pairs);
+  engine().checkRequestLine(request.method, request.httpVersionMinor ?? 1);
+  return engine().offeredSubprotocols(pairs);
 }
 
 /**
@@ -255,15 +250,43 @@ export function checkRequest(request, pairs) {
  * are engine properties.
  */
 export function beginServer(pairs, protocol, properties, seed) {
-  const handle = WebSocketHandle.createServer(properties, seed);
+  const handle = createPooledHandle('createServer', properties, seed);
   try {
     const response = handle.beginServerHandshake(protocol || null, [], pairs);
     handle.tick(now());
     return { handle, lines: ['HTTP/1.1 101 Switching Protocols', ...response.map(([n, v]) => `${n}: ${v}`)] };
   } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) throw trapped(instanceOfHandle.get(handle), err);
     handle.free();
     throw err;
   }
+}
+
+const instanceOfHandle = new WeakMap();
+
+/**
+ * A handle from the instance pool (pool.js). No room anywhere is OUT_OF_MEMORY (httpStatus 503);
+ * a trap while making it poisons its instance and is ENGINE_TRAPPED (httpStatus 503: the next
+ * upgrade goes to another instance).
+ */
+function createPooledHandle(create, properties, seed) {
+  const footprint = handleFootprint(properties);
+  const instance = acquireInstance(footprint);
+  if (!instance) throw outOfMemoryError('a handle (every engine instance trapped, a fresh one is not ready yet)', footprint, 0);
+  try {
+    const handle = instance.WebSocketHandle[create](properties, seed);
+    instanceOfHandle.set(handle, instance);
+    return handle;
+  } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) throw trapped(instance, err);
+    throw err;
+  }
+}
+
+/** Poisons `instance` after a trap and gives the caller a typed error to answer with. */
+function trapped(instance, err) {
+  instance?.poison(err);
+  return engineTrappedError(err);
 }
 
 /** The 101 head's bytes from its lines. */

@@ -72,7 +72,14 @@ export function listen(wss, options, callback) {
   const emitConnection = (ws, req) => wss.emit('connection', ws, req);
   const onUpgrade = (req, socket, head) => {
     if (!wss.shouldHandle(req) && othersMayTake(server, onUpgrade, req)) return;
-    wss.handleUpgrade(req, socket, head, emitConnection);
+    try {
+      wss.handleUpgrade(req, socket, head, emitConnection);
+    } catch (err) {
+      // An upgrade that failed in our flow (or a listener of 'connection' that threw) ends that
+      // socket, not the http server's process: logged (or options.onAcceptError) and survived.
+      (options.onAcceptError ?? ((e) => console.error(`wsaction: an upgrade failed (the server goes on): ${e?.stack ?? e}`)))(err);
+      socket.destroy();
+    }
   };
   onUpgrade[kServer] = wss;
   const onListening = () => wss.emit('listening');

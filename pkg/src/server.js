@@ -13,6 +13,7 @@ import {
   rejectionBytes,
   requestHeaderPairs,
 } from './handshake.js';
+import { handleFootprint } from './fast.js';
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -26,6 +27,9 @@ export function setServerRuntime(value) {
   runtime = value;
 }
 
+/** Seconds a refused client is told to wait (Retry-After) when the server is full. */
+const RETRY_AFTER_SECONDS = 5;
+
 const soon = typeof process !== 'undefined' && typeof process.nextTick === 'function' ? (fn, ...a) => process.nextTick(fn, ...a) : (fn, ...a) => queueMicrotask(() => fn(...a));
 
 export class WebSocketServer extends EventEmitter {
@@ -33,10 +37,15 @@ export class WebSocketServer extends EventEmitter {
    * As ws: one of port (with host, backlog), server (an http/https server, Node) or noServer;
    * path, clientTracking, maxPayload, skipUTF8Validation, handleProtocols(protocols: Set, request),
    * verifyClient(info[, callback]), closeTimeout, WebSocket (the class of accepted sockets);
+   * wsaction's properties (engine properties) and, on Deno, tls ({ cert, key }) for wss.
+   * Limits (each answered with 503 and Retry-After at the upgrade): maxConnections (open
+   * connections of this server; default no limit) and wasmMemoryBudget (bytes of wasm memory the
+   * open connections' handles may take together, counted with handleFootprint; default none).
+   * writeHighWaterMark: bytes waiting to be written above which a connection stops reading
+   * (default 1 MiB, see connection.js).
    * perMessageDeflate (default false; true or ws's object: threshold, server/clientNoContextTakeover,
    * server/clientMaxWindowBits, zlibDeflateOptions.level/memLevel: see handshake.js's
-   * deflateProperties); wsaction's properties (engine properties) and, on Deno, tls
-   * ({ cert, key }) for wss.
+   * deflateProperties).
    */
   constructor(options, callback) {
     super();
@@ -65,6 +74,9 @@ export class WebSocketServer extends EventEmitter {
     }
     this.options = options;
     this._state = RUNNING;
+    // Open connections and the wasm memory their handles took (the limits above).
+    this._openConnections = 0;
+    this._openFootprint = 0;
     this._shouldEmitClose = false;
     if (options.clientTracking) this.clients = new Set();
     if (!options.noServer) {
@@ -166,13 +178,20 @@ export class WebSocketServer extends EventEmitter {
       io.reject(rejectionBytes(503));
       return;
     }
+    const properties = engineProperties(this.options);
+    const footprint = handleFootprint(properties);
+    const full = this.#fullBecause(footprint);
+    if (full) {
+      io.reject(rejectionBytes(503, full, [['Retry-After', String(RETRY_AFTER_SECONDS)]]));
+      return;
+    }
     let protocol = null;
     if (offered.length > 0) {
       protocol = this.options.handleProtocols ? this.options.handleProtocols(new Set(offered), request) : offered[0];
     }
     let begun;
     try {
-      begun = beginServer(pairs, protocol ? String(protocol) : null, engineProperties(this.options), this.options.seed);
+      begun = beginServer(pairs, protocol ? String(protocol) : null, properties, this.options.seed);
     } catch (err) {
       this.#clientError(request, socket, io, err);
       return;
@@ -181,6 +200,12 @@ export class WebSocketServer extends EventEmitter {
     io.write(headBytes(begun.lines));
     const ws = new this.options.WebSocket(null, undefined, this.options);
     ws._attach(begun.handle, io.transport(), head && head.length ? head : null, this.options);
+    this._openConnections++;
+    this._openFootprint += footprint;
+    ws.once('close', () => {
+      this._openConnections--;
+      this._openFootprint -= footprint;
+    });
     if (this.clients) {
       this.clients.add(ws);
       ws.on('close', () => {
@@ -190,6 +215,18 @@ export class WebSocketServer extends EventEmitter {
     }
     cb(ws, request);
     ws._releaseLater();
+  }
+
+  /** Why one more connection (taking `footprint` bytes of wasm memory) is refused, or null. */
+  #fullBecause(footprint) {
+    const { maxConnections, wasmMemoryBudget } = this.options;
+    if (maxConnections != null && this._openConnections >= maxConnections) {
+      return `the server is full: ${this._openConnections} connections open, maxConnections is ${maxConnections}`;
+    }
+    if (wasmMemoryBudget != null && this._openFootprint + footprint > wasmMemoryBudget) {
+      return `the server is full: its connections take ${this._openFootprint} bytes of wasm memory, one more needs ${footprint}, wasmMemoryBudget is ${wasmMemoryBudget}`;
+    }
+    return null;
   }
 
   /** A request the engine refused: 'wsClientError' if someone listens (as ws), else its status. */

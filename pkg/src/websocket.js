@@ -463,6 +463,7 @@ export class WebSocket extends EventEmitter {
     const connection = new EngineConnection(handle, transport, this, {
       leftover,
       closeGraceMs: options.closeGraceMs,
+      writeHighWaterMark: options.writeHighWaterMark,
     });
     this._connection = connection;
     transport.start(connection);

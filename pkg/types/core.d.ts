@@ -386,6 +386,8 @@ export interface EngineClientOptions {
   seed?: number | bigint;
   /** Milliseconds to wait for the peer's close after ours (default 30000). */
   closeTimeout?: number;
+  /** Bytes waiting to be written above which the connection stops reading (default 1 MiB, at least 64 KiB). */
+  writeHighWaterMark?: number;
 }
 
 /** The conveniences' subprotocol choice, as they always took it: a list, or a chooser over an array. */

@@ -274,6 +274,14 @@ export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request
   WebSocket?: T | undefined;
   /** Milliseconds to wait for the peer's close after ours (default 30000). */
   closeTimeout?: number | undefined;
+  /** Most open connections; an upgrade beyond it is answered 503 with Retry-After (default: no limit). */
+  maxConnections?: number | undefined;
+  /** Bytes of wasm memory this server's connections may hold; beyond it, 503 (default: no budget). */
+  wasmMemoryBudget?: number | undefined;
+  /** Bytes waiting to be written above which a connection stops reading (default 1 MiB, at least 64 KiB). */
+  writeHighWaterMark?: number | undefined;
+  /** Called with an error an upgrade met (default: console.error); the server goes on. */
+  onAcceptError?: ((error: unknown) => void) | undefined;
   /** Engine properties for accepted sockets. */
   properties?: import('./core.js').HandleProperties | undefined;
 }

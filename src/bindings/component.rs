@@ -198,6 +198,7 @@ fn error_to(e: &Error) -> wit::Error {
         Error::UnknownAction { .. } => wit::Error::UnknownAction(misuse()),
         Error::OperationPending { .. } => wit::Error::OperationPending(misuse()),
         Error::RandomUnavailable { .. } => wit::Error::RandomUnavailable(misuse()),
+        Error::OutOfMemory { .. } => wit::Error::OutOfMemory(misuse()),
         Error::ProtocolViolation(violation) => wit::Error::ProtocolViolation(wit::Violation {
             close_code: violation.close_code(),
             rule: violation.code().to_string(),

@@ -316,6 +316,9 @@ impl Handle {
                 return Ok(None);
             }
             if self.ready.is_none() {
+                if let Err(error) = self.reserve_for_parsing() {
+                    return Err(self.fail_out_of_memory(error));
+                }
                 match self.advance_receive() {
                     Ok(Progress::Ready) => {}
                     Ok(Progress::Blocked) => {
@@ -326,7 +329,9 @@ impl Handle {
                     }
                     Ok(Progress::NeedBytes) => {
                         self.compact_inbound();
-                        let capacity = self.inbound.len() - self.in_end;
+                        // websocket.h: the read offers the whole receive buffer (less what is
+                        // buffered), whether or not its memory is allocated yet.
+                        let capacity = self.config.receive_buffer_size as usize - self.in_end;
                         let id = self.take_id();
                         return Ok(Some(Outstanding::ReceiveFromNetwork { id, capacity }));
                     }
@@ -426,6 +431,16 @@ impl Handle {
                         problem: format!("{bytes_transferred} is more than the {capacity} bytes offered"),
                     });
                 }
+                let end = self.in_end + bytes_transferred;
+                if self.inbound.len() < end {
+                    // Completed without `receive_buffer` (or `complete_receive`): the space was
+                    // never lent, so the bytes are what it would have held (zeros).
+                    let limit = self.config.receive_buffer_size as usize;
+                    if let Err(error) = super::make_room(&mut self.inbound, end, limit, "receive buffer") {
+                        return Err(self.fail_out_of_memory(error));
+                    }
+                    self.inbound.resize(end, 0);
+                }
                 self.complete_receive_from_network(bytes_transferred);
             }
             Outstanding::Indication { ready, .. } => self.complete_indication(ready),
@@ -441,31 +456,55 @@ impl Handle {
             self.abandoned_read = None;
             return Ok(());
         }
-        let space = self.receive_buffer(id)?;
-        if data.len() > space.len() {
+        let capacity = match self.receive_slot {
+            Some(Outstanding::ReceiveFromNetwork { id: held, capacity }) if held == id && id != 0 => capacity,
+            _ => return Err(Error::UnknownAction { id }),
+        };
+        if data.len() > capacity {
             return Err(Error::InvalidArgument {
                 argument: "data",
-                problem: format!("{} bytes is more than the {} bytes offered", data.len(), space.len()),
+                problem: format!("{} bytes is more than the {} bytes offered", data.len(), capacity),
             });
         }
-        space[..data.len()].copy_from_slice(data);
+        // The caller's bytes are appended: the receive buffer grows only as far as they reach.
+        let (start, end) = (self.in_end, self.in_end + data.len());
+        let limit = self.config.receive_buffer_size as usize;
+        if let Err(error) = super::make_room(&mut self.inbound, end, limit, "receive buffer") {
+            return Err(self.fail_out_of_memory(error));
+        }
+        if self.inbound.len() < end {
+            self.inbound.truncate(start);
+            self.inbound.extend_from_slice(data);
+        } else {
+            self.inbound[start..end].copy_from_slice(data);
+        }
         self.complete_action(id, data.len())
     }
 
     /// The space an outstanding ReceiveFromNetwork action offers, to read into directly
-    /// (websocket.h's zero-copy receive). Complete with the count read.
+    /// (websocket.h's zero-copy receive), allocated now if the handle holds no receive buffer.
+    /// Complete with the count read.
     pub fn receive_buffer(&mut self, id: u32) -> Result<&mut [u8], Error> {
-        match self.receive_slot {
+        let (start, capacity, abandoned) = match self.receive_slot {
             Some(Outstanding::ReceiveFromNetwork { id: held, capacity }) if held == id && id != 0 => {
-                Ok(&mut self.inbound[self.in_end..self.in_end + capacity])
+                (self.in_end, capacity, false)
             }
             // The engine gave up on this read: the host may still read into the space it was
             // offered (the receive buffer, no longer parsed), and what it reads is dropped.
             _ => match self.abandoned_read {
-                Some((held, capacity)) if held == id && id != 0 => Ok(&mut self.inbound[..capacity]),
-                _ => Err(Error::UnknownAction { id }),
+                Some((held, capacity)) if held == id && id != 0 => (0, capacity, true),
+                _ => return Err(Error::UnknownAction { id }),
             },
+        };
+        let end = start + capacity;
+        let limit = self.config.receive_buffer_size as usize;
+        if let Err(error) = super::make_room(&mut self.inbound, end, limit, "receive buffer") {
+            return Err(if abandoned { error } else { self.fail_out_of_memory(error) });
         }
+        if self.inbound.len() < end {
+            self.inbound.resize(end, 0);
+        }
+        Ok(&mut self.inbound[start..end])
     }
 
     fn take_outstanding(&mut self, id: u32) -> Result<(ActionQueue, Outstanding), Error> {

@@ -32,7 +32,6 @@ use crate::error::Error;
 use crate::permessage_deflate::{Negotiated, PerMessageDeflate};
 use crate::random::RandomSource;
 use crate::state::State;
-use crate::wire::frame;
 use crate::wire::utf8::Utf8Validator;
 use action::Outstanding;
 use assembler::InboundMessage;
@@ -41,6 +40,29 @@ use handshake::HandshakePhase;
 use receive::{InboundFrame, Ready};
 use send::SendOp;
 use std::collections::VecDeque;
+
+/// Buffers up to this capacity stay with a handle between messages; larger ones (a big message's
+/// or a full receive buffer's) go back to the allocator once they are empty, so an idle
+/// connection holds a few KiB at most.
+pub(crate) const IDLE_BUFFER_LIMIT: usize = 4 * 1024;
+
+/// Makes room for `total` bytes in `buffer` (growing as a Vec does, never past `limit` when
+/// `total` fits under it) or says which buffer could not grow: an allocation this connection
+/// cannot get fails the connection, never the process.
+fn make_room(buffer: &mut Vec<u8>, total: usize, limit: usize, name: &'static str) -> Result<(), Error> {
+    if buffer.capacity() >= total {
+        return Ok(());
+    }
+    let target = buffer.capacity().saturating_mul(2).min(limit).max(total);
+    buffer.try_reserve_exact(target - buffer.len()).map_err(|_| Error::OutOfMemory { buffer: name, bytes: target })
+}
+
+/// Gives a buffer's memory back when it is empty and larger than an idle handle keeps.
+fn release_if_idle(buffer: &mut Vec<u8>) {
+    if buffer.is_empty() && buffer.capacity() > IDLE_BUFFER_LIMIT {
+        *buffer = Vec::new();
+    }
+}
 
 /// A WebSocket session: websocket.h's WEB_SOCKET_HANDLE.
 pub struct Handle {
@@ -89,7 +111,10 @@ pub struct Handle {
     /// timeout), with the space it offered: reading into it and completing it later are accepted,
     /// and the bytes are dropped.
     abandoned_read: Option<(u32, usize)>,
-    inbound: Box<[u8]>,
+    /// Bytes read from the network, parsed from `in_start` to `in_end`. Empty until a read needs
+    /// it and released again once everything in it is parsed between messages (an idle handle
+    /// holds no receive buffer); ReceiveFromNetwork still offers the whole receive buffer size.
+    inbound: Vec<u8>,
     in_start: usize,
     in_end: usize,
     frame: Option<InboundFrame>,
@@ -128,7 +153,6 @@ impl Handle {
     /// for byte-exact replay).
     pub fn with_random(role: Role, properties: &[Property], random: Box<dyn RandomSource>) -> Result<Handle, Error> {
         let config = Config::from_properties(role, properties)?;
-        let receive_size = config.receive_buffer_size as usize;
         Ok(Handle {
             config,
             random,
@@ -152,14 +176,14 @@ impl Handle {
             receive_op: None,
             receive_slot: None,
             abandoned_read: None,
-            inbound: vec![0u8; receive_size].into_boxed_slice(),
+            inbound: Vec::new(),
             in_start: 0,
             in_end: 0,
             frame: None,
             message: None,
-            pending: Vec::with_capacity(receive_size),
+            pending: Vec::new(),
             inflate_input: Vec::new(),
-            control: Vec::with_capacity(frame::MAX_CONTROL_PAYLOAD),
+            control: Vec::new(),
             ready: None,
             receive_finished: false,
             now: None,

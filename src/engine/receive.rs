@@ -97,6 +97,12 @@ impl Handle {
                 self.pending.copy_within(len.., 0);
                 let keep = self.pending.len() - len;
                 self.pending.truncate(keep);
+                if self.message.is_none() {
+                    // The message is complete: memory it needed beyond an idle handle's goes back.
+                    super::release_if_idle(&mut self.pending);
+                    self.inflate_input.clear();
+                    super::release_if_idle(&mut self.inflate_input);
+                }
             }
             Ready::Pong | Ready::Ping | Ready::Close { .. } => self.control.clear(),
             Ready::Abnormal => {}
@@ -108,10 +114,39 @@ impl Handle {
         if self.in_start == self.in_end {
             self.in_start = 0;
             self.in_end = 0;
+            if self.frame.is_none() && self.message.is_none() {
+                // Everything read is parsed and no message is under way: the receive buffer (and
+                // what parsing reserved for a message, e.g. around a control frame) goes back
+                // until the next read needs it.
+                if self.inbound.capacity() > super::IDLE_BUFFER_LIMIT {
+                    self.inbound = Vec::new();
+                }
+                super::release_if_idle(&mut self.pending);
+                self.inflate_input.clear();
+                super::release_if_idle(&mut self.inflate_input);
+            }
         } else if self.in_start > 0 {
             self.inbound.copy_within(self.in_start..self.in_end, 0);
             self.in_end -= self.in_start;
             self.in_start = 0;
+        }
+    }
+
+    /// Makes room in `pending` (and the inflater's input) for what parsing the buffered bytes can
+    /// put there: the payload among them, at most a receive buffer's worth; a whole receive
+    /// buffer for an inflated message (its output is bounded by the buffer, not by its input).
+    pub(super) fn reserve_for_parsing(&mut self) -> Result<(), Error> {
+        let capacity = self.config.receive_buffer_size as usize;
+        let available = self.in_end - self.in_start;
+        if available == 0 {
+            return Ok(());
+        }
+        if self.deflate.is_some() {
+            super::make_room(&mut self.inflate_input, available.min(capacity), capacity, "inflate input buffer")?;
+            super::make_room(&mut self.pending, capacity, capacity, "message buffer")
+        } else {
+            let payload = (self.pending.len() + available).min(capacity);
+            super::make_room(&mut self.pending, payload, capacity, "message buffer")
         }
     }
 

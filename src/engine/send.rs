@@ -11,8 +11,9 @@ use crate::wire::frame::{self, FrameHeader};
 use crate::wire::utf8::Utf8Validator;
 use std::borrow::Cow;
 
-/// Frame buffers up to this capacity are kept for reuse between sends.
-pub(super) const SPARE_FRAME_LIMIT: usize = 64 * 1024;
+/// Frame buffers up to this capacity are kept for reuse between sends; a larger message's
+/// buffer goes back to the allocator when its send completes.
+pub(super) const SPARE_FRAME_LIMIT: usize = super::IDLE_BUFFER_LIMIT;
 
 /// The buffer of a send: websocket.h's WEB_SOCKET_BUFFER union.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,6 +305,12 @@ impl Handle {
         prepared: &CheckedSend<'_>,
         options: SendOptions,
     ) -> Result<bool, Error> {
+        // The frame is built whole: memory for it that cannot be had fails this connection
+        // (1011), not the process. A compressed frame is smaller than this.
+        let frame_len = frame::MAX_HEADER_LEN + prepared.payload.len();
+        if out.try_reserve(frame_len).is_err() {
+            return Err(self.fail_out_of_memory(Error::OutOfMemory { buffer: "send frame", bytes: frame_len }));
+        }
         let mask = self.mask_key()?;
         let compressed = self.compresses(prepared, options);
         let Some(deflate) = self.deflate.as_mut().filter(|_| compressed) else {

@@ -6,7 +6,7 @@
 use super::action::Outstanding;
 use super::receive::Ready;
 use super::Handle;
-use crate::constants::ActionQueue;
+use crate::constants::{close_status, ActionQueue};
 use crate::error::{Error, Violation};
 use crate::state::{Event, State};
 
@@ -35,12 +35,23 @@ impl Handle {
     /// still send its replies to the messages indicated before the violation, and they go first
     /// (the ordering the driver keeps for every host).
     pub(super) fn fail_connection(&mut self, violation: Violation) -> Error {
-        let error = Error::ProtocolViolation(violation.clone());
+        let (code, reason) = (violation.close_code(), violation.code());
+        self.fail_connection_with(Error::ProtocolViolation(violation), code, reason)
+    }
+
+    /// This connection could not get memory for a buffer: it fails with 1011 (RFC 6455 7.4.1,
+    /// "an unexpected condition") the way a violation fails it; other handles are untouched.
+    pub(super) fn fail_out_of_memory(&mut self, error: Error) -> Error {
+        let code = error.close_code().unwrap_or(close_status::SERVER_ERROR);
+        self.fail_connection_with(error, code, "OUT_OF_MEMORY")
+    }
+
+    fn fail_connection_with(&mut self, error: Error, code: u16, reason: &'static str) -> Error {
         let may_send_close = matches!(self.state, State::Open | State::CloseReceived) && !self.mid_frame_write();
         // A reply may not start while our own fragmented message is unfinished on the wire.
         let replies_allowed = may_send_close && self.sending_message.is_none();
         if may_send_close {
-            self.queue_close(ActionQueue::Receive, violation.close_code(), violation.code().as_bytes());
+            self.queue_close(ActionQueue::Receive, code, reason.as_bytes());
         }
         // The error is this receive's completion: no close indication follows it.
         self.receive_op = None;
@@ -106,7 +117,11 @@ impl Handle {
         self.receive_finished = true;
         self.frame = None;
         self.message = None;
-        self.pending.clear();
+        // Nothing more is parsed: the buffers' memory goes back now (a read the host still
+        // holds gets fresh space from `receive_buffer`).
+        self.pending = Vec::new();
+        self.inflate_input = Vec::new();
+        self.inbound = Vec::new();
         self.in_start = 0;
         self.in_end = 0;
         if matches!(self.ready, Some(Ready::Data { .. }) | Some(Ready::Pong) | Some(Ready::Ping)) {

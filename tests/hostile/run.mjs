@@ -52,9 +52,10 @@ const HOSTS = {
   },
   wasmtime: {
     server: [WASMTIME_HOST, '--component', COMPONENT, 'echo-server', '--port', '0'],
-    // The host's `client` mode runs its own script (text, binary, 1 MiB, ping, close) and exits 1
-    // when an echo does not match or the connection fails; a panic (101) or a signal is a crash.
-    client: (url) => [WASMTIME_HOST, '--component', COMPONENT, 'client', url],
+    // The host's `echo-client` mode echoes every message until the connection is over: exit 0
+    // after a closing handshake, 1 (with the reason) when the handshake or the connection failed;
+    // a panic (101) or a signal is a crash.
+    client: (url) => [WASMTIME_HOST, '--component', COMPONENT, 'echo-client', url],
     handledExit: (code, output) => (code === 0 || code === 1) && !/panicked|wasm trap/i.test(output),
   },
   ws: {
@@ -67,22 +68,8 @@ const HOSTS = {
 // ---------------------------------------------------------------- the known failures
 // "ROLE HOST SCRIPT" -> the issue that fixes it and what goes wrong. Keep it true: a listed
 // script that passes fails the run until its line is removed.
-const NO_ECHO_CLIENT = 'the wasmtime host has no echo-client mode yet: its `client` mode sends its own messages instead of echoing';
 const KNOWN_FAILURES = {
-  'server wasmtime oversized-head': { issue: 10, why: 'a head the parser refuses is answered with a TCP reset instead of 431' },
-  'server wasmtime garbage-head': { issue: 10, why: 'a head the parser refuses is answered with a TCP reset instead of 400' },
-  'server node never-read': { issue: 10, why: 'no read backpressure: the server keeps reading and buffers its echoes without bound' },
-  'server deno never-read': { issue: 10, why: 'no read backpressure: the server keeps reading and buffers its echoes without bound' },
   'server ws never-read': { issue: 10, why: 'ws has no read backpressure either (its socket keeps reading while its writes pile up); issue 10 asks wsaction for it' },
-  'client wasmtime server-close': {
-    issue: 10,
-    why: "the host's client loop, given a close right after the 101, neither answers it nor sends, and spins until its 30 s deadline",
-  },
-  'client wasmtime echo': { issue: 10, why: NO_ECHO_CLIENT },
-  'client wasmtime message-with-the-101': { issue: 10, why: NO_ECHO_CLIENT },
-  'client wasmtime chop-1-byte': { issue: 10, why: NO_ECHO_CLIENT },
-  'client wasmtime slow-101': { issue: 10, why: NO_ECHO_CLIENT },
-  'client wasmtime tiny-fragment-flood': { issue: 10, why: NO_ECHO_CLIENT },
 };
 
 // ---------------------------------------------------------------- a raw TCP peer

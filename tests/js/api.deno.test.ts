@@ -273,3 +273,56 @@ Deno.test("an engine error in a connection's timer fails that connection, not th
     await new Promise((r) => wss.close(r));
   }
 });
+
+/** Sends a valid upgrade request on a raw connection; resolves with the status and headers of the answer. */
+async function rawUpgrade(port: number): Promise<{ status: number; headers: Record<string, string>; conn: Deno.Conn }> {
+  const conn = await Deno.connect({ hostname: '127.0.0.1', port });
+  await conn.write(new TextEncoder().encode(
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  ));
+  let text = '';
+  const buffer = new Uint8Array(4096);
+  while (!text.includes('\r\n\r\n')) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error(`closed before an answer: ${text}`);
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  const [statusLine, ...lines] = text.slice(0, text.indexOf('\r\n\r\n')).split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, conn };
+}
+
+Deno.test('issue 10: serve({ maxConnections: 2 }) answers the third upgrade 503 with Retry-After, and takes one again after a close', async () => {
+  const server = serve({ port: 0, hostname: '127.0.0.1', maxConnections: 2 }, () => {});
+  const port = server.addr.port;
+  try {
+    const first = await rawUpgrade(port);
+    const second = await rawUpgrade(port);
+    assertEquals([first.status, second.status], [101, 101]);
+    const third = await rawUpgrade(port);
+    assertEquals(third.status, 503);
+    assert(Number(third.headers['retry-after']) > 0, `Retry-After: ${third.headers['retry-after']}`);
+    third.conn.close();
+    const closed = new Promise((r) => [...server.clients][0].once('close', r));
+    first.conn.close();
+    await withTimeout(closed, 3000, 'the first connection closes');
+    const fourth = await rawUpgrade(port);
+    assertEquals(fourth.status, 101);
+    second.conn.close();
+    fourth.conn.close();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test('issue 10: WebSocketServer({ wasmMemoryBudget }) smaller than one handle refuses with 503', async () => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', wasmMemoryBudget: 256 * 1024 });
+  await new Promise((r) => wss.once('listening', r));
+  try {
+    const refused = await rawUpgrade((wss.address() as { port: number }).port);
+    assertEquals(refused.status, 503);
+    refused.conn.close();
+  } finally {
+    await new Promise((r) => wss.close(r));
+  }
+});

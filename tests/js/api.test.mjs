@@ -802,3 +802,67 @@ describe('wsaction only', () => {
     await new Promise((r) => silent.close(r));
   });
 });
+
+/** Sends a valid upgrade request on a raw socket; resolves with the status line and headers of the answer. */
+function rawUpgrade(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('error', reject);
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, socket });
+    });
+    socket.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+  });
+}
+
+describe('issue 10: limits a server sets, answered 503 with Retry-After at the upgrade', () => {
+  test('maxConnections: 2 (WebSocketServer): the third upgrade is refused with 503, one more is taken once one closed', async () => {
+    const wss = new wsaction.WebSocketServer({ port: 0, host: '127.0.0.1', maxConnections: 2 });
+    await new Promise((r) => wss.once('listening', r));
+    const { port } = wss.address();
+    try {
+      const first = await rawUpgrade(port);
+      const second = await rawUpgrade(port);
+      assert.equal(first.status, 101);
+      assert.equal(second.status, 101);
+      const third = await rawUpgrade(port);
+      assert.equal(third.status, 503);
+      assert.ok(Number(third.headers['retry-after']) > 0, `Retry-After: ${third.headers['retry-after']}`);
+      third.socket.destroy();
+      const closed = new Promise((r) => [...wss.clients][0].once('close', r));
+      first.socket.destroy();
+      await withTimeout(closed, 3000, 'the first connection closes');
+      const fourth = await rawUpgrade(port);
+      assert.equal(fourth.status, 101, 'a place freed by a closed connection is taken again');
+      second.socket.destroy();
+      fourth.socket.destroy();
+    } finally {
+      await new Promise((r) => wss.close(r));
+    }
+  });
+
+  test('createServer({ maxConnections: 1 }) and wasmMemoryBudget: refused with 503', async () => {
+    const server = createServer({ maxConnections: 1 });
+    const { port } = await server.listening;
+    const first = await rawUpgrade(port);
+    const second = await rawUpgrade(port);
+    assert.deepEqual([first.status, second.status], [101, 503]);
+    first.socket.destroy();
+    second.socket.destroy();
+    await server.close();
+    // A budget smaller than one handle's buffers (64 KiB received twice, 256 KiB to send) refuses the first.
+    const budgeted = createServer({ wasmMemoryBudget: 256 * 1024 });
+    const refused = await rawUpgrade((await budgeted.listening).port);
+    assert.equal(refused.status, 503);
+    refused.socket.destroy();
+    await budgeted.close();
+  });
+});

@@ -1,6 +1,6 @@
-// `make test-faults`: a fault stays with its connection (issue 10, items 2 and 3). Not in
-// `make test` yet: all three fail on main of 2026-12-01 and pass once issue 10's fallible
-// allocation and instance recovery land; then move the target into `make test`. On that main:
+// `make test-faults` (part of `make test`): a fault stays with its connection (issue 10, items 2
+// and 3). The first three failed on main of 2026-12-01, before pkg/src's headroom checks and
+// engine instance pool (pkg/src/fast.js, pkg/src/pool.js); the fourth needs the pool. On that main:
 // an upgrade that runs out of wasm memory traps in the allocator and is answered 400, not 503;
 // a server's send that runs out traps, leaves its handle borrowed, and the process dies
 // ("recursive use of an object detected"); the JS class throws RuntimeError: unreachable, not a
@@ -8,7 +8,7 @@
 //
 // The server tests start a wsaction echo server (tests/load/server-node.mjs) in its own process,
 // drive it with ws clients from this one, and ask the server for its wasm memory over its stats
-// port; the class test runs the JS class in a child process.
+// port; the class test and the trap test run in a child process of their own.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,8 +22,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const MiB = 1024 * 1024;
 
-async function startServer(properties) {
-  const child = spawn('node', [path.join(here, 'server-node.mjs'), 'wsaction', JSON.stringify(properties)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(properties, env = {}) {
+  const child = spawn('node', [path.join(here, 'server-node.mjs'), 'wsaction', JSON.stringify(properties)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
@@ -133,9 +133,12 @@ test('issue 10 item 2: receiveBufferSize 8 MiB and 300 upgrades: each answered 1
   }
 });
 
-/** Opens connections with 8 MiB receive buffers (16 MiB of wasm each) until less than `leftMiB` of the 4 GiB is left. */
+/**
+ * Opens connections with 8 MiB receive buffers (16 MiB of wasm each) until less than `leftMiB`
+ * of the first engine instance's 4 GiB is left (the server lets one instance fill to its ceiling).
+ */
 async function fillWasmMemory(server, sockets, leftMiB) {
-  while ((await server.stats()).wasm < 4096 * MiB - leftMiB * MiB) {
+  while ((await server.stats()).wasmFirstInstance < 4096 * MiB - leftMiB * MiB) {
     const result = await open(server.port);
     assert.ok(result.socket, `upgrade ${sockets.length + 1} failed (${result.error ?? result.status}) before memory was nearly full`);
     result.socket.on('error', () => {});
@@ -144,7 +147,7 @@ async function fillWasmMemory(server, sockets, leftMiB) {
 }
 
 test('issue 10 item 3: a server sending a 60 MiB message with wasm memory nearly full fails that connection alone (1009/1011), the others keep echoing', async () => {
-  const server = await startServer({ receiveBufferSize: 8 * MiB });
+  const server = await startServer({ receiveBufferSize: 8 * MiB }, { WSACTION_INSTANCE_SPREAD_BYTES: String(4096 * MiB) });
   const sockets = [];
   try {
     await fillWasmMemory(server, sockets, 100);
@@ -187,6 +190,67 @@ test('issue 10 items 2 and 3, the JS class: running out of wasm memory is a WsAc
     assert.ok(step.ok, `${step.what}: ${step.detail}`);
   }
 });
+
+test('issue 10 item 3, a real trap: the instance is poisoned, each of its connections closes 1011 with error and close events, the process lives, new connections go to a fresh instance', async () => {
+  const child = spawn('node', ['--input-type=module', '-e', TRAP_PROBE], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  const report = JSON.parse(output.trim().split('\n').at(-1));
+  assert.equal(code, 0, output);
+  for (const step of report.steps) assert.ok(step.ok, `${step.what}: ${step.detail}`);
+});
+
+// A wsaction server and three ws clients in one process; then the first instance's memory is
+// taken to wasm32's ceiling from outside the engine (memory.grow, as other code in the instance
+// could), so the engine's next allocation fails and traps: a client asks for an 8 MiB message.
+const TRAP_PROBE = `
+import WebSocket from 'ws';
+import { WebSocketServer } from '../../pkg/node.js';
+import * as engine from '../../pkg/dist/wsaction.js';
+import { poolStats } from '../../pkg/src/pool.js';
+const MiB = 1024 * 1024;
+const steps = [];
+const check = (what, ok, detail) => steps.push({ what, ok: !!ok, detail: String(detail) });
+const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+await new Promise((r) => wss.once('listening', r));
+const serverErrors = [];
+wss.on('connection', (ws) => {
+  ws.on('error', (err) => serverErrors.push(err.code));
+  ws.on('message', (data, isBinary) => ws.send(String(data) === 'big' ? new Uint8Array(8 * MiB) : data, { binary: isBinary }));
+});
+const url = 'ws://127.0.0.1:' + wss.address().port + '/';
+const open = () => new Promise((resolve, reject) => {
+  const c = new WebSocket(url, { maxPayload: 64 * MiB });
+  c.once('open', () => resolve(c));
+  c.once('error', reject);
+});
+const echo = (c, text) => new Promise((resolve) => {
+  const t = setTimeout(() => resolve({ timeout: true }), 5000);
+  c.once('message', (d) => { clearTimeout(t); resolve({ message: String(d) }); });
+  c.once('close', (code) => { clearTimeout(t); resolve({ closed: code }); });
+  c.send(text);
+});
+const clients = [await open(), await open(), await open()];
+const closes = clients.map((c) => new Promise((r) => c.once('close', (code) => r(code))));
+for (const [i, c] of clients.entries()) check('echo before, client ' + i, (await echo(c, 'hi')).message === 'hi', 'echoed');
+const memory = engine._memory();
+memory.grow(65536 - memory.buffer.byteLength / 65536);
+clients[0].send('big');
+const codes = await Promise.race([Promise.all(closes), new Promise((r) => setTimeout(() => r('timeout'), 10000))]);
+check('every connection of the trapped instance closes with 1011', Array.isArray(codes) && codes.every((c) => c === 1011), JSON.stringify(codes));
+check('the server heard an ENGINE_TRAPPED error on each', serverErrors.length === 3 && serverErrors.every((c) => c === 'ENGINE_TRAPPED'), JSON.stringify(serverErrors));
+await new Promise((r) => setTimeout(r, 300));
+const after = await open();
+check('a new connection echoes (on a fresh instance)', (await echo(after, 'after the trap')).message === 'after the trap', 'echoed');
+const stats = poolStats();
+check('the pool: one instance poisoned, the new connection on another', stats.poisoned === 1 && stats.instances.some((i) => i.id !== 0 && i.connections === 1), JSON.stringify(stats));
+after.close();
+await new Promise((r) => wss.close(r));
+console.log(JSON.stringify({ steps }));
+process.exit(0);
+`;
 
 // Two connected pairs made first; the rest of the 4 GiB filled with server handles of 8 MiB
 // receive buffers; then a 60 MiB sendAndDrain on pair A (more than is left) and a small one on

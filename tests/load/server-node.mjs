@@ -3,7 +3,8 @@
 // properties every connection gets, e.g. '{"receiveBufferSize":8388608}').
 // Prints "listening PORT STATS_PORT"; GET http://127.0.0.1:STATS_PORT/stats answers its own
 // figures as JSON (after two full GCs, so both servers are measured the same way):
-// { rss, heapUsed, external, arrayBuffers, wasm (bytes of wasm memory, wsaction only), connections }.
+// { rss, heapUsed, external, arrayBuffers, wasm (bytes of wasm memory of every engine instance,
+// wsaction only), wasmFirstInstance (the first instance's), connections }.
 // Every message is echoed, except the text "!send N", answered with a binary message of N MiB
 // (a server that sends a large message of its own, for faults.test.mjs).
 import http from 'node:http';
@@ -19,12 +20,17 @@ const kind = process.argv[2];
 // The same server code for both: wsaction's WebSocketServer is a drop-in for ws's.
 let WebSocketServer;
 let wasmBytes = () => null;
+let firstInstanceBytes = () => null;
 let options = {};
 if (kind === 'wsaction') {
   ({ WebSocketServer } = await import('../../pkg/node.js'));
-  const engine = await import('../../pkg/dist/wsaction.js');
-  // The engine's one wasm memory (pkg/src/fast.js reads it the same way); null if the build hides it.
-  wasmBytes = () => (typeof engine._memory === 'function' ? engine._memory().buffer.byteLength : null);
+  const pool = await import('../../pkg/src/pool.js');
+  // WSACTION_INSTANCE_SPREAD_BYTES: how full one engine instance gets before connections go to
+  // another (faults.test.mjs fills one instance to wasm32's ceiling).
+  if (process.env.WSACTION_INSTANCE_SPREAD_BYTES) pool.setInstanceSpreadBytes(Number(process.env.WSACTION_INSTANCE_SPREAD_BYTES));
+  // The wasm memory of every engine instance of the pool, and of the first (the fullest).
+  wasmBytes = () => pool.poolStats().instances.reduce((n, i) => n + i.memory, 0);
+  firstInstanceBytes = () => pool.poolStats().instances.find((i) => i.id === 0)?.memory ?? null;
   if (process.argv[3]) options = { properties: JSON.parse(process.argv[3]) };
 } else if (kind === 'ws') {
   ({ WebSocketServer } = await import('ws'));
@@ -47,6 +53,6 @@ const stats = http.createServer((req, res) => {
   }
   const m = process.memoryUsage();
   res.setHeader('Content-Type', 'application/json');
-  res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, wasm: wasmBytes(), connections: connections() }));
+  res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, wasm: wasmBytes(), wasmFirstInstance: firstInstanceBytes(), connections: connections() }));
 });
 stats.listen(0, '127.0.0.1', () => console.log(`listening ${port} ${stats.address().port}`));

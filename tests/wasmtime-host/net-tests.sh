@@ -3,7 +3,11 @@
 #  1. the component as an echo server under wasmtime, talked to by a Node `ws` client, a Python
 #     `websockets` client and the component's own client (text, binary, 1 MiB, ping, close);
 #     and a hostile raw-socket peer (the echo replies precede the failing close);
-#  2. the component as a client under wasmtime against a Node `ws` echo server.
+#  2. the component as a client under wasmtime against a Node `ws` echo server;
+#  3. the component's echo-client (the event loop) against a Python `websockets` server that sends
+#     and checks every echo, then closes;
+#  4. the echo server with --keep-alive: a `ws` client idle for eight intervals sees the engine's
+#     pings (timers from the engine's next deadline, no fixed connection lifetime).
 # Usage: net-tests.sh HOST_BINARY COMPONENT PYTHON
 set -euo pipefail
 host=$1 component=$2 python=$3
@@ -49,4 +53,19 @@ pids+=($!)
 url=$(wait_for_url "$log/ws.out")
 echo "== Node ws echo server at $url, component client (wasmtime)"
 "$host" --component "$component" client "$url"
+
+"$python" "$here/websockets_echo_checker.py" >"$log/checker.out" 2>&1 &
+checker=$!
+pids+=($checker)
+url=$(wait_for_url "$log/checker.out")
+echo "== Python websockets checking server at $url, component echo-client (wasmtime)"
+"$host" --component "$component" echo-client "$url"
+wait "$checker" || { cat "$log/checker.out"; exit 1; }
+cat "$log/checker.out"
+
+"$host" --component "$component" echo-server --port 0 --keep-alive 200 >"$log/keepalive.out" 2>"$log/keepalive.err" &
+pids+=($!)
+url=$(wait_for_url "$log/keepalive.out")
+echo "== component echo server (wasmtime) with --keep-alive 200 at $url, Node ws client"
+node "$here/keepalive-client.mjs" "$url" 200
 echo "net-tests: all passed"

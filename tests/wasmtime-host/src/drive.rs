@@ -31,11 +31,13 @@ pub struct Endpoint {
     pub ended: bool,
     /// A failing close waits behind the replies to the last events: drain again after them.
     pub close_waits: bool,
+    /// When the engine's next timer fires (the clock the host ticks with), as of the last drain.
+    pub next_deadline: Option<u64>,
 }
 
 impl Endpoint {
     pub fn new(handle: ResourceAny) -> Endpoint {
-        Endpoint { handle, held: None, inbox: Vec::new(), ended: false, close_waits: false }
+        Endpoint { handle, held: None, inbox: Vec::new(), ended: false, close_waits: false, next_deadline: None }
     }
 }
 
@@ -78,6 +80,7 @@ fn take(ep: &mut Endpoint, result: DrainResult, out: &mut Vec<u8>) -> Vec<Event>
     out.extend_from_slice(&result.out);
     ep.held = result.receive.map(|held| (held.id, held.capacity));
     ep.close_waits = result.failing_close_waits;
+    ep.next_deadline = result.next_deadline;
     let mut events: Vec<Event> = result
         .indications
         .into_iter()

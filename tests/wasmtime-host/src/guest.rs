@@ -303,6 +303,7 @@ impl Error {
             Error::HandshakeFailed(_) => "handshake-failed",
             Error::MalformedHttp(_) => "malformed-http",
             Error::Timeout(_) => "timeout",
+            Error::OutOfMemory(_) => "out-of-memory",
         }
     }
 }

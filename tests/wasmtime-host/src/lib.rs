@@ -9,3 +9,4 @@ pub mod guest;
 pub mod net;
 pub mod pair;
 pub mod scenarios;
+pub mod serve;

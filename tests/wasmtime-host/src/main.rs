@@ -1,8 +1,10 @@
 //! `wsaction-wasmtime`: the wsaction component under wasmtime.
 //!
 //! ```text
-//! wsaction-wasmtime [--component PATH] echo-server --port N    # N = 0 picks a free port
-//! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/
+//! wsaction-wasmtime [--component PATH] echo-server --port N [--keep-alive MS] [--per-instance N]
+//!     # port 0 picks a free one; --per-instance: connections sharing one component instance
+//! wsaction-wasmtime [--component PATH] echo-client ws://127.0.0.1:N/   # echoes until the server closes
+//! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/        # a script, every echo checked
 //! wsaction-wasmtime [--component PATH] pair [SEED]
 //! wsaction-wasmtime [--component PATH] scenarios DIR RESULTS.json
 //! wsaction-wasmtime [--component PATH] fuzz [SEEDS] [STEPS]     # bad input never traps
@@ -13,10 +15,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use wsaction_wasmtime_host::guest::Runtime;
-use wsaction_wasmtime_host::{fuzz, net, pair, scenarios};
+use wsaction_wasmtime_host::{fuzz, net, pair, scenarios, serve};
+
+/// Connections per component instance unless --per-instance says otherwise (see serve.rs).
+const DEFAULT_PER_INSTANCE: usize = 256;
 
 fn usage() -> &'static str {
-    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] [--per-instance N] | echo-client URL | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
      The component path defaults to $WSACTION_COMPONENT (make component prints it)."
 }
 
@@ -35,7 +40,22 @@ fn run() -> Result<()> {
     let runtime = Runtime::load(&component)?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["echo-server", "--port", port] => net::serve(runtime, port.parse().context("--port")?),
+        ["echo-server", "--port", port, options @ ..] => {
+            let (mut keep_alive_ms, mut per_instance) = (0u32, DEFAULT_PER_INSTANCE);
+            for pair in options.chunks(2) {
+                match pair {
+                    ["--keep-alive", ms] => keep_alive_ms = ms.parse().context("--keep-alive")?,
+                    ["--per-instance", n] => per_instance = n.parse().context("--per-instance")?,
+                    _ => bail!("{}", usage()),
+                }
+            }
+            serve::serve(runtime, port.parse().context("--port")?, keep_alive_ms, per_instance)
+        }
+        ["echo-client", url] => {
+            let summary = serve::echo_client(runtime, url)?;
+            println!("echo-client: {summary}");
+            Ok(())
+        }
         ["client", url] => {
             let report = net::run_client(&runtime, url)?;
             for line in report.lines {

@@ -1,6 +1,6 @@
-//! Real sockets: an echo server and a scripted client, with the component doing all protocol
-//! work (HTTP head parsing and writing, the handshake, framing, masking, UTF-8, ping/pong, close).
-//! This file only reads and writes bytes, keeps the clock, and decides what to echo.
+//! Real sockets, blocking: the scripted `client` (text, binary, 1 MiB, ping, close, every echo
+//! checked), with the component doing all protocol work. The echo server and the echo client are
+//! on an event loop in serve.rs.
 
 use crate::drive::{drain, finished, send, Assembler, Endpoint, Event};
 use crate::guest::{
@@ -9,7 +9,7 @@ use crate::guest::{
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 const NO_LIMITS: HttpLimits = HttpLimits { max_header_bytes: None, max_headers: None };
@@ -33,26 +33,6 @@ fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Option<usize>>
     }
 }
 
-/// Runs `echo-server`: every connection gets its own component instance in its own thread.
-pub fn serve(runtime: Runtime, port: u16) -> Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| format!("binding 127.0.0.1:{port}"))?;
-    let port = listener.local_addr()?.port();
-    println!("listening on ws://127.0.0.1:{port}/");
-    std::io::stdout().flush()?;
-    for stream in listener.incoming() {
-        let stream = stream?;
-        let runtime = runtime.clone();
-        std::thread::spawn(move || {
-            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-            match echo_connection(&runtime, stream) {
-                Ok(summary) => eprintln!("{peer}: {summary}"),
-                Err(e) => eprintln!("{peer}: connection failed: {e:#}"),
-            }
-        });
-    }
-    Ok(())
-}
-
 /// Reads an HTTP head with the component's parser; returns it with the bytes read after it.
 fn read_head<T>(
     stream: &mut TcpStream,
@@ -71,128 +51,6 @@ fn read_head<T>(
             bail!("the peer closed the connection before the HTTP head ended");
         }
     }
-}
-
-/// One echo connection: handshake, then echo every message (text as text, binary as binary)
-/// and answer a close with the same status.
-fn echo_connection(runtime: &Runtime, mut stream: TcpStream) -> Result<String> {
-    let start = Instant::now();
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let mut g = runtime.instantiate()?;
-    let props = vec![PropertyValue::CloseTimeout(5000)];
-    let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
-    g.tick(h, now_ms(start))?;
-
-    let (request, leftover) =
-        read_head(&mut stream, start + Duration::from_secs(10), |buf| match g.parse_request_head(buf, NO_LIMITS)? {
-            Ok(Some(parsed)) => Ok(Some((parsed.head, parsed.consumed as usize))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(anyhow!("{e:?}")),
-        })?;
-    // Reject what is not an upgrade with the status the component chooses.
-    let accepted = match g.check_request_line(&request.method, request.minor_version)? {
-        Err(e) => Err(e),
-        Ok(()) => g.begin_server_handshake(h, None, &[], &request.headers)?,
-    };
-    let response_headers = match accepted {
-        Ok(headers) => headers,
-        Err(e) => {
-            let (status, headers) = match &e {
-                crate::guest::Error::HandshakeFailed(r) => (r.http_status.unwrap_or(400), r.headers.clone()),
-                crate::guest::Error::MalformedHttp(m) => (m.http_status, Vec::new()),
-                _ => (400, Vec::new()),
-            };
-            let reason = g.reason_phrase(status)?;
-            let head = g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))?;
-            stream.write_all(&head)?;
-            return Ok(format!("rejected the handshake with {status}: {}", e.case()));
-        }
-    };
-    let head = g
-        .serialize_response_head(101, "Switching Protocols", &response_headers)?
-        .map_err(|e| anyhow!("serialize-response-head: {e:?}"))?;
-    stream.write_all(&head)?;
-
-    let mut ep = Endpoint::new(h);
-    ep.inbox = leftover;
-    g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
-    let mut assembler = Assembler::default();
-    let (mut messages, mut bytes_echoed) = (0u64, 0u64);
-    let mut close_status = None;
-    loop {
-        // One crossing: the bytes read go in, the bytes to write and the events come out.
-        let mut out = Vec::new();
-        let before = ep.inbox.len();
-        let mut events: VecDeque<Event> = drain(&mut g, &mut ep, &mut out)?.into();
-        let mut progressed = !events.is_empty() || !out.is_empty() || ep.inbox.len() != before;
-        // The application: echo each message (and a close) from its handler, at once.
-        while let Some(event) = events.pop_front() {
-            let reply = match event {
-                Event::Received { buffer_type: BufferType::Close, close_status: status, bytes, .. } => {
-                    close_status = status;
-                    if g.state(h)? != State::CloseReceived {
-                        continue;
-                    }
-                    // Echo the close: its status (none for 1005) and reason.
-                    let buffer = match status {
-                        Some(1005) | None => None,
-                        Some(status) => Some(Buffer::CloseStatus(CloseBuffer { status, reason: bytes })),
-                    };
-                    (BufferType::Close, buffer)
-                }
-                Event::Received { buffer_type, bytes, .. } => match assembler.push(buffer_type, &bytes) {
-                    Some((text, message)) => {
-                        messages += 1;
-                        bytes_echoed += message.len() as u64;
-                        let kind = if text { BufferType::Utf8Message } else { BufferType::BinaryMessage };
-                        (kind, Some(Buffer::Data(message)))
-                    }
-                    None => continue,
-                },
-                Event::SendComplete { .. } => continue,
-                Event::Failed(e) => {
-                    eprintln!("peer error: {e:?}");
-                    continue;
-                }
-            };
-            match send(&mut g, &mut ep, reply.0, reply.1.as_ref(), &mut out)? {
-                Ok(more) => events.extend(more),
-                // The connection is closing: drop what can no longer be sent.
-                Err(e) => eprintln!("echo dropped: {e:?}"),
-            }
-            progressed = true;
-        }
-        if !out.is_empty() {
-            stream.write_all(&out)?;
-        }
-        g.tick(h, now_ms(start))?;
-        if progressed || ep.close_waits {
-            continue;
-        }
-        if finished(g.state(h)?) {
-            break;
-        }
-        if ep.held.is_some() {
-            match read_some(&mut stream, &mut ep.inbox)? {
-                Some(0) => ep.ended = true,
-                Some(_) | None => {}
-            }
-        } else if g.next_deadline(h)?.is_none() {
-            bail!("stuck: nothing held, no deadline (state {:?})", g.state(h)?);
-        } else {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if start.elapsed() > Duration::from_secs(120) {
-            bail!("connection ran over 120 s");
-        }
-    }
-    let failure = g.failure(h)?;
-    g.drop_handle(h)?;
-    Ok(format!(
-        "echoed {messages} messages ({bytes_echoed} bytes), closed with {close_status:?}{}",
-        failure.map(|f| format!(", failure: {}", f.case())).unwrap_or_default()
-    ))
 }
 
 /// `ws://host:port/path` split into (host, port, path).

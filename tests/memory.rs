@@ -1,0 +1,236 @@
+//! Memory an idle handle holds (issue 10): its buffers grow with the traffic and go back after
+//! it. A counting global allocator measures the heap a handle holds as what dropping it frees.
+
+mod common;
+
+use common::{Pair, Side};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use wsaction::*;
+
+struct Counting;
+
+thread_local! {
+    /// Bytes this thread has allocated and not freed: each test measures its own thread only.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+thread_local! {
+    /// Allocations larger than this fail on this thread (as they would with the memory exhausted).
+    static REFUSE_ABOVE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn refused(size: usize) -> bool {
+    REFUSE_ABOVE.try_with(|limit| size > limit.get()).unwrap_or(false)
+}
+
+fn count(change: isize) {
+    // try_with: a thread's last frees may come after its counter is gone.
+    let _ = LIVE.try_with(|live| live.set(live.get() + change));
+}
+
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if refused(layout.size()) {
+            return std::ptr::null_mut();
+        }
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            count(layout.size() as isize);
+        }
+        ptr
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        count(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if refused(new_size) {
+            return std::ptr::null_mut();
+        }
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            count(-(layout.size() as isize));
+            count(new_size as isize);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// At most this much heap for an idle handle: "a few KiB" (ws holds 5-6 KiB per connection,
+/// socket included).
+const IDLE_LIMIT: isize = 8 * 1024;
+
+const RECEIVE_BUFFER_SIZE: u32 = 64 * 1024;
+
+fn properties() -> Vec<Property> {
+    vec![Property::ReceiveBufferSize(RECEIVE_BUFFER_SIZE), Property::SendBufferSize(RECEIVE_BUFFER_SIZE)]
+}
+
+/// The heap `side`'s handle and driver hold: what dropping them gives back.
+fn held_by(side: Side) -> isize {
+    let Side { handle, driver, wire_in, wrote, events, .. } = side;
+    drop((wire_in, wrote, events));
+    let before = live();
+    drop((handle, driver));
+    before - live()
+}
+
+fn open_pair() -> Pair {
+    let mut pair = Pair::open(&properties(), &properties());
+    pair.run();
+    pair
+}
+
+#[test]
+fn a_handle_after_the_handshake_with_a_receive_queued_holds_a_few_kib() {
+    let pair = open_pair();
+    assert!(pair.server.handle.outstanding_receive().is_some(), "the server holds a read");
+    let Pair { client, server } = pair;
+    let (server_held, client_held) = (held_by(server), held_by(client));
+    assert!(server_held <= IDLE_LIMIT, "an idle server handle holds {server_held} bytes");
+    assert!(client_held <= IDLE_LIMIT, "an idle client handle holds {client_held} bytes");
+}
+
+#[test]
+fn the_memory_a_large_message_used_goes_back_when_it_completes() {
+    let mut pair = open_pair();
+    let message: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&message)), None).unwrap();
+    pair.run();
+    // The server echoes it back, so both directions carry 1 MiB.
+    let received: Vec<u8> = pair.server.messages().into_iter().flat_map(|(_, bytes)| bytes).collect();
+    assert_eq!(received.len(), message.len());
+    assert!(received == message, "the server received the message intact");
+    pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&received)), None).unwrap();
+    pair.run();
+    let echoed: usize = pair.client.messages().iter().map(|(_, bytes)| bytes.len()).sum();
+    assert_eq!(echoed, message.len());
+    assert!(pair.server.handle.outstanding_receive().is_some(), "the server holds its next read");
+    let Pair { client, server } = pair;
+    let (server_held, client_held) = (held_by(server), held_by(client));
+    assert!(server_held <= IDLE_LIMIT, "after a 1 MiB message each way a server handle holds {server_held} bytes");
+    assert!(client_held <= IDLE_LIMIT, "after a 1 MiB message each way a client handle holds {client_held} bytes");
+}
+
+/// Runs `f` with every allocation above `limit` bytes refused on this thread.
+fn with_allocations_above_refused<T>(limit: usize, f: impl FnOnce() -> T) -> T {
+    REFUSE_ABOVE.with(|refuse| refuse.set(limit));
+    let result = f();
+    REFUSE_ABOVE.with(|refuse| refuse.set(usize::MAX));
+    result
+}
+
+#[test]
+fn a_message_buffer_that_cannot_grow_fails_that_connection_with_1011() {
+    let mut pair = open_pair();
+    let message = vec![7u8; 60 * 1024];
+    pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&message)), None).unwrap();
+    pair.client.drain(&mut pair.server.wire_in);
+    // Reads of 4 KiB (the harness's own read buffers stay under the limit): the message is
+    // assembled in `pending`, which cannot grow past 16 KiB.
+    pair.server.schedule = common::Schedule::of(vec![4096]);
+    with_allocations_above_refused(16 * 1024, || pair.server.drain(&mut pair.client.wire_in));
+    assert_eq!(
+        pair.server.events,
+        vec![common::Event::Failed { code: "OUT_OF_MEMORY", close_code: Some(1011) }],
+        "the server fails the connection, and says why"
+    );
+    let failure = pair.server.handle.failure().expect("the handle says why it failed").clone();
+    assert!(matches!(failure, Error::OutOfMemory { buffer: "message buffer", .. }), "{failure}");
+    pair.run();
+    let closes: Vec<_> = pair
+        .client
+        .received()
+        .into_iter()
+        .filter_map(|event| match event {
+            common::Event::Received { buffer_type: BufferType::Close, close_status, bytes, .. } => {
+                Some((close_status, bytes))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes, vec![(Some(1011), b"OUT_OF_MEMORY".to_vec())], "the client is told with 1011");
+}
+
+#[test]
+fn a_send_frame_that_cannot_be_allocated_fails_that_connection_with_1011() {
+    let mut pair = open_pair();
+    let message = vec![7u8; 60 * 1024];
+    let refused = with_allocations_above_refused(16 * 1024, || {
+        pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&message)), None)
+    });
+    let error = refused.expect_err("the send is refused");
+    assert_eq!((error.code(), error.close_code()), ("OUT_OF_MEMORY", Some(1011)));
+    assert!(!error.is_local() && !error.is_remote(), "neither the caller nor the peer is at fault");
+    pair.run();
+    let closes: Vec<_> = pair
+        .client
+        .received()
+        .into_iter()
+        .filter_map(|event| match event {
+            common::Event::Received { buffer_type: BufferType::Close, close_status, .. } => close_status,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes, vec![1011], "the client is told with 1011");
+    assert!(pair.client.messages().is_empty(), "nothing of the message went out");
+}
+
+#[test]
+fn with_permessage_deflate_a_ping_or_a_large_message_leaves_no_buffer_behind() {
+    let deflate = |mut props: Vec<Property>| {
+        props.push(Property::PerMessageDeflate(true));
+        props
+    };
+    let open_deflate = || {
+        let mut pair = Pair::open(&deflate(properties()), &deflate(properties()));
+        pair.run();
+        assert!(pair.server.handle.permessage_deflate().is_some(), "permessage-deflate was agreed");
+        pair
+    };
+    let baseline = held_by(open_deflate().server);
+
+    let mut pinged = open_deflate();
+    pinged.client.handle.send(BufferType::PingPong, Some(Buffer::Data(b"are you there")), None).unwrap();
+    pinged.run();
+    let after_ping = held_by(pinged.server);
+    assert!(
+        after_ping <= baseline + IDLE_LIMIT,
+        "after a ping a server handle holds {after_ping} bytes, {baseline} idle"
+    );
+
+    // With context takeover (RFC 7692 7.1.1) the compressor's and inflater's state lives as long
+    // as the connection (ws keeps its zlib streams too): a small message each way creates it.
+    let small_echo = |pair: &mut Pair| {
+        pair.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(b"small")), None).unwrap();
+        pair.run();
+        pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(b"small")), None).unwrap();
+        pair.run();
+    };
+    let mut warmed = open_deflate();
+    small_echo(&mut warmed);
+    let with_contexts = held_by(warmed.server);
+
+    let mut echoed = open_deflate();
+    small_echo(&mut echoed);
+    let message: Vec<u8> = (0..1 << 20).map(|i| (i % 7) as u8).collect();
+    echoed.client.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&message)), None).unwrap();
+    echoed.run();
+    let received: Vec<u8> = echoed.server.messages().into_iter().skip(1).flat_map(|(_, bytes)| bytes).collect();
+    assert!(received == message, "the server received the message intact");
+    echoed.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&received)), None).unwrap();
+    echoed.run();
+    let after_echo = held_by(echoed.server);
+    assert!(
+        after_echo <= with_contexts + IDLE_LIMIT,
+        "after a 1 MiB compressed message each way a server handle holds {after_echo} bytes, {with_contexts} after a small one"
+    );
+}
