@@ -139,6 +139,9 @@ test-js-interop: setup-js
 
 test-js-deno: setup-js
 	$(DENO) test --allow-net --allow-read --allow-write --allow-run --allow-env $(JS_TESTS)/deno.test.ts $(JS_TESTS)/ordering.deno.test.ts
+	@# From tests/js, where Deno finds ws through package.json; --no-check: the shared cases import
+	@# ws and node: modules, whose types (@types/node) are not installed.
+	cd $(JS_TESTS) && node_modules/.bin/deno test --no-check --allow-net --allow-read --allow-env deflate-ws.deno.test.ts
 
 test-js-browser: setup-js
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
@@ -161,6 +164,12 @@ bench-js: pkg
 
 # The wasmtime host's echo server (the component's drain per read) under bench-js's echo load.
 .PHONY: bench-component
+# permessage-deflate beside ws with perMessageDeflate in the same run: bytes on the wire,
+# messages/s and CPU for JSON-like text and random binary (tests/bench/deflate.mjs).
+.PHONY: bench-deflate
+bench-deflate: pkg $(BENCH_DEPS)/node_modules/.installed
+	nice node $(BENCH_DEPS)/deflate.mjs
+
 bench-component: component wasmtime-host setup-js
 	@$(WASMTIME_HOST) --component $(COMPONENT) echo-server --port 0 > $(HOST_TARGET_DIR)/bench-echo.port 2>/dev/null & \
 	  pid=$$!; trap "kill $$pid" EXIT; \

@@ -32,7 +32,7 @@
 //! performs, with its bytes, for all faces (the demo server streams it to the simulator page).
 
 use crate::constants::{ActionQueue, BufferType};
-use crate::engine::{Action, Buffer, Handle, Received};
+use crate::engine::{Action, Buffer, Handle, Received, SendOptions};
 use crate::error::Error;
 use crate::state::State;
 use std::ops::Range;
@@ -239,11 +239,24 @@ impl Driver {
         buffer: Option<Buffer<'_>>,
         options: DrainOptions,
     ) -> Result<Drained<'_>, Error> {
+        self.send_and_drain_with_options(handle, buffer_type, buffer, SendOptions::default(), options)
+    }
+
+    /// `send_and_drain` with ws's per-send options (`compress`: whether a data message goes out
+    /// compressed when permessage-deflate was negotiated).
+    pub fn send_and_drain_with_options(
+        &mut self,
+        handle: &mut Handle,
+        buffer_type: BufferType,
+        buffer: Option<Buffer<'_>>,
+        send_options: SendOptions,
+        options: DrainOptions,
+    ) -> Result<Drained<'_>, Error> {
         self.begin(false);
         self.trace_input("send", 0, Some(buffer_type), buffer_bytes(buffer));
-        match handle.send_now(buffer_type, buffer, &mut self.out) {
+        match handle.send_now_with_options(buffer_type, buffer, &mut self.out, send_options) {
             Ok(()) => self.indications.push(Indication::SendComplete { buffer_type, context: None }),
-            Err(Error::OperationPending { .. }) => handle.send(buffer_type, buffer, None)?,
+            Err(Error::OperationPending { .. }) => handle.send_with_options(buffer_type, buffer, None, send_options)?,
             Err(error) => return Err(error),
         }
         self.sent = 1;
@@ -262,10 +275,24 @@ impl Driver {
         messages: impl IntoIterator<Item = &'m [u8]>,
         options: DrainOptions,
     ) -> Result<Drained<'_>, Error> {
+        self.send_many_and_drain_with_options(handle, buffer_type, messages, SendOptions::default(), options)
+    }
+
+    /// `send_many_and_drain` with ws's per-send options, the same for every message.
+    pub fn send_many_and_drain_with_options<'m>(
+        &mut self,
+        handle: &mut Handle,
+        buffer_type: BufferType,
+        messages: impl IntoIterator<Item = &'m [u8]>,
+        send_options: SendOptions,
+        options: DrainOptions,
+    ) -> Result<Drained<'_>, Error> {
         self.begin(false);
         for message in messages {
             self.trace_input("send_now", 0, Some(buffer_type), message);
-            if let Err(error) = handle.send_now(buffer_type, Some(Buffer::Data(message)), &mut self.out) {
+            let sent =
+                handle.send_now_with_options(buffer_type, Some(Buffer::Data(message)), &mut self.out, send_options);
+            if let Err(error) = sent {
                 if self.sent == 0 {
                     return Err(error);
                 }

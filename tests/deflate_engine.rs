@@ -105,6 +105,49 @@ fn compress_false_and_the_threshold_send_uncompressed_messages() {
     );
 }
 
+/// Bytes no compressor can shrink (a SplitMix64 stream).
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn an_incompressible_message_goes_uncompressed_without_context_takeover() {
+    let props = [Property::PerMessageDeflate(true), Property::DeflateServerNoContextTakeover(true)];
+    let mut pair = open(&deflate_on(), &props);
+    let random = incompressible(4096);
+    send(&mut pair.server, BufferType::BinaryMessage, &random);
+    pair.run();
+    send(&mut pair.server, BufferType::BinaryMessage, &[7; 4096]);
+    pair.run();
+    // Deflate would only grow the random message (stored blocks): without context takeover the
+    // compressor starts afresh per message, so sending it as it is costs the peer nothing.
+    assert_eq!(first_bytes(&pair.server.wrote), [0x82, 0xC2]);
+    assert_eq!(
+        pair.client.messages(),
+        vec![(BufferType::BinaryMessage, random), (BufferType::BinaryMessage, vec![7; 4096])]
+    );
+}
+
+#[test]
+fn with_context_takeover_an_incompressible_message_still_goes_compressed() {
+    // The compressor's window now holds the message: the peer's must too, so it goes compressed.
+    let mut pair = open(&deflate_on(), &deflate_on());
+    let random = incompressible(4096);
+    send(&mut pair.server, BufferType::BinaryMessage, &random);
+    pair.run();
+    assert_eq!(first_bytes(&pair.server.wrote), [0xC2]);
+    assert_eq!(pair.client.messages(), vec![(BufferType::BinaryMessage, random)]);
+}
+
 #[test]
 fn negotiation_follows_each_sides_configuration() {
     // Deflate on one side only: no extension, plain frames.

@@ -7,6 +7,7 @@ use common::{Event, Pair, Schedule, Side};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use wsaction::config::PropertyValue;
 use wsaction::*;
 
 fn payload(step: &Value) -> Vec<u8> {
@@ -45,37 +46,29 @@ fn fnv1a(bytes: &[u8]) -> String {
     format!("{hash:08x}")
 }
 
+/// A scenario's properties by their JS names, through the property table (every row, so a
+/// property added to the engine is usable in a scenario without touching this runner).
 fn properties(spec: &Value) -> Vec<Property> {
-    let mut out = Vec::new();
-    let Some(map) = spec.get("properties").and_then(Value::as_object) else { return out };
-    for (name, value) in map {
-        let n = || value.as_u64().unwrap_or_else(|| panic!("{name} wants a number"));
-        let b = || value.as_bool().unwrap_or_else(|| panic!("{name} wants a boolean"));
-        out.push(match name.as_str() {
-            "receiveBufferSize" => Property::ReceiveBufferSize(n() as u32),
-            "sendBufferSize" => Property::SendBufferSize(n() as u32),
-            "disableMasking" => Property::DisableMasking(b()),
-            "disableUtf8Verification" => Property::DisableUtf8Verification(b()),
-            "keepAliveInterval" => Property::KeepAliveInterval(n() as u32),
-            "keepAliveMode" => Property::KeepAliveMode(match value.as_str() {
-                Some("ping") => KeepAliveMode::Ping,
-                Some("unsolicited-pong") => KeepAliveMode::UnsolicitedPong,
-                other => panic!("keepAliveMode {other:?}"),
-            }),
-            "keepAliveTimeout" => Property::KeepAliveTimeout(n() as u32),
-            "closeTimeout" => Property::CloseTimeout(n() as u32),
-            "handshakeTimeout" => Property::HandshakeTimeout(n() as u32),
-            "maxFrameSize" => Property::MaxFrameSize(n()),
-            "maxMessageSize" => Property::MaxMessageSize(n()),
-            "maxFragments" => Property::MaxFragments(n() as u32),
-            "maxHandshakeHeaderBytes" => Property::MaxHandshakeHeaderBytes(n() as u32),
-            "maxHandshakeHeaders" => Property::MaxHandshakeHeaders(n() as u32),
-            "indicatePings" => Property::IndicatePings(b()),
-            "autoPong" => Property::AutoPong(b()),
-            other => panic!("unknown property {other}"),
-        });
-    }
-    out
+    let Some(map) = spec.get("properties").and_then(Value::as_object) else { return Vec::new() };
+    map.iter()
+        .map(|(name, value)| {
+            let row = wsaction::config::PROPERTIES
+                .iter()
+                .find(|row| row.name == name)
+                .unwrap_or_else(|| panic!("unknown property {name}"));
+            let value = match value {
+                Value::Bool(on) => PropertyValue::Bool(*on),
+                Value::Number(n) => PropertyValue::Integer(n.as_u64().unwrap_or_else(|| panic!("{name}: {n}"))),
+                Value::String(mode) => PropertyValue::KeepAliveMode(match mode.as_str() {
+                    "ping" => KeepAliveMode::Ping,
+                    "unsolicited-pong" => KeepAliveMode::UnsolicitedPong,
+                    other => panic!("{name}: {other:?}"),
+                }),
+                other => panic!("{name}: {other}"),
+            };
+            Property::from_value(row.number, value).unwrap_or_else(|e| panic!("{name}: {e}"))
+        })
+        .collect()
 }
 
 fn buffer_type_named(name: &str) -> BufferType {

@@ -16,6 +16,7 @@ export const EXAMPLES = [
   ['keepalive', 'Keep-alive (virtual clock)'],
   ['close-timeout', 'Close timeout (virtual clock)'],
   ['abort', 'Abort'],
+  ['deflate', 'permessage-deflate (RFC 7692)'],
 ];
 const SCENARIO_DIR = '../tests/scenarios/';
 
@@ -32,6 +33,12 @@ const PROPERTIES = [
   ['maxFrameSize', 'Max frame size', 'number', 'bytes; default 16 MiB (over: 1009)'],
   ['maxMessageSize', 'Max message size', 'number', 'bytes; default 64 MiB (over: 1009)'],
   ['maxFragments', 'Max fragments', 'number', 'frames per message'],
+  ['perMessageDeflate', 'permessage-deflate', 'bool', 'client offers, server accepts (RFC 7692)'],
+  ['deflateThreshold', 'Deflate threshold', 'number', 'bytes; without context takeover, default 1024'],
+  ['deflateServerNoContextTakeover', 'server_no_context_takeover', 'bool', 'server resets its window per message'],
+  ['deflateClientNoContextTakeover', 'client_no_context_takeover', 'bool', 'client resets its window per message'],
+  ['deflateServerMaxWindowBits', 'server_max_window_bits', 'number', '8..15'],
+  ['deflateClientMaxWindowBits', 'client_max_window_bits', 'number', '8..15'],
   ['indicatePings', 'Indicate pings', 'bool', 'received pings come as PING (ws\'s \'ping\' event)'],
 ];
 

@@ -165,10 +165,19 @@ export function summarize(item) {
       if (item.closeReason?.text) parts.push(JSON.stringify(item.closeReason.text));
     } else if (item.payloadLength === 1) parts.push('(1-byte payload)');
     else parts.push('(no status)');
+  } else if (isCompressed(item)) {
+    // permessage-deflate (RFC 7692 6): the payload is deflate data, not text; its inflated size
+    // shows in the receiving side's events.
+    parts.push(`compressed ${item.payloadLength} bytes`);
   } else if (item.payloadLength > 0) {
     parts.push(payloadPreview(item));
   }
   return parts.join(' ');
+}
+
+/** A data frame with RSV1: the first frame of a permessage-deflate compressed message (RFC 7692 6). */
+export function isCompressed(item) {
+  return item.kind === 'frame' && (item.rsv & 4) !== 0 && item.opcode >= 0x1 && item.opcode <= 0x2;
 }
 
 export function payloadPreview(item, max = 32) {
@@ -182,6 +191,7 @@ export function payloadPreview(item, max = 32) {
 
 export function flags(item) {
   if (item.kind !== 'frame') return '';
-  const rsv = [4, 2, 1].map((b, i) => (item.rsv & b ? `RSV${i + 1}` : null)).filter(Boolean);
+  // RSV1 on a data frame is permessage-deflate's "Per-Message Compressed" bit (RFC 7692 6).
+  const rsv = [4, 2, 1].map((b, i) => (item.rsv & b ? (i === 0 && isCompressed(item) ? 'RSV1 (compressed)' : `RSV${i + 1}`) : null)).filter(Boolean);
   return [item.fin ? 'FIN' : 'fin=0', ...rsv, item.masked ? 'MASK' : 'unmasked'].join(' ');
 }

@@ -212,9 +212,10 @@ export class EngineConnection {
   /**
    * Queues a send of `type` (a websocket.h buffer type) with `data` (bytes, or CLOSE's
    * { status, reason } / null); `done(err)` is called once the frame went to the transport, or
-   * with the error that refused it.
+   * with the error that refused it. `compress` (ws's per-send option, default true): whether a
+   * data message goes out compressed when permessage-deflate was negotiated.
    */
-  send(type, data, done) {
+  send(type, data, done, compress = true) {
     if (this.#finished || this.#instanceGone) {
       done?.(closedError());
       return;
@@ -222,7 +223,7 @@ export class EngineConnection {
     if (type === k().BufferType.CLOSE) this.#closeSent = true;
     const size = data instanceof Uint8Array ? data.length : 0;
     this.#queuedBytes += size;
-    this.#sendQueue.push({ type, data, size, done });
+    this.#sendQueue.push({ type, data, size, done, compress });
     this.#pump();
   }
 
@@ -357,7 +358,7 @@ export class EngineConnection {
           this.#queuedBytes -= entry.size;
           let result;
           try {
-            result = handle.sendAndDrain(entry.type, entry.data, true);
+            result = handle.sendAndDrain(entry.type, entry.data, true, entry.compress);
           } catch (err) {
             if (err instanceof WebAssembly.RuntimeError) throw err; // a trap: see #pump's catch
             entry.done?.(err);
@@ -427,12 +428,12 @@ export class EngineConnection {
    */
   #batch() {
     const queue = this.#sendQueue;
-    const type = queue[0].type;
+    const { type, compress } = queue[0];
     const t = k().BufferType;
     if (queue.length < 2 || (type !== t.BINARY_MESSAGE && type !== t.UTF8_MESSAGE)) return null;
     let n = 0;
     let bytes = 0;
-    while (n < queue.length && n < BATCH_MESSAGES && queue[n].type === type) {
+    while (n < queue.length && n < BATCH_MESSAGES && queue[n].type === type && queue[n].compress === compress) {
       const size = queue[n].size;
       if (size > BATCH_MESSAGE_BYTES || bytes + size > BATCH_BYTES) break;
       bytes += size;
@@ -451,7 +452,7 @@ export class EngineConnection {
       this.#sendQueue.unshift(...entries);
     };
     try {
-      result = this.#handle.sendMany(batch[0].type, batch.map((entry) => entry.data), true);
+      result = this.#handle.sendMany(batch[0].type, batch.map((entry) => entry.data), true, batch[0].compress);
     } catch (err) {
       if (err instanceof WebAssembly.RuntimeError) throw err; // a trap: see #pump's catch
       // Nothing was sent: the first message was refused.

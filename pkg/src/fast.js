@@ -255,14 +255,17 @@ export function installFastPaths(glue) {
     return result(this);
   }
 
-  /** `send` then `drain` in one call: one boundary crossing per message. */
-  function sendAndDrain(bufferType, data, keepReceiving) {
+  /**
+   * `send` then `drain` in one call: one boundary crossing per message. `compress` (default
+   * true): whether a data message goes out compressed when permessage-deflate was negotiated.
+   */
+  function sendAndDrain(bufferType, data, keepReceiving, compress = true) {
     if (data instanceof Uint8Array) {
       const n = data.length;
       inputSpace();
       if (n > inputLength) reserve(n, 0);
       copyIn(data, inputAt);
-      this._sendInput(bufferType, n, keepReceiving);
+      this._sendInput(bufferType, n, keepReceiving, compress);
       return result(this);
     }
     // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
@@ -278,13 +281,13 @@ export function installFastPaths(glue) {
   }
 
   /** `sendAndDrain` with its result as views over wasm memory (see `viewResult`). */
-  function sendAndDrainView(bufferType, data, keepReceiving) {
+  function sendAndDrainView(bufferType, data, keepReceiving, compress = true) {
     if (data instanceof Uint8Array) {
       const n = data.length;
       inputSpace();
       if (n > inputLength) reserve(n, 0);
       copyIn(data, inputAt);
-      this._sendInput(bufferType, n, keepReceiving);
+      this._sendInput(bufferType, n, keepReceiving, compress);
       return resultView(this);
     }
     send.call(this, bufferType, data, undefined);
@@ -310,8 +313,8 @@ export function installFastPaths(glue) {
    * Sends the first `length` bytes of `sendBuffer`'s space as one message, then drains: the result
    * is `drainView`'s (views over wasm memory, valid until the next call).
    */
-  function sendBufferAndDrain(bufferType, length, keepReceiving) {
-    this._sendInput(bufferType, length, keepReceiving); // a RangeError past what sendBuffer gave
+  function sendBufferAndDrain(bufferType, length, keepReceiving, compress = true) {
+    this._sendInput(bufferType, length, keepReceiving, compress); // a RangeError past what sendBuffer gave
     return resultView(this);
   }
 
@@ -319,8 +322,9 @@ export function installFastPaths(glue) {
    * `messages.length` sends of one type, each followed by the action loop, in one call; the
    * result is drain's with `sent` (how many were sent) and `sendError` (the engine's refusal that
    * stopped the batch after its first message, or null; a refusal of the first is thrown).
+   * `compress` as sendAndDrain's, for every message.
    */
-  function sendMany(bufferType, messages, keepReceiving) {
+  function sendMany(bufferType, messages, keepReceiving, compress = true) {
     if (!Array.isArray(messages)) {
       throw new TypeError(`messages must be an array of Uint8Array, got ${describe(messages)}`);
     }
@@ -342,7 +346,7 @@ export function installFastPaths(glue) {
       at += m.length;
       u32[lengths + i] = m.length;
     }
-    this._sendManyInput(bufferType, count, keepReceiving);
+    this._sendManyInput(bufferType, count, keepReceiving, compress);
     views();
     const sent = u32[report + SENT];
     const refused = u32[report + HAS_SEND_ERROR] !== 0;
@@ -370,29 +374,29 @@ export function installFastPaths(glue) {
   }
 
   // A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
-  function checkedSendAndDrain(bufferType, data, keepReceiving) {
+  function checkedSendAndDrain(bufferType, data, keepReceiving, compress = true) {
     if (data instanceof Uint8Array) {
       inputSpace();
       if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
     }
-    return sendAndDrain.call(this, bufferType, data, keepReceiving);
+    return sendAndDrain.call(this, bufferType, data, keepReceiving, compress);
   }
 
-  function checkedSendMany(bufferType, messages, keepReceiving) {
+  function checkedSendMany(bufferType, messages, keepReceiving, compress = true) {
     if (Array.isArray(messages)) {
       let total = 0;
       for (const m of messages) total += m?.length ?? 0;
       if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
     }
-    return sendMany.call(this, bufferType, messages, keepReceiving);
+    return sendMany.call(this, bufferType, messages, keepReceiving, compress);
   }
 
-  function checkedSendAndDrainView(bufferType, data, keepReceiving) {
+  function checkedSendAndDrainView(bufferType, data, keepReceiving, compress = true) {
     if (data instanceof Uint8Array) {
       inputSpace();
       if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
     }
-    return sendAndDrainView.call(this, bufferType, data, keepReceiving);
+    return sendAndDrainView.call(this, bufferType, data, keepReceiving, compress);
   }
 
   function checkedSendBuffer(length) {

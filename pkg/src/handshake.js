@@ -19,10 +19,36 @@ export const WS_DEFAULTS = Object.freeze({
   handshakeTimeout: 30000,
 });
 
+/** ws's perMessageDeflate threshold: smaller messages go out uncompressed (without context takeover). */
+export const WS_DEFLATE_THRESHOLD = 1024;
+
+/**
+ * The engine's deflate properties for ws's `perMessageDeflate`: false (off), true (ws's
+ * defaults) or ws's object (threshold, serverNoContextTakeover, clientNoContextTakeover,
+ * serverMaxWindowBits, clientMaxWindowBits: a number, or true for ws's "no value",
+ * zlibDeflateOptions.level / memLevel). The engine checks the ranges (RFC 7692 7.1.2: 8..15).
+ * ws's concurrencyLimit and zlibInflateOptions have no counterpart: the engine compresses and
+ * inflates in the call that sends or receives, and bounds inflation by maxPayload itself.
+ */
+export function deflateProperties(perMessageDeflate) {
+  if (!perMessageDeflate) return { perMessageDeflate: false };
+  const options = perMessageDeflate === true ? {} : perMessageDeflate;
+  const properties = { perMessageDeflate: true, deflateThreshold: options.threshold ?? WS_DEFLATE_THRESHOLD };
+  if (options.serverNoContextTakeover) properties.deflateServerNoContextTakeover = true;
+  if (options.clientNoContextTakeover) properties.deflateClientNoContextTakeover = true;
+  if (typeof options.serverMaxWindowBits === 'number') properties.deflateServerMaxWindowBits = options.serverMaxWindowBits;
+  if (typeof options.clientMaxWindowBits === 'number') properties.deflateClientMaxWindowBits = options.clientMaxWindowBits;
+  const zlib = options.zlibDeflateOptions ?? {};
+  if (zlib.level !== undefined) properties.deflateLevel = zlib.level;
+  if (zlib.memLevel !== undefined) properties.deflateMemLevel = zlib.memLevel;
+  return properties;
+}
+
 /**
  * The engine properties for ws-style options: maxPayload (0: no limit), maxFragments,
- * skipUTF8Validation, closeTimeout, handshakeTimeout, autoPong, and wsaction's own `properties` (engine
- * names) on top.
+ * skipUTF8Validation, closeTimeout, handshakeTimeout, autoPong, perMessageDeflate (on unless
+ * given, as ws's client; the server passes its own default, off), and wsaction's own
+ * `properties` (engine names) on top.
  */
 export function engineProperties(options = {}) {
   const maxPayload = options.maxPayload ?? WS_DEFAULTS.maxPayload;
@@ -39,7 +65,7 @@ export function engineProperties(options = {}) {
   // ws's autoPong: false leaves answering pings to the application ('ping' event, then pong()).
   if (options.autoPong === false) properties.autoPong = false;
   if (options.maxFragments !== undefined && options.maxFragments > 0) properties.maxFragments = options.maxFragments;
-  return { ...properties, ...options.properties };
+  return { ...properties, ...deflateProperties(options.perMessageDeflate ?? true), ...options.properties };
 }
 
 // ---------------------------------------------------------------- client

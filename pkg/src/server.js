@@ -43,7 +43,9 @@ export class WebSocketServer extends EventEmitter {
    * open connections' handles may take together, counted with handleFootprint; default none).
    * writeHighWaterMark: bytes waiting to be written above which a connection stops reading
    * (default 1 MiB, see connection.js).
-   * perMessageDeflate is accepted and not effective yet (no extension is negotiated).
+   * perMessageDeflate (default false; true or ws's object: threshold, server/clientNoContextTakeover,
+   * server/clientMaxWindowBits, zlibDeflateOptions.level/memLevel: see handshake.js's
+   * deflateProperties).
    */
   constructor(options, callback) {
     super();

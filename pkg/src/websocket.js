@@ -67,6 +67,8 @@ export class WebSocket extends EventEmitter {
   _readyState = 0;
   _url = undefined;
   _protocol = '';
+  _extensions = '';
+  _agreedExtensions = [];
   _binaryType = 'nodebuffer';
   _isServer = false;
   _connection = null; // the EngineConnection once open
@@ -127,9 +129,13 @@ export class WebSocket extends EventEmitter {
   get bufferedAmount() {
     return (this._connection?.bufferedAmount ?? 0) + this.#waitingBytes + this._bufferedAfterClose;
   }
-  /** The negotiated extensions: '' (permessage-deflate is not implemented yet). */
+  /**
+   * The negotiated extensions as ws shows them: their names joined with ',' ('permessage-deflate'
+   * when it was agreed), '' before the handshake or when none. The agreed parameters are the
+   * handle's `extensions` (e.g. 'permessage-deflate; client_max_window_bits=15').
+   */
   get extensions() {
-    return '';
+    return this._extensions;
   }
   get isPaused() {
     return this._paused;
@@ -148,8 +154,9 @@ export class WebSocket extends EventEmitter {
 
   /**
    * Sends a message (or a fragment with { fin: false }). options: binary (default: data is not
-   * a string), fin (default true), compress and mask (accepted; the engine masks every client
-   * frame and compresses none yet). cb(err) once written, or with why not.
+   * a string), fin (default true), compress (default true: compressed when permessage-deflate
+   * was negotiated, by its threshold; a fragmented message as its first fragment says) and mask
+   * (accepted; the engine masks every client frame). cb(err) once written, or with why not.
    */
   send(data, options, cb) {
     if (this._readyState === WebSocket.CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
@@ -170,7 +177,7 @@ export class WebSocket extends EventEmitter {
     this._fragmentIsBinary = fin ? null : binary;
     const t = k().BufferType;
     const type = binary ? (fin ? t.BINARY_MESSAGE : t.BINARY_FRAGMENT) : fin ? t.UTF8_MESSAGE : t.UTF8_FRAGMENT;
-    this.#submit(type, bytes, cb ? (err) => (err ? cb(err) : cb()) : null);
+    this.#submit(type, bytes, cb ? (err) => (err ? cb(err) : cb()) : null, options?.compress ?? true);
   }
 
   /** Sends a ping (at most 125 bytes); the peer's pong comes as 'pong'. mask is accepted. */
@@ -203,12 +210,12 @@ export class WebSocket extends EventEmitter {
    * Hands a send to the connection, or, while a Blob's bytes are being read, queues it behind
    * the Blob (ws's Sender keeps the same order): frames go out in the order of the calls.
    */
-  #submit(type, payload, done) {
+  #submit(type, payload, done, compress = true) {
     if (this.#waiting === null && !isBlob(payload)) {
-      this._connection.send(type, payload, done);
+      this._connection.send(type, payload, done, compress);
       return;
     }
-    (this.#waiting ??= []).push({ type, payload, done });
+    (this.#waiting ??= []).push({ type, payload, done, compress });
     this.#waitingBytes += payloadSize(payload);
     if (this.#waiting.length === 1) this.#sendWaiting();
   }
@@ -230,7 +237,7 @@ export class WebSocket extends EventEmitter {
       waiting.shift();
       this.#waitingBytes -= payloadSize(entry.payload);
       // Once finished, the connection refuses the send with its "closed" error.
-      this._connection.send(entry.type, entry.payload, entry.done);
+      this._connection.send(entry.type, entry.payload, entry.done, entry.compress);
     }
     this.#waiting = null;
   }
@@ -450,6 +457,9 @@ export class WebSocket extends EventEmitter {
   /** Makes this socket open over `transport` with a handle whose handshake is done. */
   _attach(handle, transport, leftover, options = {}) {
     this._protocol = handle.subprotocol ?? '';
+    // The agreed elements with their parameters, as the engine settled them (RFC 7692 7.1).
+    this._agreedExtensions = handle.extensions;
+    this._extensions = this._agreedExtensions.map((element) => element.split(';')[0].trim()).join(',');
     const connection = new EngineConnection(handle, transport, this, {
       leftover,
       closeGraceMs: options.closeGraceMs,

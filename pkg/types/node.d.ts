@@ -36,6 +36,26 @@ export type RawData = Buffer | ArrayBuffer | Buffer[];
 export type Data = string | Buffer | ArrayBuffer | Buffer[];
 
 /** The server's response to the upgrade request, node:http-like (ws gives an IncomingMessage). */
+/**
+ * ws's perMessageDeflate options. The window bits are 8..15 (RFC 7692 7.1.2); a number for
+ * serverMaxWindowBits / clientMaxWindowBits asks for or promises that limit, true (the client's
+ * clientMaxWindowBits default) offers the parameter without a value. concurrencyLimit,
+ * zlibInflateOptions and zlibDeflateOptions' other fields are accepted and have no effect: the
+ * engine compresses and inflates in the call that sends or receives, bounded by maxPayload.
+ */
+export interface PerMessageDeflateOptions {
+  /** Without context takeover on the sending side, shorter messages go out uncompressed (default 1024). */
+  threshold?: number | undefined;
+  serverNoContextTakeover?: boolean | undefined;
+  clientNoContextTakeover?: boolean | undefined;
+  serverMaxWindowBits?: number | boolean | undefined;
+  clientMaxWindowBits?: number | boolean | undefined;
+  /** level 0..9 (default 6) and memLevel 1..9 (default 8) are used. */
+  zlibDeflateOptions?: { level?: number | undefined; memLevel?: number | undefined; [option: string]: unknown } | undefined;
+  zlibInflateOptions?: object | undefined;
+  concurrencyLimit?: number | undefined;
+}
+
 export interface UpgradeResponse {
   statusCode: number;
   statusMessage: string;
@@ -79,8 +99,8 @@ export interface ClientOptions extends SecureContextOptions, EngineClientOptions
   lookup?: ((hostname: string, options: object, callback: (...args: any[]) => void) => void) | undefined;
   rejectUnauthorized?: boolean | undefined;
   servername?: string | undefined;
-  /** Accepted for ws compatibility: no extension is negotiated yet. */
-  perMessageDeflate?: boolean | object | undefined;
+  /** permessage-deflate (RFC 7692), as ws: offered unless false (default true). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
   /** tls options for wss:// (also read from the top level, as ws does). */
   tls?: ConnectionOptions | undefined;
   [option: string]: unknown;
@@ -159,7 +179,7 @@ export declare class WebSocket extends EventEmitter {
   binaryType: 'nodebuffer' | 'arraybuffer' | 'fragments';
   /** Bytes sent and not yet written to the socket. */
   readonly bufferedAmount: number;
-  /** The negotiated extensions ('' when none). */
+  /** The negotiated extensions' names, as ws: 'permessage-deflate' when agreed, '' when none. */
   readonly extensions: string;
   readonly isPaused: boolean;
   /** The negotiated subprotocol ('' when none). */
@@ -248,8 +268,8 @@ export interface ServerOptions<T extends SocketClass = typeof WebSocket, Request
   maxFragments?: number | undefined;
   /** Answer received pings automatically (default true); false: answer them with pong() from the 'ping' event. */
   autoPong?: boolean | undefined;
-  /** Accepted for ws compatibility: no extension is negotiated yet. */
-  perMessageDeflate?: boolean | object | undefined;
+  /** permessage-deflate (RFC 7692), as ws: accepted when offered only if set (default false). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
   /** The class of accepted sockets (a subclass of WebSocket). */
   WebSocket?: T | undefined;
   /** Milliseconds to wait for the peer's close after ours (default 30000). */

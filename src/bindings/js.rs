@@ -20,7 +20,7 @@ use crate::constants::{
     SUPPORTED_VERSION,
 };
 use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
-use crate::engine::{Buffer, Handle};
+use crate::engine::{Buffer, Handle, SendOptions};
 use crate::error::Error;
 use crate::handshake::Header;
 use crate::random::{PooledRandom, RandomSource, SeededRandom};
@@ -699,17 +699,32 @@ impl WebSocketHandle {
     }
 
     /// The driver's `send_and_drain` of the scratch input's first `length` bytes: the
-    /// one-crossing path of `sendAndDrain`. The result is in the scratch report.
+    /// one-crossing path of `sendAndDrain`. The result is in the scratch report. `compress`
+    /// (ws's per-send option, default true) says whether a data message goes out compressed
+    /// when permessage-deflate was negotiated.
     #[wasm_bindgen(js_name = _sendInput)]
-    pub fn send_input(&mut self, buffer_type: f64, length: f64, keep_receiving: bool) -> Result<(), JsValue> {
+    pub fn send_input(
+        &mut self,
+        buffer_type: f64,
+        length: f64,
+        keep_receiving: bool,
+        compress: Option<bool>,
+    ) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
+        let send_options = SendOptions { compress: compress.unwrap_or(true) };
         let length = integer("length", length, MAX_SEND_BYTES as f64)? as usize;
         let options = DrainOptions { keep_receiving, ..DrainOptions::default() };
         with_scratch(|scratch| {
             let data = scratch.input.get(..length).ok_or_else(|| input_overrun(length))?;
             let drained = self
                 .driver
-                .send_and_drain(&mut self.handle, buffer_type, Some(Buffer::Data(data)), options)
+                .send_and_drain_with_options(
+                    &mut self.handle,
+                    buffer_type,
+                    Some(Buffer::Data(data)),
+                    send_options,
+                    options,
+                )
                 .map_err(|e| engine_error(&e));
             if let Ok(drained) = drained {
                 report(scratch, &drained, &mut self.events, &mut self.drain_error, &mut self.send_error);
@@ -721,10 +736,18 @@ impl WebSocketHandle {
 
     /// The driver's `send_many_and_drain`: `count` sends of one type, each the next `lengths[i]`
     /// bytes of the scratch input. The first refusal is thrown when nothing was sent yet; a later
-    /// one stops the batch and is kept for `_takeSendError`.
+    /// one stops the batch and is kept for `_takeSendError`. `compress` as `_sendInput`'s, for
+    /// every message of the batch.
     #[wasm_bindgen(js_name = _sendManyInput)]
-    pub fn send_many_input(&mut self, buffer_type: f64, count: f64, keep_receiving: bool) -> Result<(), JsValue> {
+    pub fn send_many_input(
+        &mut self,
+        buffer_type: f64,
+        count: f64,
+        keep_receiving: bool,
+        compress: Option<bool>,
+    ) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
+        let send_options = SendOptions { compress: compress.unwrap_or(true) };
         let count = integer("count", count, MAX_BATCH as f64)? as usize;
         let options = DrainOptions { keep_receiving, ..DrainOptions::default() };
         with_scratch(|scratch| {
@@ -743,7 +766,7 @@ impl WebSocketHandle {
             });
             let drained = self
                 .driver
-                .send_many_and_drain(&mut self.handle, buffer_type, messages, options)
+                .send_many_and_drain_with_options(&mut self.handle, buffer_type, messages, send_options, options)
                 .map_err(|e| engine_error(&e));
             if let Ok(drained) = drained {
                 report(scratch, &drained, &mut self.events, &mut self.drain_error, &mut self.send_error);

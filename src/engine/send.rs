@@ -328,12 +328,24 @@ impl Handle {
                 operation: "compressing a message (zlib-rs refused)",
                 state: self.state,
             })?;
-        let rsv = if prepared.opcode == frame::OPCODE_CONTINUATION { 0 } else { RSV1 };
-        write_frame(out, prepared.opcode, prepared.fin, rsv, mask, &payload);
+        // A whole message that deflate did not shrink (random or already compressed data) goes
+        // as it is when our compressor starts afresh per message (no context takeover): the
+        // peer's inflater then resets too, so skipping the compressed form loses nothing
+        // (RFC 7692 6: a message may be sent uncompressed, RSV1 clear). With takeover the
+        // compressor's window already holds the message and the peer's must as well.
+        let whole_message = prepared.fin && prepared.opcode != frame::OPCODE_CONTINUATION;
+        let larger = payload.len() >= prepared.payload.len();
+        let sent_compressed = !(whole_message && larger && deflate.negotiated.send.no_context_takeover);
+        if sent_compressed {
+            let rsv = if prepared.opcode == frame::OPCODE_CONTINUATION { 0 } else { RSV1 };
+            write_frame(out, prepared.opcode, prepared.fin, rsv, mask, &payload);
+        } else {
+            write_frame(out, prepared.opcode, prepared.fin, 0, mask, &prepared.payload);
+        }
         if payload.capacity() <= SPARE_FRAME_LIMIT {
             self.spare_compressed = payload;
         }
-        Ok(true)
+        Ok(sent_compressed)
     }
 
     /// True when this handle applies a mask key to its frames (clients, unless masking is disabled).

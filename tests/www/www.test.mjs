@@ -195,6 +195,20 @@ test('each example scenario runs in the page and renders its frames, states and 
   assert.equal(await page.textContent('#now'), '30000');
   await expectChecksPass(page);
 
+  // permessage-deflate: RSV1 marks each compressed message's first frame, the timeline shows
+  // its compressed size, the receiving side's events its inflated size.
+  await loadExample(page, 'deflate');
+  rows = frames(await timeline(page));
+  const compressed = rows.filter((r) => / compressed \d+ bytes$/.test(r.summary));
+  assert.deepEqual(compressed.map((r) => r.from), ['client', 'server', 'client', 'server', 'server']);
+  for (const row of compressed) assert.match(row.fields, /RSV1 \(compressed\)/, row.summary);
+  const [bigText] = compressed;
+  assert.match(bigText.summary, /^TEXT compressed \d+ bytes$/);
+  assert.ok(Number(/(\d+) bytes/.exec(bigText.summary)[1]) < 1024, `64 KiB of 'a' deflates small: ${bigText.summary}`);
+  assert.match(await sideText(page, 'server', '.events'), /received UTF8_FRAGMENT 4096 bytes/);
+  assert.match(await sideText(page, 'client', '.events'), /received UTF8_MESSAGE "Hello".*received UTF8_MESSAGE "Hello"/s);
+  await expectChecksPass(page);
+
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -106,6 +106,7 @@ fn properties(spec: &Value) -> Result<Properties> {
         let n = || value.as_u64().ok_or_else(|| anyhow!("{name} wants a number"));
         let u = || n().map(|v| v as u32);
         let b = || value.as_bool().ok_or_else(|| anyhow!("{name} wants a boolean"));
+        let small = || n().and_then(|v| u8::try_from(v).map_err(|_| anyhow!("{name}: {v} is out of range")));
         p.push(match name.as_str() {
             "receiveBufferSize" => PropertyValue::ReceiveBufferSize(u()?),
             "sendBufferSize" => PropertyValue::SendBufferSize(u()?),
@@ -125,6 +126,14 @@ fn properties(spec: &Value) -> Result<Properties> {
             "maxFragments" => PropertyValue::MaxFragments(u()?),
             "maxHandshakeHeaderBytes" => PropertyValue::MaxHandshakeHeaderBytes(u()?),
             "maxHandshakeHeaders" => PropertyValue::MaxHandshakeHeaders(u()?),
+            "perMessageDeflate" => PropertyValue::PerMessageDeflate(b()?),
+            "deflateThreshold" => PropertyValue::DeflateThreshold(u()?),
+            "deflateServerNoContextTakeover" => PropertyValue::DeflateServerNoContextTakeover(b()?),
+            "deflateClientNoContextTakeover" => PropertyValue::DeflateClientNoContextTakeover(b()?),
+            "deflateServerMaxWindowBits" => PropertyValue::DeflateServerMaxWindowBits(small()?),
+            "deflateClientMaxWindowBits" => PropertyValue::DeflateClientMaxWindowBits(small()?),
+            "deflateLevel" => PropertyValue::DeflateLevel(small()?),
+            "deflateMemLevel" => PropertyValue::DeflateMemLevel(small()?),
             "indicatePings" => PropertyValue::IndicatePings(b()?),
             "autoPong" => PropertyValue::AutoPong(b()?),
             other => bail!("unknown property {other}"),
