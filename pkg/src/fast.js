@@ -260,18 +260,23 @@ export function installFastPaths(glue) {
    * true): whether a data message goes out compressed when permessage-deflate was negotiated.
    */
   function sendAndDrain(bufferType, data, keepReceiving, compress = true) {
+    sendThenDrain(this, bufferType, data, keepReceiving, compress);
+    return result(this);
+  }
+
+  /** The send and the drain of sendAndDrain and sendAndDrainView; the caller reads the report. */
+  function sendThenDrain(handle, bufferType, data, keepReceiving, compress) {
     if (data instanceof Uint8Array) {
       const n = data.length;
       inputSpace();
       if (n > inputLength) reserve(n, 0);
       copyIn(data, inputAt);
-      this._sendInput(bufferType, n, keepReceiving, compress);
-      return result(this);
+      handle._sendInput(bufferType, n, keepReceiving, compress);
+      return;
     }
     // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
-    send.call(this, bufferType, data, undefined);
-    this._drainReport(keepReceiving, undefined);
-    return result(this);
+    send.call(handle, bufferType, data, undefined);
+    handle._drainReport(keepReceiving, undefined);
   }
 
   /** `drain` with its result as views over wasm memory (see `viewResult`): no copy out. */
@@ -282,16 +287,7 @@ export function installFastPaths(glue) {
 
   /** `sendAndDrain` with its result as views over wasm memory (see `viewResult`). */
   function sendAndDrainView(bufferType, data, keepReceiving, compress = true) {
-    if (data instanceof Uint8Array) {
-      const n = data.length;
-      inputSpace();
-      if (n > inputLength) reserve(n, 0);
-      copyIn(data, inputAt);
-      this._sendInput(bufferType, n, keepReceiving, compress);
-      return resultView(this);
-    }
-    send.call(this, bufferType, data, undefined);
-    this._drainReport(keepReceiving, undefined);
+    sendThenDrain(this, bufferType, data, keepReceiving, compress);
     return resultView(this);
   }
 
