@@ -6,12 +6,16 @@ import { readFileSync } from 'node:fs';
 import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';
 import { initEnginePool } from './src/pool.js';
+import { DEFLATE_WASM_URL, setDeflateLoader } from './src/builds.js';
 import { WebSocket } from './src/websocket.js';
 
 // Compiled once: the engine instance pool (src/pool.js) makes more instances of the same module.
+// The default build leaves permessage-deflate out; the deflate build is compiled on the first
+// handle that asks for it (src/builds.js).
 const wasmModule = new WebAssembly.Module(readFileSync(new URL('./dist/wsaction_bg.wasm', import.meta.url)));
 initSync({ module: wasmModule });
 initEnginePool(wasmModule);
+setDeflateLoader(() => new WebAssembly.Module(readFileSync(DEFLATE_WASM_URL)));
 
 export const { constants, WsActionError } = engineApi();
 export * from './src/api.js';

@@ -63,6 +63,19 @@ export function outOfMemoryError(what, needed, memoryBytes) {
   );
 }
 
+/** The typed error for a property this build of the engine cannot honour (UNSUPPORTED_PROPERTY, E_INVALIDARG). */
+export function unsupportedPropertyError(message) {
+  rememberErrorClass();
+  return new errorClass('UNSUPPORTED_PROPERTY', `caller error: ${message}`, 0x80070057, null, null, [], true, null);
+}
+
+// Where handles asking for permessage-deflate are made when the default (small) build's class is
+// asked for one: pkg/src/builds.js's `deflateBuild`, which returns the deflate build's glue.
+let deflateBuildOf = null;
+export function routeDeflateHandles(deflateBuild) {
+  deflateBuildOf = deflateBuild;
+}
+
 /** The typed error for a connection or an upgrade whose wasm instance trapped (`trap`). */
 export function engineTrappedError(trap) {
   rememberErrorClass();
@@ -87,8 +100,13 @@ export function instanceUsage(glue) {
   return usages.get(glue)();
 }
 
-/** Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle. */
-export function installFastPaths(glue) {
+/**
+ * Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle.
+ * `build`: which engine build `glue` was initialised with, 'small' (the default wasm, without
+ * permessage-deflate: its createClient/createServer hand handles with `perMessageDeflate: true`
+ * to the deflate build, pkg/src/builds.js) or 'deflate'.
+ */
+export function installFastPaths(glue, build = 'small') {
   const { WebSocketHandle, _memory, _reserve, _scratchReport } = glue;
   if (WebSocketHandle.prototype.__wsactionFastPaths) return;
 
@@ -420,6 +438,9 @@ export function installFastPaths(glue) {
     const create = WebSocketHandle[name];
     Object.defineProperty(WebSocketHandle, name, {
       value: function (properties, ...rest) {
+        if (build === 'small' && properties?.perMessageDeflate === true && deflateBuildOf !== null) {
+          return deflateBuildOf().WebSocketHandle[name](properties, ...rest);
+        }
         const footprint = handleFootprint(properties);
         // Sizes past wasm32's ceiling are the engine's to refuse (a RangeError: out of range).
         if (footprint < WASM32_MEMORY_LIMIT) checkHeadroom(`a handle (${name})`, footprint);

@@ -1,7 +1,7 @@
 //! The WIT binding (`wit/`, package `wsaction:engine@0.2.0`): the engine as a WebAssembly
 //! component. `make component` builds the crate with `--target wasm32-unknown-unknown
-//! --no-default-features --features component` and wraps the module with wit-component
-//! (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
+//! --no-default-features --features component,permessage-deflate` and wraps the module with
+//! wit-component (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
 //! stdio. Thin: it converts WIT values to engine values and back, and brings randomness from
 //! `wasi:random` (or a seed the host passes in). No protocol logic here.
 

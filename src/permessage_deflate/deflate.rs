@@ -6,7 +6,9 @@
 //! those four octets removed (7.2.1 step 3); earlier pieces keep them ("for non-final fragments,
 //! the removal of 0x00 0x00 0xff 0xff MUST NOT be done").
 
+#[cfg(feature = "permessage-deflate")]
 use super::{zlib_window_bits, Direction, MESSAGE_TAIL};
+#[cfg(feature = "permessage-deflate")]
 use zlib_rs::{DeflateConfig as ZlibConfig, DeflateFlush, Status};
 
 /// zlib-rs refused to compress (its state is inconsistent or it could not allocate). Local: the
@@ -26,6 +28,7 @@ impl std::error::Error for CompressError {}
 
 /// Compresses the messages one endpoint sends, keeping or resetting the LZ77 window between
 /// messages as negotiated (RFC 7692 7.2.1).
+#[cfg(feature = "permessage-deflate")]
 pub struct MessageCompressor {
     direction: Direction,
     level: u8,
@@ -36,6 +39,7 @@ pub struct MessageCompressor {
     in_message: bool,
 }
 
+#[cfg(feature = "permessage-deflate")]
 impl MessageCompressor {
     /// A compressor for `direction` (window bits 8..=15, 8 run as 9). `level` 0..=9 and
     /// `mem_level` 1..=9 are clamped into range.
@@ -148,6 +152,7 @@ impl MessageCompressor {
     }
 }
 
+#[cfg(feature = "permessage-deflate")]
 impl std::fmt::Debug for MessageCompressor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageCompressor")
@@ -160,7 +165,21 @@ impl std::fmt::Debug for MessageCompressor {
     }
 }
 
-#[cfg(test)]
+/// Without the `permessage-deflate` cargo feature no compressor can exist: the type has no
+/// values ([`super::PerMessageDeflate::new`] refuses), so the engine's send path keeps its shape
+/// and zlib-rs is not compiled in.
+#[cfg(not(feature = "permessage-deflate"))]
+#[derive(Debug)]
+pub enum MessageCompressor {}
+
+#[cfg(not(feature = "permessage-deflate"))]
+impl MessageCompressor {
+    pub fn compress(&mut self, _piece: &[u8], _last: bool, _out: &mut Vec<u8>) -> Result<(), CompressError> {
+        match *self {}
+    }
+}
+
+#[cfg(all(test, feature = "permessage-deflate"))]
 mod tests {
     use super::*;
 

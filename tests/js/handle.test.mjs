@@ -123,6 +123,46 @@ test('perMessageDeflate: both handles negotiate it and messages cross compressed
   assert.throws(() => WebSocketHandle.createClient({ deflateClientMaxWindowBits: 7 }), { code: 'PROPERTY_OUT_OF_RANGE' });
 });
 
+test('two builds: the default wasm leaves permessage-deflate out (and says so); handles asking for it come from the deflate build', async () => {
+  const { readFileSync } = await import('node:fs');
+  const dist = new URL('../../pkg/dist/', import.meta.url);
+  // A bare glue instance of each build, without pkg/src's routing: what the wasm itself does.
+  const bare = async (wasm, id) => {
+    const glue = await import(`../../pkg/dist/wsaction.js?bare=${id}`);
+    glue.initSync({ module: new WebAssembly.Module(readFileSync(new URL(wasm, dist))) });
+    return glue.WebSocketHandle;
+  };
+  const Small = await bare('wsaction_bg.wasm', 'small');
+  const Deflate = await bare('wsaction_deflate_bg.wasm', 'deflate');
+  for (const create of ['createClient', 'createServer']) {
+    assert.throws(() => Small[create]({ perMessageDeflate: true }), (err) => {
+      assert.equal(err.code, 'UNSUPPORTED_PROPERTY');
+      assert.match(err.message, /leaves permessage-deflate out/);
+      return true;
+    });
+    Small[create]({ perMessageDeflate: false }).free();
+    Deflate[create]({ perMessageDeflate: true }).free();
+  }
+  // The default build answers an offer as a server with deflate off does: no extension.
+  const server = Small.createServer({}, 2);
+  const response = server.beginServerHandshake(null, [], [
+    ['Host', 'x'], ['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Version', '13'],
+    ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits'],
+  ]);
+  assert.ok(!response.some(([name]) => name.toLowerCase() === 'sec-websocket-extensions'));
+  server.free();
+  // The package's class hands perMessageDeflate handles to the deflate build (another class), the rest it makes itself.
+  const routed = WebSocketHandle.createServer({ perMessageDeflate: true });
+  const plain = WebSocketHandle.createServer({ perMessageDeflate: false });
+  assert.ok(!(routed instanceof WebSocketHandle));
+  assert.ok(plain instanceof WebSocketHandle);
+  assert.equal(typeof routed.sendAndDrain, 'function', 'the deflate build has the fast paths too');
+  routed.free();
+  plain.free();
+  const sizes = ['wsaction_bg.wasm', 'wsaction_deflate_bg.wasm'].map((f) => readFileSync(new URL(f, dist)).length);
+  assert.ok(sizes[0] < sizes[1] * 0.8, `the default wasm (${sizes[0]} bytes) is smaller than the deflate build (${sizes[1]})`);
+});
+
 test('every buffer type through the action loop', () => {
   const p = pair();
   p.server.receive(11);
