@@ -81,8 +81,8 @@ export function loadPerMessageDeflate(source = DEFLATE_WASM_URL) {
 
 async function compile(source) {
   if (source instanceof URL || typeof source === 'string') source = fetch(source);
-  if (source instanceof Promise) source = await source;
-  if (typeof Response !== 'undefined' && source instanceof Response) {
+  source = await source;
+  if (typeof source?.arrayBuffer === 'function') {
     if (!source.ok) throw new Error(`wsaction: the deflate build could not be fetched (HTTP ${source.status} ${source.url})`);
     return WebAssembly.compile(await source.arrayBuffer());
   }
