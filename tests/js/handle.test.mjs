@@ -795,6 +795,25 @@ test('sendMany stops at a refused message: the frames before it are in out, the 
   assert.equal(catchError(() => p.client.sendMany(B.BINARY_MESSAGE, [bad], false)).code, 'INVALID_STATE');
 });
 
+test('text of 256 bytes and more is UTF-8-checked by Node before the send, and still refused when invalid (RFC 6455 8.1)', () => {
+  const p = pair();
+  const valid = enc.encode('κόσμε '.repeat(100));
+  const invalid = Uint8Array.of(...valid, 0xff);
+  assert.equal(catchError(() => p.client.sendAndDrain(B.UTF8_MESSAGE, invalid, false)).code, 'INVALID_ARGUMENT');
+  assert.equal(catchError(() => p.client.sendAndDrainView(B.UTF8_MESSAGE, invalid, false)).code, 'INVALID_ARGUMENT');
+  p.client.sendBuffer(invalid.length).set(invalid);
+  assert.equal(catchError(() => p.client.sendBufferAndDrain(B.UTF8_MESSAGE, invalid.length, false)).code, 'INVALID_ARGUMENT');
+  // A piece valid on its own that ends a fragmented message whose open code point it does not
+  // complete: the engine's validator, which holds that code point, refuses it.
+  const wire = [p.client.sendAndDrain(B.UTF8_FRAGMENT, Uint8Array.of(0x63, 0xc3), false).out];
+  const ascii = enc.encode('('.repeat(300));
+  assert.equal(catchError(() => p.client.sendAndDrain(B.UTF8_MESSAGE, ascii, false)).code, 'INVALID_ARGUMENT');
+  wire.push(p.client.sendAndDrain(B.UTF8_MESSAGE, Uint8Array.of(0xa9, ...ascii), false).out);
+  wire.push(p.client.sendAndDrain(B.UTF8_MESSAGE, valid, false).out);
+  const messages = parse(p.server, new Uint8Array(Buffer.concat(wire)));
+  assert.deepEqual(messages.map((m) => dec.decode(m.bytes)), [`cé${'('.repeat(300)}`, dec.decode(valid)]);
+});
+
 test('a call back into wsaction from inside one (a replaced getRandomValues) is an error, not a trap', () => {
   const outer = WebSocketHandle.createClient(); // crypto randomness: the engine calls getRandomValues
   const inner = pair();
@@ -814,8 +833,8 @@ test('a call back into wsaction from inside one (a replaced getRandomValues) is 
   };
   let outerError = null;
   try {
-    // The pool of 256 random bytes runs out within 64 frames; its refill calls getRandomValues.
-    for (let i = 0; i < 100; i++) outer.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([2]), false);
+    // The module's pool of 4,096 random bytes runs out within 1,024 frames; its refill calls getRandomValues.
+    for (let i = 0; i < 1100; i++) outer.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([2]), false);
   } catch (err) {
     outerError = err;
   } finally {
