@@ -163,8 +163,12 @@ export function installFastPaths(glue, build = 'small') {
       u8 = new Uint8Array(memory.buffer);
       u32 = new Uint32Array(memory.buffer);
       f64 = new Float64Array(memory.buffer);
+      generation++;
     }
   }
+
+  /** Counts the views made over wasm memory: a view cached under an older count is detached. */
+  let generation = 0;
 
   /** The scratch input's address and size as last reported (0 until the first reserve). */
   let inputAt = 0;
@@ -215,22 +219,39 @@ export function installFastPaths(glue, build = 'small') {
     error: null,
   };
 
+  /**
+   * A view of `length` items at item index `at` of `over` (u8 or f64), reusing the one handed out
+   * last time when it covers the same place: the driver reuses its buffers, so a stream of
+   * like-sized messages makes no new view per call (a view is valid until the next call anyway).
+   */
+  function viewCache(over, empty) {
+    let at = -1;
+    let length = 0;
+    let made = -1;
+    let view = empty;
+    return (start, count) => {
+      if (count === 0) return empty;
+      if (start !== at || count !== length || made !== generation) {
+        view = over().subarray(start, start + count);
+        at = start;
+        length = count;
+        made = generation;
+      }
+      return view;
+    };
+  }
+  const outView = viewCache(() => u8, NO_BYTES);
+  const payloadView = viewCache(() => u8, NO_BYTES);
+  const eventsView = viewCache(() => f64, NO_EVENTS);
+
   /** The drain result the report describes, as views over wasm memory (see `viewResult`). */
   function resultView(handle) {
     views();
     const r = report;
-    const outLen = u32[r + OUT_LEN];
-    const payloadLen = u32[r + PAYLOAD_LEN];
-    const eventsLen = u32[r + EVENTS_LEN];
     const v = viewResult;
-    v.out = outLen === 0 ? NO_BYTES : u8.subarray(u32[r + OUT_PTR], u32[r + OUT_PTR] + outLen);
-    v.payload = payloadLen === 0 ? NO_BYTES : u8.subarray(u32[r + PAYLOAD_PTR], u32[r + PAYLOAD_PTR] + payloadLen);
-    if (eventsLen === 0) {
-      v.events = NO_EVENTS;
-    } else {
-      const at = u32[r + EVENTS_PTR] >>> 3;
-      v.events = f64.subarray(at, at + eventsLen);
-    }
+    v.out = outView(u32[r + OUT_PTR], u32[r + OUT_LEN]);
+    v.payload = payloadView(u32[r + PAYLOAD_PTR], u32[r + PAYLOAD_LEN]);
+    v.events = eventsView(u32[r + EVENTS_PTR] >>> 3, u32[r + EVENTS_LEN]);
     inputAt = u32[r + INPUT_PTR];
     inputLength = u32[r + INPUT_LEN];
     v.receiveId = u32[r + RECEIVE_ID];
@@ -299,12 +320,19 @@ export function installFastPaths(glue, build = 'small') {
     return result(this);
   }
 
-  /** The send and the drain of sendAndDrain and sendAndDrainView; the caller reads the report. */
+  /**
+   * The send and the drain of sendAndDrain and sendAndDrainView; the caller reads the report. A
+   * send of n bytes may need the scratch input (n) and the frame it becomes (n and a header): a
+   * send larger than the scratch input is checked against the memory headroom first.
+   */
   function sendThenDrain(handle, bufferType, data, keepReceiving, compress) {
     if (data instanceof Uint8Array) {
       const n = data.length;
       inputSpace();
-      if (n > inputLength) reserve(n, 0);
+      if (n > inputLength) {
+        checkHeadroom(`a send of ${n} bytes`, 2 * n);
+        reserve(n, 0);
+      }
       copyIn(data, inputAt);
       handle._sendInput(bufferType, n, keepReceiving, compress, checkedInJs(bufferType, data));
       return;
@@ -409,15 +437,6 @@ export function installFastPaths(glue, build = 'small') {
     if (used + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, used);
   }
 
-  // A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
-  function checkedSendAndDrain(bufferType, data, keepReceiving, compress = true) {
-    if (data instanceof Uint8Array) {
-      inputSpace();
-      if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
-    }
-    return sendAndDrain.call(this, bufferType, data, keepReceiving, compress);
-  }
-
   function checkedSendMany(bufferType, messages, keepReceiving, compress = true) {
     if (Array.isArray(messages)) {
       let total = 0;
@@ -425,14 +444,6 @@ export function installFastPaths(glue, build = 'small') {
       if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
     }
     return sendMany.call(this, bufferType, messages, keepReceiving, compress);
-  }
-
-  function checkedSendAndDrainView(bufferType, data, keepReceiving, compress = true) {
-    if (data instanceof Uint8Array) {
-      inputSpace();
-      if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
-    }
-    return sendAndDrainView.call(this, bufferType, data, keepReceiving, compress);
   }
 
   function checkedSendBuffer(length) {
@@ -445,10 +456,10 @@ export function installFastPaths(glue, build = 'small') {
 
   for (const [name, fn] of [
     ['drain', drain],
-    ['sendAndDrain', checkedSendAndDrain],
+    ['sendAndDrain', sendAndDrain],
     ['sendMany', checkedSendMany],
     ['drainView', drainView],
-    ['sendAndDrainView', checkedSendAndDrainView],
+    ['sendAndDrainView', sendAndDrainView],
     ['sendBuffer', checkedSendBuffer],
     ['sendBufferAndDrain', sendBufferAndDrain],
   ]) {

@@ -674,6 +674,18 @@ test('the view calls frame and parse what the copying calls do, into one reused 
     assert.deepEqual(new Uint8Array(inPlace.out), copied.out, `${size} bytes, sendBufferAndDrain`);
     assert.equal(inPlace, viewed);
   }
+  // Like-sized messages get the same view objects back (the driver reuses its buffers, so no new
+  // view per call), holding each call's bytes; after the memory grew, new views over the new memory.
+  const views = [];
+  for (const [fill, size] of [[1, 100], [2, 100], [3, 8 * 1024 * 1024], [4, 100]]) {
+    const copied = a.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array(size).fill(fill), false);
+    const viewed = b.client.sendAndDrainView(B.BINARY_MESSAGE, new Uint8Array(size).fill(fill), false);
+    assert.deepEqual(new Uint8Array(viewed.out), copied.out, `fill ${fill}`);
+    assert.deepEqual([...viewed.events], [...copied.events]);
+    views.push(viewed.out);
+  }
+  assert.equal(views[1], views[0], 'a like-sized send reuses the view');
+  assert.ok(views[3].byteLength === 106 && views[3].buffer.byteLength > 0);
   // Receiving through drainView: the same payload bytes and events as drain.
   const wire = a.client.sendAndDrain(B.UTF8_MESSAGE, enc.encode('héllo through a view'), false).out;
   for (const server of [a.server, b.server]) server.receive();
