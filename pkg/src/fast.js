@@ -146,6 +146,7 @@ export function installFastPaths(glue, build = 'small') {
   const INPUT_PTR = 12;
   const INPUT_LEN = 13;
   const LENGTHS_PTR = 14;
+  const LENGTHS_LEN = 15;
 
   let memory = null;
   let u8 = NO_BYTES;
@@ -401,12 +402,18 @@ export function installFastPaths(glue, build = 'small') {
       }
       total += m.length;
     }
-    reserve(total, count); // RangeError past 256 MiB in all or 65,536 messages
+    // A batch needs more space than the last: a headroom check, then _reserve (a RangeError past
+    // 256 MiB in all or 65,536 messages). Most batches fit and cross into wasm once.
+    inputSpace();
+    if (total > inputLength || count > u32[report + LENGTHS_LEN]) {
+      if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
+      reserve(total, count);
+    }
     const lengths = u32[report + LENGTHS_PTR] >>> 2;
     let at = inputAt;
     for (let i = 0; i < count; i++) {
       const m = messages[i];
-      u8.set(m, at);
+      copyIn(m, at);
       at += m.length;
       u32[lengths + i] = m.length;
     }
@@ -437,15 +444,6 @@ export function installFastPaths(glue, build = 'small') {
     if (used + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, used);
   }
 
-  function checkedSendMany(bufferType, messages, keepReceiving, compress = true) {
-    if (Array.isArray(messages)) {
-      let total = 0;
-      for (const m of messages) total += m?.length ?? 0;
-      if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
-    }
-    return sendMany.call(this, bufferType, messages, keepReceiving, compress);
-  }
-
   function checkedSendBuffer(length) {
     if (Number.isInteger(length) && length > 0) {
       inputSpace();
@@ -457,7 +455,7 @@ export function installFastPaths(glue, build = 'small') {
   for (const [name, fn] of [
     ['drain', drain],
     ['sendAndDrain', sendAndDrain],
-    ['sendMany', checkedSendMany],
+    ['sendMany', sendMany],
     ['drainView', drainView],
     ['sendAndDrainView', sendAndDrainView],
     ['sendBuffer', checkedSendBuffer],
