@@ -115,10 +115,7 @@ function prepareSpare(deflate = false) {
  * where it cannot be, builds.js's UNSUPPORTED_PROPERTY error is thrown).
  */
 export function acquireInstance(footprint, deflate = false) {
-  if (deflate && !deflateStarted) {
-    instances.push(new EngineInstance(deflateBuild(), nextId++, true));
-    deflateStarted = true;
-  }
+  if (deflate && !deflateStarted) startDeflateInstance();
   const build = +deflate;
   const ofBuild = instances.filter((instance) => instance.deflate === deflate);
   for (const instance of ofBuild) {
@@ -143,6 +140,14 @@ export function acquireInstance(footprint, deflate = false) {
   return best;
 }
 
+/** The deflate build's first instance joins the pool (its glue loaded now if it is not yet). */
+function startDeflateInstance() {
+  const instance = new EngineInstance(deflateBuild(), nextId++, true);
+  instances.push(instance);
+  deflateStarted = true;
+  return instance;
+}
+
 /** A healthy instance's glue, for the engine's stateless functions (head parsing, checks). */
 export function engine() {
   return (instances[0] ?? spares[0] ?? spares[1])?.glue ?? firstGlue;
@@ -151,6 +156,11 @@ export function engine() {
 /** The healthy instance `handle` lives in (by its class), or null (a poisoned or unknown one). */
 export function instanceOf(handle) {
   for (const instance of instances) if (handle instanceof instance.glue.WebSocketHandle) return instance;
+  // A handle the deflate build made before the pool asked it for one (WebSocketHandle.create*
+  // routes there): its instance joins the pool now, so a trap in it fails its connections too.
+  if (!deflateStarted && deflateWasmModule() !== null && handle instanceof deflateBuild().WebSocketHandle) {
+    return startDeflateInstance();
+  }
   return null;
 }
 

@@ -157,6 +157,10 @@ test('two builds: the default wasm leaves permessage-deflate out (and says so); 
   assert.ok(!(routed instanceof WebSocketHandle));
   assert.ok(plain instanceof WebSocketHandle);
   assert.equal(typeof routed.sendAndDrain, 'function', 'the deflate build has the fast paths too');
+  // The connection flow finds the routed handle's instance (so a trap there fails its connections).
+  const { instanceOf } = await import('../../pkg/src/pool.js');
+  assert.equal(instanceOf(routed)?.deflate, true);
+  assert.equal(instanceOf(plain)?.deflate, false);
   routed.free();
   plain.free();
   const sizes = ['wsaction_bg.wasm', 'wsaction_deflate_bg.wasm'].map((f) => readFileSync(new URL(f, dist)).length);
