@@ -230,11 +230,7 @@ impl Handle {
         let src = &self.inbound[self.in_start..self.in_start + take];
         let target = if control { &mut self.control } else { &mut self.pending };
         match inbound.header.mask {
-            Some(key) => {
-                let from = target.len();
-                target.resize(from + take, 0);
-                frame::copy_masked(&mut target[from..], src, key, (inbound.consumed % 4) as usize);
-            }
+            Some(key) => frame::extend_masked(target, src, key, (inbound.consumed % 4) as usize),
             None => target.extend_from_slice(src),
         }
         inbound.consumed += take as u64;
@@ -256,10 +252,7 @@ impl Handle {
         let src = &self.inbound[self.in_start..self.in_start + take];
         self.inflate_input.clear();
         match inbound.header.mask {
-            Some(key) => {
-                self.inflate_input.resize(take, 0);
-                frame::copy_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize);
-            }
+            Some(key) => frame::extend_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize),
             None => self.inflate_input.extend_from_slice(src),
         }
         // RFC 7692 7.2.2: the tail 0x00 0x00 0xff 0xff follows the last frame's payload.
