@@ -80,7 +80,7 @@
 //! The same engine is exposed twice, each binding a thin module (`bindings/`) that only translates values:
 //! the feature `js` builds the wasm-bindgen class `WebSocketHandle` (module `js`, packaged as the
 //! npm package in `pkg/`), and the feature `component` builds the WebAssembly component for the
-//! WIT package in `wit/` (`wsaction:engine@0.2.0`). Both turn `os-random` off and bring their own
+//! WIT package in `wit/` (`wsaction:engine@0.3.0`). Both turn `os-random` off and bring their own
 //! [`RandomSource`]: `crypto.getRandomValues` and `wasi:random`.
 //!
 //! ## The plain websocket.h loop: a client and a server handle, back to back
