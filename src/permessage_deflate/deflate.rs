@@ -89,23 +89,21 @@ impl MessageCompressor {
     /// 7.2.3.6), which inflates to nothing.
     pub fn compress(&mut self, piece: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), CompressError> {
         let window_bits = zlib_window_bits(self.direction.window_bits);
-        if self.stream.is_none() {
-            let stream = RawDeflate::new(self.level, window_bits, self.mem_level).map_err(|error| match error {
+        let stream = match self.stream.take() {
+            Some(stream) => stream,
+            None => RawDeflate::new(self.level, window_bits, self.mem_level).map_err(|error| match error {
                 ZlibError::OutOfMemory => CompressError::OutOfMemory {
                     buffer: "compressor state",
                     bytes: compressor_state_bytes(window_bits, self.mem_level),
                 },
                 ZlibError::Refused(detail) => CompressError::Refused { detail },
-            })?;
-            self.stream = Some(stream);
-        }
+            })?,
+        };
+        let stream = self.stream.insert(stream);
         self.in_message = true;
         let start = out.len();
         let mut consumed = 0;
         loop {
-            let Some(stream) = self.stream.as_mut() else {
-                return Err(self.fail(out, start, CompressError::Refused { detail: "no stream" }));
-            };
             // Room in steps of at most 64 KiB (zeroed before zlib writes, so not much more than
             // it will use: 1 MiB of text compresses to a few KiB), at least block headers and the flush.
             let room = ((piece.len() - consumed) / 2 + 64).min(64 * 1024);

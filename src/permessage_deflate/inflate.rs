@@ -175,6 +175,7 @@ impl MessageInflater {
         // Raw deflate (no zlib header), RFC 7692 7.2.2.
         RawInflate::new(zlib_window_bits(self.direction.window_bits)).map_err(|error| match error {
             ZlibError::OutOfMemory => InflateError::OutOfMemory { bytes: INFLATER_STATE_BYTES },
+            // zlib refuses only window bits outside 8..=15, which negotiation never agrees to.
             ZlibError::Refused(detail) => InflateError::InvalidData { detail },
         })
     }
