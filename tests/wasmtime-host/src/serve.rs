@@ -206,7 +206,7 @@ where
     result
 }
 
-/// `echo-server --port N [--keep-alive MS]`: every connection is a task on one event loop, with
+/// `echo-server --port N [--keep-alive MS] [--deflate]`: every connection is a task on one event loop, with
 /// its own instance; with a keep-alive interval, the engine pings a silent peer after MS and
 /// fails the connection when the peer stays silent (0: off). `deflate`: the permessage-deflate
 /// properties (`--deflate`), with which the engine accepts a client's offer; empty for none.
