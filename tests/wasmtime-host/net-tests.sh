@@ -7,7 +7,9 @@
 #  3. the component's echo-client (the event loop) against a Python `websockets` server that sends
 #     and checks every echo, then closes;
 #  4. the echo server with --keep-alive: a `ws` client idle for eight intervals sees the engine's
-#     pings (timers from the engine's next deadline, no fixed connection lifetime).
+#     pings (timers from the engine's next deadline, no fixed connection lifetime);
+#  5. permessage-deflate (--deflate) against `ws` with perMessageDeflate, both roles, through a
+#     relay that checks RSV1 and the compressed sizes on the wire (deflate-peers.mjs).
 # Usage: net-tests.sh HOST_BINARY COMPONENT PYTHON
 set -euo pipefail
 host=$1 component=$2 python=$3
@@ -68,4 +70,7 @@ pids+=($!)
 url=$(wait_for_url "$log/keepalive.out")
 echo "== component echo server (wasmtime) with --keep-alive 200 at $url, Node ws client"
 node "$here/keepalive-client.mjs" "$url" 200
+
+echo "== permessage-deflate: the component (wasmtime, --deflate) and Node ws with perMessageDeflate, both roles"
+node "$here/deflate-peers.mjs" "$host" "$component"
 echo "net-tests: all passed"
