@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! wsaction-wasmtime [--component PATH] echo-server --port N [--keep-alive MS] [--per-instance N]
-//!     # port 0 picks a free one; --per-instance: connections sharing one component instance
+//!     [--max-instance-memory BYTES]
+//!     # port 0 picks a free one; --per-instance: connections sharing one component instance;
+//!     # --max-instance-memory (for tests): an instance whose memory would grow past BYTES traps
 //! wsaction-wasmtime [--component PATH] echo-client ws://127.0.0.1:N/   # echoes until the server closes
 //! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/        # a script, every echo checked
 //! wsaction-wasmtime [--component PATH] pair [SEED]
@@ -21,7 +23,7 @@ use wsaction_wasmtime_host::{fuzz, net, pair, scenarios, serve};
 const DEFAULT_PER_INSTANCE: usize = 256;
 
 fn usage() -> &'static str {
-    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] [--per-instance N] | echo-client URL | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] [--per-instance N] [--max-instance-memory BYTES] | echo-client URL | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
      The component path defaults to $WSACTION_COMPONENT (make component prints it)."
 }
 
@@ -41,11 +43,15 @@ fn run() -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["echo-server", "--port", port, options @ ..] => {
-            let (mut keep_alive_ms, mut per_instance) = (0u32, DEFAULT_PER_INSTANCE);
+            let (mut keep_alive_ms, mut per_instance, mut runtime) = (0u32, DEFAULT_PER_INSTANCE, runtime);
             for pair in options.chunks(2) {
                 match pair {
                     ["--keep-alive", ms] => keep_alive_ms = ms.parse().context("--keep-alive")?,
                     ["--per-instance", n] => per_instance = n.parse().context("--per-instance")?,
+                    // A way to make an instance trap from outside (tests/wasmtime-host/trap-client.mjs).
+                    ["--max-instance-memory", bytes] => {
+                        runtime = runtime.trap_past_memory(bytes.parse().context("--max-instance-memory")?)
+                    }
                     _ => bail!("{}", usage()),
                 }
             }
