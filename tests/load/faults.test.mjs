@@ -204,6 +204,25 @@ test('issue 10 item 3, a real trap: the instance is poisoned, each of its connec
   for (const step of report.steps) assert.ok(step.ok, `${step.what}: ${step.detail}`);
 });
 
+// The same two faults on the Deno adapter, with Deno's own WebSocket as the clients
+// (tests/load/faults-deno.ts, one scenario per Deno process).
+const DENO = process.env.DENO ?? path.join(root, 'tests/js/node_modules/.bin/deno');
+for (const [scenario, name] of [
+  ['full', 'issue 10 item 3 on Deno: a 60 MiB send with wasm memory nearly full closes that connection alone (1011), the other three echo'],
+  ['trap', 'issue 10 item 3 on Deno, a real trap: each connection of the instance closes 1011 with ENGINE_TRAPPED, the process lives, a new connection echoes on a fresh instance'],
+]) {
+  test(name, async () => {
+    const child = spawn(DENO, ['run', '--allow-net', '--allow-read', '--allow-env', path.join(here, 'faults-deno.ts'), scenario], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, output);
+    const report = JSON.parse(output.trim().split('\n').at(-1));
+    for (const step of report.steps) assert.ok(step.ok, `${step.what}: ${step.detail}`);
+  });
+}
+
 // A wsaction server and three ws clients in one process; then the first instance's memory is
 // taken to wasm32's ceiling from outside the engine (memory.grow, as other code in the instance
 // could), so the engine's next allocation fails and traps: a client asks for an 8 MiB message.
