@@ -204,6 +204,20 @@ test('issue 10 item 3, a real trap: the instance is poisoned, each of its connec
   for (const step of report.steps) assert.ok(step.ok, `${step.what}: ${step.detail}`);
 });
 
+test('issue 10 items 4 and 5: 10,000 idle server handles at the adapters\' properties take under 4 KiB of wasm memory each (132 KiB before lean buffers, whose memory.grow made handshakes slow)', async () => {
+  // handles.mjs makes each handle as a server connection does (createServer with the adapters'
+  // properties, the handshake, a receive held) and reports the wasm memory they added.
+  const child = spawn('node', ['--expose-gc', path.join(here, 'handles.mjs'), '10000', 'adapter', '60000'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, output);
+  const report = JSON.parse(output.trim().split('\n').at(-1));
+  assert.equal(report.created, 10000, `every handle made: ${output}`);
+  assert.ok(report.wasm / 10000 < 4096, `wasm memory per idle handle: ${Math.round(report.wasm / 10000)} bytes (${JSON.stringify(report)})`);
+});
+
 // The same two faults on the Deno adapter, with Deno's own WebSocket as the clients
 // (tests/load/faults-deno.ts, one scenario per Deno process).
 const DENO = process.env.DENO ?? path.join(root, 'tests/js/node_modules/.bin/deno');
