@@ -9,8 +9,10 @@
 #  4. the echo server with --keep-alive: a `ws` client idle for eight intervals sees the engine's
 #     pings (timers from the engine's next deadline, no fixed connection lifetime);
 #  5. a trap in one component instance (--max-instance-memory makes growing past it trap): `ws`
-#     clients see each of that instance's connections close with 1011, another instance's
-#     connection keep echoing, and new connections served by a fresh instance.
+#     clients see each of that instance's connections close with 1011, a raw peer on it that does
+#     not read its echoes get its TCP connection closed without a close frame (its pending frames
+#     could not leave), another instance's connection keep echoing, and new connections served by
+#     a fresh instance.
 # Usage: net-tests.sh HOST_BINARY COMPONENT PYTHON
 set -euo pipefail
 host=$1 component=$2 python=$3
@@ -75,11 +77,11 @@ node "$here/keepalive-client.mjs" "$url" 200
 # 4 MiB: the instance's memory at start (about 1.4 MiB) and a few connections fit, the echo of a
 # 6 MiB message does not.
 ceiling=$((4 * 1024 * 1024))
-"$host" --component "$component" echo-server --port 0 --per-instance 3 --max-instance-memory "$ceiling" >"$log/trap.out" 2>"$log/trap.err" &
+"$host" --component "$component" echo-server --port 0 --per-instance 4 --max-instance-memory "$ceiling" >"$log/trap.out" 2>"$log/trap.err" &
 pids+=($!)
 url=$(wait_for_url "$log/trap.out")
-echo "== component echo server (wasmtime) with --per-instance 3 --max-instance-memory $ceiling at $url, Node ws clients"
+echo "== component echo server (wasmtime) with --per-instance 4 --max-instance-memory $ceiling at $url, Node ws clients"
 node "$here/trap-client.mjs" "$url" "$ceiling" || { cat "$log/trap.err"; exit 1; }
-grep -q "an instance trapped: its 3 connection(s) are failed" "$log/trap.err" || { echo "the server did not report the trap"; cat "$log/trap.err"; exit 1; }
+grep -q "an instance trapped: its 4 connection(s) are failed" "$log/trap.err" || { echo "the server did not report the trap"; cat "$log/trap.err"; exit 1; }
 grep -v '^ ' "$log/trap.err" | grep -v '^$' | grep -v '^Caused by' | cut -c1-200
 echo "net-tests: all passed"

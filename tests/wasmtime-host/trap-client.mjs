@@ -1,18 +1,24 @@
-// Node `ws` clients against the component's echo server started with `--per-instance 3
+// Node `ws` clients against the component's echo server started with `--per-instance 4
 // --max-instance-memory BYTES` (an instance whose memory would grow past BYTES traps): a trap in
 // one instance must fail that instance's connections cleanly and nothing else (issue 10: "if a
 // trap happens anyway, the adapter fails every handle of that wasm instance cleanly (1011),
 // starts a fresh instance, and keeps accepting").
 //
-// Three connections share instance A, a fourth is on instance B. One of A's sends a message
-// larger than BYTES; echoing it needs more memory than A may have, so A traps. Then:
-//  - each of A's three connections closes with 1011 (a close frame, not a dropped socket: the
-//    victim, whose message was cut off mid-way, and the two that were idle);
+// Three `ws` connections and a raw-socket peer that never reads share instance A; a fifth
+// connection is on instance B. One of A's sends a message larger than BYTES; echoing it needs
+// more memory than A may have, so A traps. Then:
+//  - each of A's three `ws` connections closes with 1011 (a close frame, not a dropped socket: the
+//    victim, whose message was cut off mid-way, and the two that were idle), without waiting for
+//    the peer that does not read;
+//  - the peer that does not read holds echoes the server could not write: its stream stops
+//    mid-way (no close frame can follow part of a frame) and the TCP connection is closed;
 //  - B's connection still echoes;
-//  - three new connections echo (B has room for two, so the third is on a fresh instance).
+//  - four new connections echo (B has room for three, so the fourth is on a fresh instance).
 // Usage: node trap-client.mjs ws://127.0.0.1:PORT/ BYTES
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 // ws is installed with the jco tests' dependencies (tests/jco/package.json).
 const WebSocket = createRequire(new URL('../jco/package.json', import.meta.url))('ws');
@@ -40,29 +46,98 @@ function echo(socket, text) {
   });
 }
 
+/**
+ * A raw TCP peer that upgrades, then stops reading and writes `floodBytes` of binary messages:
+ * the server's echoes pile up unwritten. `rest()` reads again and resolves, once the connection
+ * is over, with the opcodes of the whole frames that came and the bytes after them.
+ */
+async function stalledPeer(floodBytes) {
+  const { port, hostname } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  socket.write(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  let received = Buffer.alloc(0);
+  await new Promise((resolve) => {
+    const onData = (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      assert.match(received.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 /, 'the stalled peer is upgraded');
+      received = received.subarray(end + 4);
+      socket.off('data', onData);
+      socket.pause();
+      resolve();
+    };
+    socket.on('data', onData);
+  });
+  socket.on('error', () => {}); // the server may reset it: that is one of the outcomes looked at
+  const gone = new Promise((resolve) => socket.once('close', resolve));
+  // Masked (key 0) binary frames of 60,000 bytes (RFC 6455 §5.2: a 16-bit length).
+  const payload = 60000;
+  const frame = Buffer.concat([Buffer.from([0x82, 0x80 | 126, payload >> 8, payload & 0xff, 0, 0, 0, 0]), Buffer.alloc(payload, 0x62)]);
+  for (let sent = 0; sent < floodBytes; sent += payload) socket.write(frame);
+  return {
+    /** Whether the connection is over (the server closed or reset it). */
+    isGone: () => socket.destroyed,
+    rest: () => new Promise((resolve) => {
+      socket.on('data', (chunk) => { received = Buffer.concat([received, chunk]); });
+      gone.then(() => {
+        const opcodes = [];
+        let at = 0;
+        while (at + 2 <= received.length) {
+          let length = received[at + 1] & 0x7f;
+          let header = 2;
+          if (length === 126) { length = received.readUInt16BE(at + 2); header = 4; }
+          else if (length === 127) { length = Number(received.readBigUInt64BE(at + 2)); header = 10; }
+          if (at + header + length > received.length) break;
+          opcodes.push(received[at] & 0x0f);
+          at += header + length;
+        }
+        resolve({ opcodes, trailing: received.length - at });
+      });
+      socket.resume();
+    }),
+  };
+}
+
 const closed = (socket) => new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
 
-// Opened one after another, so the server places them in that order: A, A, A, then B.
+// Opened one after another, so the server places them in that order: A, A, A, A, then B.
 const onA = [await open(), await open(), await open()];
+const stalled = await stalledPeer(64 * 1024 * 1024);
 const onB = await open();
 for (const [i, socket] of [...onA, onB].entries()) assert.equal(await echo(socket, `hello ${i}`), `hello ${i}`);
-console.log('four connections echo (three on instance A, one on instance B)');
+console.log('four ws connections echo (three on instance A, one on instance B); a fifth peer on A writes and does not read');
+await sleep(1000); // the server stops reading the stalled peer once its echoes pile up
 
 const closes = onA.map(closed);
 const victim = onA[0];
 victim.on('error', () => {}); // the server may close while the rest of the message is still going out
 victim.send(Buffer.alloc(ceiling + 2 * 1024 * 1024, 0x61));
+const trappedAt = Date.now();
 const codes = await Promise.all(closes);
 assert.deepEqual(codes.map((c) => c.code), [1011, 1011, 1011], `instance A's connections: ${JSON.stringify(codes)}`);
-console.log(`a message of ${ceiling + 2 * 1024 * 1024} bytes trapped instance A: its three connections closed with 1011`);
+assert.ok(Date.now() - trappedAt < 3000, `the 1011s came after ${Date.now() - trappedAt} ms: they waited for the peer that does not read`);
+console.log(`a message of ${ceiling + 2 * 1024 * 1024} bytes trapped instance A: its three ws connections closed with 1011`);
+
+// The server gives pending bytes 5 s to leave (FINAL_FLUSH in serve.rs): the stalled peer reads
+// again only once the server has closed its connection, so they cannot.
+for (let waited = 0; waited < 15000 && !stalled.isGone(); waited += 100) await sleep(100);
+assert.ok(stalled.isGone(), 'the server closed the connection of the peer that did not read');
+// What the kernel kept of the stream after the server closed it (a reset may discard it) must be
+// echoes only: no close frame after (or inside) a cut one.
+const { opcodes, trailing } = await stalled.rest();
+assert.ok(opcodes.every((op) => op === 2), `the stalled peer got echoes (binary frames) and nothing else: opcodes ${[...new Set(opcodes)]}`);
+console.log(`the peer that did not read: its TCP connection closed by the server without a close frame (what it still read: ${opcodes.length} whole echoes, ${trailing} bytes of a cut one)`);
 
 assert.equal(onB.readyState, WebSocket.OPEN, 'instance B\'s connection is still open');
 assert.equal(await echo(onB, 'B after the trap'), 'B after the trap');
 console.log('instance B\'s connection still echoes');
 
-const fresh = [await open(), await open(), await open()];
+const fresh = [await open(), await open(), await open(), await open()];
 for (const [i, socket] of fresh.entries()) assert.equal(await echo(socket, `new ${i}`), `new ${i}`);
-console.log('three new connections echo (the third on a fresh instance): the server keeps accepting');
+console.log('four new connections echo (the fourth on a fresh instance): the server keeps accepting');
 
 await Promise.all([onB, ...fresh].map((socket) => {
   const done = closed(socket);

@@ -492,10 +492,14 @@ async fn refuse(lease: &Lease, mut stream: TcpStream, refused: Error) -> Result<
     // No body, and no keeping the connection for another request.
     headers.push(header("Content-Length", "0"));
     headers.push(header("Connection", "close"));
-    let head = {
-        let g = &mut *lease.guest()?;
+    let head = lease.guest().and_then(|mut g| {
         let reason = g.reason_phrase(status)?;
-        g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))?
+        g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))
+    });
+    let head = match head {
+        Ok(head) => head,
+        Err(e) if lease.trapped() => return unavailable(stream, e).await,
+        Err(e) => return Err(e),
     };
     let summary = format!("refused the handshake with {status}: {}", refused.case());
     if let Err(e) = stream.write_all(&head).await {
@@ -691,6 +695,7 @@ async fn run_echo(
             // The close frame (or the last echoes) may still be on their way out.
             if !out.is_empty() {
                 let _ = tokio::time::timeout(FINAL_FLUSH, writer.write_all(out)).await;
+                out.clear();
             }
             break;
         }
@@ -723,7 +728,10 @@ async fn run_echo(
             lease.guest()?.tick(h, now_ms(clock))?;
         }
     }
-    let g = &mut *lease.guest()?;
+    // The connection is over; if its instance trapped meanwhile, there is no state to ask for.
+    let Ok(mut g) = lease.guest() else {
+        return Ok(format!("echoed {} messages ({} bytes), then the instance trapped", echoed.messages, echoed.bytes));
+    };
     let failure = g.failure(h)?;
     Ok(format!(
         "echoed {} messages ({} bytes), close status {:?}, state {:?}{}",
