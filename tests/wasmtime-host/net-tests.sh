@@ -77,11 +77,11 @@ node "$here/keepalive-client.mjs" "$url" 200
 # 4 MiB: the instance's memory at start (about 1.4 MiB) and a few connections fit, the echo of a
 # 6 MiB message does not.
 ceiling=$((4 * 1024 * 1024))
-"$host" --component "$component" echo-server --port 0 --per-instance 4 --max-instance-memory "$ceiling" >"$log/trap.out" 2>"$log/trap.err" &
+"$host" --component "$component" echo-server --port 0 --per-instance 5 --max-instance-memory "$ceiling" >"$log/trap.out" 2>"$log/trap.err" &
 pids+=($!)
 url=$(wait_for_url "$log/trap.out")
-echo "== component echo server (wasmtime) with --per-instance 4 --max-instance-memory $ceiling at $url, Node ws clients"
+echo "== component echo server (wasmtime) with --per-instance 5 --max-instance-memory $ceiling at $url, Node ws clients"
 node "$here/trap-client.mjs" "$url" "$ceiling" || { cat "$log/trap.err"; exit 1; }
-grep -q "an instance trapped: its 4 connection(s) are failed" "$log/trap.err" || { echo "the server did not report the trap"; cat "$log/trap.err"; exit 1; }
+grep -q "an instance trapped: its 5 connection(s) are failed" "$log/trap.err" || { echo "the server did not report the trap"; cat "$log/trap.err"; exit 1; }
 grep -v '^ ' "$log/trap.err" | grep -v '^$' | grep -v '^Caused by' | cut -c1-200
 echo "net-tests: all passed"

@@ -1,17 +1,18 @@
-// Node `ws` clients against the component's echo server started with `--per-instance 4
+// Node `ws` clients against the component's echo server started with `--per-instance 5
 // --max-instance-memory BYTES` (an instance whose memory would grow past BYTES traps): a trap in
 // one instance must fail that instance's connections cleanly and nothing else (issue 10: "if a
 // trap happens anyway, the adapter fails every handle of that wasm instance cleanly (1011),
 // starts a fresh instance, and keeps accepting").
 //
-// Three `ws` connections and a raw-socket peer that never reads share instance A; a fifth
-// connection is on instance B. One of A's sends a message larger than BYTES; echoing it needs
+// Three `ws` connections, a raw-socket peer that never reads and one whose request head is not
+// complete yet share instance A; a sixth connection is on instance B. One of A's sends a message larger than BYTES; echoing it needs
 // more memory than A may have, so A traps. Then:
 //  - each of A's three `ws` connections closes with 1011 (a close frame, not a dropped socket: the
 //    victim, whose message was cut off mid-way, and the two that were idle), without waiting for
 //    the peer that does not read;
 //  - the peer that does not read holds echoes the server could not write: its stream stops
 //    mid-way (no close frame can follow part of a frame) and the TCP connection is closed;
+//  - the peer whose head was not complete is answered 503 (with Retry-After) once it is;
 //  - B's connection still echoes;
 //  - four new connections echo (B has room for three, so the fourth is on a fresh instance).
 // Usage: node trap-client.mjs ws://127.0.0.1:PORT/ BYTES
@@ -101,14 +102,34 @@ async function stalledPeer(floodBytes) {
   };
 }
 
+/** A raw TCP peer that sent part of its request head: `finish()` sends the rest and resolves with the answer. */
+async function halfHead() {
+  const { port, hostname } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  socket.write(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n`);
+  let answer = '';
+  socket.on('data', (chunk) => { answer += chunk.toString('latin1'); });
+  const ended = new Promise((resolve) => socket.once('close', resolve));
+  socket.on('error', () => {});
+  return {
+    finish: async () => {
+      socket.write('Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+      await ended;
+      return answer;
+    },
+  };
+}
+
 const closed = (socket) => new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
 
-// Opened one after another, so the server places them in that order: A, A, A, A, then B.
+// Opened one after another, so the server places them in that order: A, A, A, A, A, then B.
 const onA = [await open(), await open(), await open()];
 const stalled = await stalledPeer(64 * 1024 * 1024);
+const handshaking = await halfHead();
 const onB = await open();
 for (const [i, socket] of [...onA, onB].entries()) assert.equal(await echo(socket, `hello ${i}`), `hello ${i}`);
-console.log('four ws connections echo (three on instance A, one on instance B); a fifth peer on A writes and does not read');
+console.log('four ws connections echo (three on instance A, one on instance B); on A, a raw peer writes and does not read, another has sent half its head');
 await sleep(1000); // the server stops reading the stalled peer once its echoes pile up
 
 const closes = onA.map(closed);
@@ -131,13 +152,18 @@ const { opcodes, trailing } = await stalled.rest();
 assert.ok(opcodes.every((op) => op === 2), `the stalled peer got echoes (binary frames) and nothing else: opcodes ${[...new Set(opcodes)]}`);
 console.log(`the peer that did not read: its TCP connection closed by the server without a close frame (what it still read: ${opcodes.length} whole echoes, ${trailing} bytes of a cut one)`);
 
+const answer = await handshaking.finish();
+assert.match(answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/, `the upgrade whose instance trapped: ${JSON.stringify(answer)}`);
+assert.match(answer, /\r\nRetry-After: 1\r\n/i);
+console.log('the peer whose head was not complete at the trap is answered 503 with Retry-After');
+
 assert.equal(onB.readyState, WebSocket.OPEN, 'instance B\'s connection is still open');
 assert.equal(await echo(onB, 'B after the trap'), 'B after the trap');
 console.log('instance B\'s connection still echoes');
 
-const fresh = [await open(), await open(), await open(), await open()];
+const fresh = [await open(), await open(), await open(), await open(), await open()];
 for (const [i, socket] of fresh.entries()) assert.equal(await echo(socket, `new ${i}`), `new ${i}`);
-console.log('four new connections echo (the fourth on a fresh instance): the server keeps accepting');
+console.log('five new connections echo (the fifth on a fresh instance): the server keeps accepting');
 
 await Promise.all([onB, ...fresh].map((socket) => {
   const done = closed(socket);
