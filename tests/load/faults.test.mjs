@@ -1,14 +1,16 @@
 // `make test-faults` (part of `make test`): a fault stays with its connection (issue 10, items 2
-// and 3). The first three failed on main of 2026-12-01, before pkg/src's headroom checks and
-// engine instance pool (pkg/src/fast.js, pkg/src/pool.js); the fourth needs the pool. On that main:
-// an upgrade that runs out of wasm memory traps in the allocator and is answered 400, not 503;
-// a server's send that runs out traps, leaves its handle borrowed, and the process dies
-// ("recursive use of an object detected"); the JS class throws RuntimeError: unreachable, not a
-// WsActionError, and every later fast-path call fails with the re-entry error.
+// to 5). The upgrade, send and class tests failed on main of 2026-12-01, before pkg/src's
+// headroom checks and engine instance pool (pkg/src/fast.js, pkg/src/pool.js); the trap tests
+// need the pool. On that main: an upgrade that runs out of wasm memory traps in the allocator and
+// is answered 400, not 503; a server's send that runs out traps, leaves its handle borrowed, and
+// the process dies ("recursive use of an object detected"); the JS class throws RuntimeError:
+// unreachable, not a WsActionError, and every later fast-path call fails with the re-entry error.
+// With fast.js's headroom checks turned off, the send and class tests (Node and Deno) still fail:
+// the engine's scratch area for a 60 MiB message cannot grow with 40 MiB left, and traps.
 //
 // The server tests start a wsaction echo server (tests/load/server-node.mjs) in its own process,
 // drive it with ws clients from this one, and ask the server for its wasm memory over its stats
-// port; the class test and the trap test run in a child process of their own.
+// port; the class, handle-memory, trap and Deno tests run in a child process of their own.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
