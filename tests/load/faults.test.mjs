@@ -222,7 +222,8 @@ test('issue 10 items 4 and 5: 10,000 idle server handles at the adapters\' prope
 
 // The same two faults on the Deno adapter, with Deno's own WebSocket as the clients
 // (tests/load/faults-deno.ts, one scenario per Deno process).
-const DENO = process.env.DENO ?? path.join(root, 'tests/js/node_modules/.bin/deno');
+// The Makefile passes DENO relative to the repository root.
+const DENO = path.resolve(root, process.env.DENO ?? 'tests/js/node_modules/.bin/deno');
 for (const [scenario, name] of [
   ['full', 'issue 10 item 3 on Deno: a 60 MiB send with wasm memory nearly full closes that connection alone (1011), the other three echo'],
   ['trap', 'issue 10 item 3 on Deno, a real trap: each connection of the instance closes 1011 with ENGINE_TRAPPED, the process lives, a new connection echoes on a fresh instance'],
