@@ -80,7 +80,7 @@
 //! The same engine is exposed twice, each binding a thin module (`bindings/`) that only translates values:
 //! the feature `js` builds the wasm-bindgen class `WebSocketHandle` (module `js`, packaged as the
 //! npm package in `pkg/`), and the feature `component` builds the WebAssembly component for the
-//! WIT package in `wit/` (`wsaction:engine@0.2.0`). Both turn `os-random` off and bring their own
+//! WIT package in `wit/` (`wsaction:engine@0.3.0`). Both turn `os-random` off and bring their own
 //! [`RandomSource`]: `crypto.getRandomValues` and `wasi:random`.
 //!
 //! ## The plain websocket.h loop: a client and a server handle, back to back
@@ -153,10 +153,11 @@
 //! }
 //! assert_eq!(received, vec![(Some(BufferType::Utf8Message), b"hello".to_vec())]);
 //! ```
-// The engine has no unsafe code. The component binding's generated glue (wit-bindgen) needs it,
-// so with that feature the crate denies unsafe code and allows it in that one module.
-#![cfg_attr(not(feature = "component"), forbid(unsafe_code))]
-#![cfg_attr(feature = "component", deny(unsafe_code))]
+// The engine has no unsafe code of its own. Two modules allow it, each for a job that cannot be
+// done without: the component binding's generated glue (wit-bindgen), and
+// `permessage_deflate::zlib`, which calls zlib-rs through its zlib-compatible API because only
+// that API reports a state it cannot allocate instead of panicking.
+#![deny(unsafe_code)]
 
 pub mod bindings;
 pub mod config;

@@ -20,8 +20,17 @@ thread_local! {
     static REFUSE_ABOVE: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
+thread_local! {
+    /// How many allocations above REFUSE_ABOVE still succeed before the refusals start.
+    static ALLOW_ABOVE: Cell<usize> = const { Cell::new(0) };
+}
+
 fn refused(size: usize) -> bool {
-    REFUSE_ABOVE.try_with(|limit| size > limit.get()).unwrap_or(false)
+    if !REFUSE_ABOVE.try_with(|limit| size > limit.get()).unwrap_or(false) {
+        return false;
+    }
+    let allowed = ALLOW_ABOVE.try_with(|n| n.replace(n.get().saturating_sub(1)) > 0).unwrap_or(false);
+    !allowed
 }
 
 fn count(change: isize) {
@@ -122,10 +131,31 @@ fn the_memory_a_large_message_used_goes_back_when_it_completes() {
 
 /// Runs `f` with every allocation above `limit` bytes refused on this thread.
 fn with_allocations_above_refused<T>(limit: usize, f: impl FnOnce() -> T) -> T {
+    with_allocations_above_refused_after(limit, 0, f)
+}
+
+/// Runs `f` with allocations above `limit` bytes refused on this thread once `allowed` of them
+/// have gone through.
+fn with_allocations_above_refused_after<T>(limit: usize, allowed: usize, f: impl FnOnce() -> T) -> T {
+    ALLOW_ABOVE.with(|n| n.set(allowed));
     REFUSE_ABOVE.with(|refuse| refuse.set(limit));
     let result = f();
     REFUSE_ABOVE.with(|refuse| refuse.set(usize::MAX));
+    ALLOW_ABOVE.with(|n| n.set(0));
     result
+}
+
+/// The close codes and reasons `side` received.
+fn closes_received(side: &common::Side) -> Vec<(Option<u16>, Vec<u8>)> {
+    side.received()
+        .into_iter()
+        .filter_map(|event| match event {
+            common::Event::Received { buffer_type: BufferType::Close, close_status, bytes, .. } => {
+                Some((close_status, bytes))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -233,4 +263,87 @@ fn with_permessage_deflate_a_ping_or_a_large_message_leaves_no_buffer_behind() {
         after_echo <= with_contexts + IDLE_LIMIT,
         "after a 1 MiB compressed message each way a server handle holds {after_echo} bytes, {with_contexts} after a small one"
     );
+}
+
+// ------------------------------------------------------------------ permessage-deflate's zlib state
+
+/// A pair with permessage-deflate on both sides and the default buffers (4 KiB reads), so that the
+/// engine's own buffers stay far below zlib's state (47,552 bytes for an inflater, 380,032 for a
+/// compressor at ws's defaults, each one allocation).
+fn open_deflate_pair() -> Pair {
+    let deflate = [Property::PerMessageDeflate(true)];
+    let mut pair = Pair::open(&deflate, &deflate);
+    pair.run();
+    assert!(pair.server.handle.permessage_deflate().is_some(), "permessage-deflate was agreed");
+    pair
+}
+
+#[test]
+fn an_inflater_without_memory_for_its_zlib_state_fails_that_connection_with_1011() {
+    let mut pair = open_deflate_pair();
+    let message = b"{\"price\": 100} ".repeat(200);
+    pair.client.handle.send(BufferType::Utf8Message, Some(Buffer::Data(&message)), None).unwrap();
+    pair.client.drain(&mut pair.server.wire_in);
+    pair.server.schedule = common::Schedule::of(vec![4096]);
+    with_allocations_above_refused(16 * 1024, || pair.server.drain(&mut pair.client.wire_in));
+    assert_eq!(
+        pair.server.events,
+        vec![common::Event::Failed { code: "OUT_OF_MEMORY", close_code: Some(1011) }],
+        "the server fails the connection, and says why"
+    );
+    let failure = pair.server.handle.failure().expect("the handle says why it failed").clone();
+    assert!(matches!(failure, Error::OutOfMemory { buffer: "inflater state", bytes: 47_552 }), "{failure}");
+    pair.run();
+    assert_eq!(closes_received(&pair.client), vec![(Some(1011), b"OUT_OF_MEMORY".to_vec())]);
+
+    // Another connection, with memory to be had, inflates the same message.
+    let mut other = open_deflate_pair();
+    other.client.handle.send(BufferType::Utf8Message, Some(Buffer::Data(&message)), None).unwrap();
+    other.run();
+    let received: Vec<u8> = other.server.messages().into_iter().flat_map(|(_, bytes)| bytes).collect();
+    assert!(received == message, "the other connection's message arrives intact");
+}
+
+#[test]
+fn a_compressor_without_memory_for_its_zlib_state_fails_that_connection_with_1011() {
+    let mut pair = open_deflate_pair();
+    let message = b"{\"price\": 100} ".repeat(200);
+    let refused = with_allocations_above_refused(64 * 1024, || {
+        pair.server.handle.send(BufferType::Utf8Message, Some(Buffer::Data(&message)), None)
+    });
+    let error = refused.expect_err("the send is refused");
+    assert_eq!((error.code(), error.close_code()), ("OUT_OF_MEMORY", Some(1011)));
+    assert!(matches!(error, Error::OutOfMemory { buffer: "compressor state", bytes: 380_032 }), "{error}");
+    pair.run();
+    assert_eq!(closes_received(&pair.client), vec![(Some(1011), b"OUT_OF_MEMORY".to_vec())]);
+    assert!(pair.client.messages().is_empty(), "nothing of the message went out");
+}
+
+#[test]
+fn a_compressed_payload_that_cannot_grow_fails_that_connection_with_1011() {
+    let mut pair = open_deflate_pair();
+    // With context takeover the compressor's state stays after a first message.
+    pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(b"warm")), None).unwrap();
+    pair.run();
+    // 1 MiB of noise compresses to a little more than itself: the compressed payload grows in
+    // 64 KiB steps. The frame's own reservation (the first allocation over 64 KiB) goes through,
+    // the payload's growth past 64 KiB does not.
+    let mut x: u32 = 0x9e37_79b9;
+    let noise: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let refused = with_allocations_above_refused_after(64 * 1024, 1, || {
+        pair.server.handle.send(BufferType::BinaryMessage, Some(Buffer::Data(&noise)), None)
+    });
+    let error = refused.expect_err("the send is refused");
+    assert_eq!((error.code(), error.close_code()), ("OUT_OF_MEMORY", Some(1011)));
+    assert!(matches!(error, Error::OutOfMemory { buffer: "compressed payload", .. }), "{error}");
+    pair.run();
+    assert_eq!(closes_received(&pair.client), vec![(Some(1011), b"OUT_OF_MEMORY".to_vec())]);
+    assert_eq!(pair.client.messages().len(), 1, "only the first message went out");
 }

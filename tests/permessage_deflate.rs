@@ -513,6 +513,7 @@ proptest! {
             Err(InflateError::MessageTooBig { inflated }) => prop_assert!(inflated <= limit + 1),
             Err(InflateError::InvalidData { .. }) => {}
             Err(InflateError::NotInMessage) => prop_assert!(false, "begun messages are never NotInMessage"),
+            Err(InflateError::OutOfMemory { bytes }) => prop_assert!(false, "{} bytes of zlib state refused", bytes),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The WIT binding (`wit/`, package `wsaction:engine@0.2.0`): the engine as a WebAssembly
+//! The WIT binding (`wit/`, package `wsaction:engine@0.3.0`): the engine as a WebAssembly
 //! component. `make component` builds the crate with `--target wasm32-unknown-unknown
 //! --no-default-features --features component` and wraps the module with wit-component
 //! (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
@@ -8,7 +8,7 @@
 use crate::config::{KeepAliveMode, Property, Role};
 use crate::constants::{ActionQueue, BufferType};
 use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent, TraceHook};
-use crate::engine::{Action, Buffer, Handle};
+use crate::engine::{Action, Buffer, Handle, SendOptions};
 use crate::error::{Error, Timer};
 use crate::random::{PooledRandom, RandomSource, SeededRandom};
 use crate::state::State;
@@ -503,13 +503,21 @@ impl wit_engine::GuestHandle for ComponentHandle {
         &self,
         buffer_type: wit::BufferType,
         buffer: Option<wit::Buffer>,
+        send_options: wit::SendOptions,
         options: wit::DrainOptions,
     ) -> Result<wit::DrainResult, wit::Error> {
         let mut handle = self.inner.borrow_mut();
         let mut driver = self.driver.borrow_mut();
         let buffer = buffer.as_ref().map(buffer_from);
+        let send_options = SendOptions { compress: send_options.compress };
         let drained = driver
-            .send_and_drain(&mut handle, buffer_type_from(buffer_type), buffer, options_from(options))
+            .send_and_drain_with_options(
+                &mut handle,
+                buffer_type_from(buffer_type),
+                buffer,
+                send_options,
+                options_from(options),
+            )
             .map_err(err)?;
         let mut result = drained_to(&drained);
         self.receive_id.set(result.receive.as_ref().map(|held| held.id));

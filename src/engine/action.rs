@@ -2,7 +2,7 @@
 //! out next on each queue, the one slot per queue that holds it until the host completes it, and
 //! the typed [`Action`] with its websocket.h view [`ActionRecord`] for the bindings.
 
-use super::receive::{Progress, Ready};
+use super::receive::{Progress, Ready, ReceiveFailure};
 use super::send::SPARE_FRAME_LIMIT;
 use super::Handle;
 use crate::constants::{close_status, ActionKind, ActionQueue, BufferType};
@@ -335,7 +335,8 @@ impl Handle {
                         let id = self.take_id();
                         return Ok(Some(Outstanding::ReceiveFromNetwork { id, capacity }));
                     }
-                    Err(violation) => return Err(self.fail_connection(violation)),
+                    Err(ReceiveFailure::Violation(violation)) => return Err(self.fail_connection(violation)),
+                    Err(ReceiveFailure::OutOfMemory(error)) => return Err(self.fail_out_of_memory(error)),
                 }
             }
             let ready = self.ready.expect("ready was just set");

@@ -40,6 +40,20 @@ pub(super) enum Progress {
     NeedBytes,
 }
 
+/// Why parsing stopped before an indication: the peer broke the protocol, or this connection
+/// could not get memory (zlib's state for a compressed message). The first fails the connection
+/// with the violation's close code, the second with 1011.
+pub(super) enum ReceiveFailure {
+    Violation(Violation),
+    OutOfMemory(Error),
+}
+
+impl From<Violation> for ReceiveFailure {
+    fn from(violation: Violation) -> Self {
+        ReceiveFailure::Violation(violation)
+    }
+}
+
 /// A receive indication ready to hand out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Ready {
@@ -152,7 +166,7 @@ impl Handle {
 
     /// Parses buffered bytes until an indication is ready, a pong reply waits, or bytes run out.
     /// Indications depend only on the bytes, never on how they were split into reads.
-    pub(super) fn advance_receive(&mut self) -> Result<Progress, Violation> {
+    pub(super) fn advance_receive(&mut self) -> Result<Progress, ReceiveFailure> {
         let capacity = self.config.receive_buffer_size as usize;
         loop {
             if self.ready.is_some() {
@@ -244,7 +258,7 @@ impl Handle {
     /// Inflates the next buffered part of a compressed frame into `pending` (RFC 7692 7.2.2):
     /// at most a receive buffer of input, unmasked, and at most what `pending` and the message
     /// budget have room for. True when the message is complete.
-    fn inflate_payload(&mut self, inbound: &mut InboundFrame, available: usize) -> Result<bool, Violation> {
+    fn inflate_payload(&mut self, inbound: &mut InboundFrame, available: usize) -> Result<bool, ReceiveFailure> {
         let capacity = self.config.receive_buffer_size as usize;
         let max_message_size = self.config.limits.max_message_size;
         let budget_left = max_message_size.saturating_sub(self.message_charged());
@@ -271,10 +285,14 @@ impl Handle {
             Ok(step) => step,
             Err(error) => {
                 self.pending.truncate(from);
+                if let Some(out_of_memory) = error.out_of_memory() {
+                    return Err(ReceiveFailure::OutOfMemory(out_of_memory));
+                }
                 // NotInMessage cannot happen: admit_data_frame began the message.
                 return Err(error
                     .violation(max_message_size)
-                    .unwrap_or(Violation::InvalidCompressedData { detail: "no compressed message begun" }));
+                    .unwrap_or(Violation::InvalidCompressedData { detail: "no compressed message begun" })
+                    .into());
             }
         };
         self.pending.truncate(from + step.produced);

@@ -5,6 +5,7 @@ use super::Handle;
 use crate::config::Role;
 use crate::constants::BufferType;
 use crate::error::Error;
+use crate::permessage_deflate::CompressError;
 use crate::state::{Event, State};
 use crate::wire::close::build_close_payload;
 use crate::wire::frame::{self, FrameHeader};
@@ -319,15 +320,22 @@ impl Handle {
         };
         let mut payload = std::mem::take(&mut self.spare_compressed);
         payload.clear();
-        deflate
-            .compressor
-            .compress(&prepared.payload, prepared.fin, &mut payload)
-            // zlib-rs refuses only a stream in an inconsistent state (it allocates once, at
-            // creation), which the compressor then drops: report it as the handle's state.
-            .map_err(|_| Error::InvalidState {
-                operation: "compressing a message (zlib-rs refused)",
-                state: self.state,
-            })?;
+        match deflate.compressor.compress(&prepared.payload, prepared.fin, &mut payload) {
+            Ok(()) => {}
+            // zlib's state or the compressed payload could not be allocated: like any buffer
+            // this connection cannot get, it fails the connection with 1011.
+            Err(CompressError::OutOfMemory { buffer, bytes }) => {
+                return Err(self.fail_out_of_memory(Error::OutOfMemory { buffer, bytes }));
+            }
+            // Otherwise zlib refuses only a stream in an inconsistent state, which the compressor
+            // then drops: report it as the handle's state.
+            Err(CompressError::Refused { .. }) => {
+                return Err(Error::InvalidState {
+                    operation: "compressing a message (zlib-rs refused)",
+                    state: self.state,
+                })
+            }
+        }
         // A whole message that deflate did not shrink (random or already compressed data) goes
         // as it is when our compressor starts afresh per message (no context takeover): the
         // peer's inflater then resets too, so skipping the compressed form loses nothing
@@ -337,6 +345,11 @@ impl Handle {
         let larger = payload.len() >= prepared.payload.len();
         let sent_compressed = !(whole_message && larger && deflate.negotiated.send.no_context_takeover);
         if sent_compressed {
+            // Incompressible data comes out a little larger than it went in, past what was reserved.
+            let frame_len = frame::MAX_HEADER_LEN + payload.len();
+            if out.try_reserve(frame_len).is_err() {
+                return Err(self.fail_out_of_memory(Error::OutOfMemory { buffer: "send frame", bytes: frame_len }));
+            }
             let rsv = if prepared.opcode == frame::OPCODE_CONTINUATION { 0 } else { RSV1 };
             write_frame(out, prepared.opcode, prepared.fin, rsv, mask, &payload);
         } else {

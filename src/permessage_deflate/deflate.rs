@@ -6,23 +6,39 @@
 //! those four octets removed (7.2.1 step 3); earlier pieces keep them ("for non-final fragments,
 //! the removal of 0x00 0x00 0xff 0xff MUST NOT be done").
 
+use super::zlib::{RawDeflate, ZlibError, ZlibStatus};
 use super::{zlib_window_bits, Direction, MESSAGE_TAIL};
-use zlib_rs::{DeflateConfig as ZlibConfig, DeflateFlush, Status};
 
-/// zlib-rs refused to compress (its state is inconsistent or it could not allocate). Local: the
-/// peer had no part in it.
+/// Why a message could not be compressed. Neither is the peer's doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CompressError {
-    pub detail: &'static str,
+pub enum CompressError {
+    /// Memory for zlib's state (`buffer` "compressor state") or for the compressed payload
+    /// ("compressed payload") could not be had: the connection fails with 1011, as for any buffer.
+    OutOfMemory { buffer: &'static str, bytes: usize },
+    /// zlib refused (its state is inconsistent), with its reason.
+    Refused { detail: &'static str },
 }
 
 impl std::fmt::Display for CompressError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "permessage-deflate: compression failed: {}", self.detail)
+        match self {
+            CompressError::OutOfMemory { buffer, bytes } => {
+                write!(f, "permessage-deflate: no memory for the {buffer} ({bytes} bytes)")
+            }
+            CompressError::Refused { detail } => write!(f, "permessage-deflate: compression failed: {detail}"),
+        }
     }
 }
 
 impl std::error::Error for CompressError {}
+
+/// What zlib-rs allocates for a compressor's state, for the error that says it could not: 4 x
+/// 2^window_bits (window and hash chains), 7 x 2^(mem_level + 6) (literal and pending buffers),
+/// a 128 KiB hash table and 3,200 bytes of state, in one allocation (the figures the module docs
+/// of `permessage_deflate` give, measured).
+fn compressor_state_bytes(window_bits: u8, mem_level: u8) -> usize {
+    4 * (1 << window_bits) + 7 * (1 << (mem_level + 6)) + 128 * 1024 + 3_200
+}
 
 /// Compresses the messages one endpoint sends, keeping or resetting the LZ77 window between
 /// messages as negotiated (RFC 7692 7.2.1).
@@ -32,7 +48,7 @@ pub struct MessageCompressor {
     mem_level: u8,
     /// Allocated by the first compressed message; freed after each message when the window is
     /// not taken over (see the module docs of `permessage_deflate` for the sizes).
-    stream: Option<zlib_rs::Deflate>,
+    stream: Option<RawDeflate>,
     in_message: bool,
 }
 
@@ -72,17 +88,18 @@ impl MessageCompressor {
     /// `last` marks the final piece. An empty last piece gives the one octet 0x00 (RFC 7692
     /// 7.2.3.6), which inflates to nothing.
     pub fn compress(&mut self, piece: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), CompressError> {
-        let direction = self.direction;
-        let (level, mem_level) = (self.level, self.mem_level);
-        let stream = self.stream.get_or_insert_with(|| {
-            zlib_rs::Deflate::new_with_config(ZlibConfig {
-                level: level.into(),
-                // Negative: raw deflate, no zlib header or Adler-32 (RFC 7692 7.2.1 sends DEFLATE).
-                window_bits: -i32::from(zlib_window_bits(direction.window_bits)),
-                mem_level: mem_level.into(),
-                ..ZlibConfig::default()
-            })
-        });
+        let window_bits = zlib_window_bits(self.direction.window_bits);
+        let stream = match self.stream.take() {
+            Some(stream) => stream,
+            None => RawDeflate::new(self.level, window_bits, self.mem_level).map_err(|error| match error {
+                ZlibError::OutOfMemory => CompressError::OutOfMemory {
+                    buffer: "compressor state",
+                    bytes: compressor_state_bytes(window_bits, self.mem_level),
+                },
+                ZlibError::Refused(detail) => CompressError::Refused { detail },
+            })?,
+        };
+        let stream = self.stream.insert(stream);
         self.in_message = true;
         let start = out.len();
         let mut consumed = 0;
@@ -91,22 +108,30 @@ impl MessageCompressor {
             // it will use: 1 MiB of text compresses to a few KiB), at least block headers and the flush.
             let room = ((piece.len() - consumed) / 2 + 64).min(64 * 1024);
             let written_before = out.len();
+            if out.try_reserve(room).is_err() {
+                let bytes = written_before + room;
+                return Err(self.fail(out, start, CompressError::OutOfMemory { buffer: "compressed payload", bytes }));
+            }
             out.resize(written_before + room, 0);
-            let (in_before, out_before) = (stream.total_in(), stream.total_out());
-            let status = stream.compress(&piece[consumed..], &mut out[written_before..], DeflateFlush::SyncFlush);
-            let used = (stream.total_in() - in_before) as usize;
-            let made = (stream.total_out() - out_before) as usize;
-            out.truncate(written_before + made);
-            consumed += used;
-            match status {
-                Ok(Status::Ok | Status::BufError) => {}
-                Ok(Status::StreamEnd) => {
-                    return Err(self.fail(out, start, "zlib ended the stream without being asked"))
+            let step = stream.compress_sync_flush(&piece[consumed..], &mut out[written_before..]);
+            out.truncate(written_before + step.produced);
+            consumed += step.consumed;
+            match step.result {
+                Ok(ZlibStatus::Ok | ZlibStatus::BufError) => {}
+                Ok(ZlibStatus::StreamEnd) => {
+                    let detail = "zlib ended the stream without being asked";
+                    return Err(self.fail(out, start, CompressError::Refused { detail }));
                 }
-                Err(error) => return Err(self.fail(out, start, error.as_str())),
+                // deflate allocates nothing after init: any refusal is an inconsistent state.
+                Err(ZlibError::OutOfMemory) => {
+                    return Err(self.fail(out, start, CompressError::Refused { detail: "insufficient memory" }))
+                }
+                Err(ZlibError::Refused(detail)) => {
+                    return Err(self.fail(out, start, CompressError::Refused { detail }))
+                }
             }
             // zlib: a sync flush is complete when deflate returns with output space left over.
-            if consumed == piece.len() && made < room {
+            if consumed == piece.len() && step.produced < room {
                 break;
             }
         }
@@ -122,7 +147,8 @@ impl MessageCompressor {
             }
             // RFC 7692 7.2.1 step 3. A sync flush that wrote anything ends with the empty stored block.
             if !out[start..].ends_with(&MESSAGE_TAIL) {
-                return Err(self.fail(out, start, "a sync flush did not end with 0x00 0x00 0xff 0xff"));
+                let detail = "a sync flush did not end with 0x00 0x00 0xff 0xff";
+                return Err(self.fail(out, start, CompressError::Refused { detail }));
             }
             out.truncate(out.len() - MESSAGE_TAIL.len());
             self.end_message();
@@ -140,11 +166,11 @@ impl MessageCompressor {
     }
 
     /// Drops a failed stream and what it wrote, so the next message starts clean.
-    fn fail(&mut self, out: &mut Vec<u8>, start: usize, detail: &'static str) -> CompressError {
+    fn fail(&mut self, out: &mut Vec<u8>, start: usize, error: CompressError) -> CompressError {
         out.truncate(start);
         self.stream = None;
         self.in_message = false;
-        CompressError { detail }
+        error
     }
 }
 

@@ -35,10 +35,14 @@
 //! assert_eq!(message, vec![b'a'; 10_000]);
 //! ```
 
+use super::zlib::{RawInflate, ZlibError, ZlibStatus};
 use super::{zlib_window_bits, Direction, MESSAGE_TAIL};
 use crate::constants::close_status;
-use crate::error::Violation;
-use zlib_rs::{InflateFlush, Status};
+use crate::error::{Error, Violation};
+
+/// What zlib-rs allocates for an inflater, whatever the window bits (its state and a 2^15 window
+/// in one block; see the module docs of `permessage_deflate`).
+pub const INFLATER_STATE_BYTES: usize = 47_552;
 
 /// What went wrong while inflating a compressed message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +55,9 @@ pub enum InflateError {
     InvalidData { detail: &'static str },
     /// `inflate` was called with no compressed message begun (a caller bug, not the peer's).
     NotInMessage,
+    /// zlib's state for the message could not be allocated: neither side's fault, the connection
+    /// fails with 1011 as for any buffer it cannot get.
+    OutOfMemory { bytes: usize },
 }
 
 impl InflateError {
@@ -59,6 +66,7 @@ impl InflateError {
         match self {
             InflateError::MessageTooBig { .. } => Some(close_status::MESSAGE_TOO_BIG),
             InflateError::InvalidData { .. } => Some(close_status::INVALID_PAYLOAD),
+            InflateError::OutOfMemory { .. } => Some(close_status::SERVER_ERROR),
             InflateError::NotInMessage => None,
         }
     }
@@ -68,7 +76,15 @@ impl InflateError {
         match self {
             InflateError::MessageTooBig { .. } => Some(Violation::MessageTooBig { limit }),
             InflateError::InvalidData { detail } => Some(Violation::InvalidCompressedData { detail }),
-            InflateError::NotInMessage => None,
+            InflateError::OutOfMemory { .. } | InflateError::NotInMessage => None,
+        }
+    }
+
+    /// The engine's error for memory the inflater could not get; None for the others.
+    pub fn out_of_memory(&self) -> Option<Error> {
+        match *self {
+            InflateError::OutOfMemory { bytes } => Some(Error::OutOfMemory { buffer: "inflater state", bytes }),
+            _ => None,
         }
     }
 }
@@ -84,6 +100,9 @@ impl std::fmt::Display for InflateError {
                 write!(f, "peer error: the compressed message is not valid DEFLATE data ({detail}) (RFC 7692 7.2.2); closing with 1007")
             }
             InflateError::NotInMessage => write!(f, "caller error: inflate called without begin_message"),
+            InflateError::OutOfMemory { bytes } => {
+                write!(f, "permessage-deflate: no memory for the inflater's state ({bytes} bytes); closing with 1011")
+            }
         }
     }
 }
@@ -128,7 +147,7 @@ pub struct MessageInflater {
     direction: Direction,
     /// Allocated by the first compressed message; freed after each message when the peer does not
     /// take its window over, so an idle connection holds nothing.
-    stream: Option<zlib_rs::Inflate>,
+    stream: Option<RawInflate>,
     message: Option<Message>,
 }
 
@@ -152,17 +171,22 @@ impl MessageInflater {
         self.stream.is_some()
     }
 
-    fn new_stream(&self) -> zlib_rs::Inflate {
+    fn new_stream(&self) -> Result<RawInflate, InflateError> {
         // Raw deflate (no zlib header), RFC 7692 7.2.2.
-        zlib_rs::Inflate::new(false, zlib_window_bits(self.direction.window_bits))
+        RawInflate::new(zlib_window_bits(self.direction.window_bits)).map_err(|error| match error {
+            ZlibError::OutOfMemory => InflateError::OutOfMemory { bytes: INFLATER_STATE_BYTES },
+            // zlib refuses only window bits outside 8..=15, which negotiation never agrees to.
+            ZlibError::Refused(detail) => InflateError::InvalidData { detail },
+        })
     }
 
     /// Starts a compressed message (its first frame had RSV1 set, RFC 7692 6). A message left
     /// unfinished before (the connection failed mid-message) is abandoned with its window, since
-    /// the peer's and our windows no longer agree.
+    /// the peer's and our windows no longer agree. Allocates nothing: a stream the message needs
+    /// is made by its first `inflate`, where a failure to allocate it can be reported.
     pub fn begin_message(&mut self) {
-        if self.message.is_some() || self.stream.is_none() {
-            self.stream = Some(self.new_stream());
+        if self.message.is_some() {
+            self.stream = None;
         }
         self.message = Some(Message { tail_fed: 0, inflated: 0, stream_restarted: false });
     }
@@ -192,7 +216,13 @@ impl MessageInflater {
             return Ok(InflateProgress { consumed: 0, produced: 0, state: InflateState::OutputFull });
         }
         if self.stream.is_none() {
-            self.stream = Some(self.new_stream());
+            match self.new_stream() {
+                Ok(stream) => self.stream = Some(stream),
+                Err(error) => {
+                    self.message = None;
+                    return Err(error);
+                }
+            }
         }
         // At most one byte past the budget, so overflow shows without a byte more.
         let cap = output.len().min(usize::try_from(budget_left.saturating_add(1)).unwrap_or(usize::MAX));
@@ -207,10 +237,8 @@ impl MessageInflater {
             let Some(stream) = self.stream.as_mut() else {
                 break Err(InflateError::NotInMessage);
             };
-            let (in_before, out_before) = (stream.total_in(), stream.total_out());
-            let status = stream.decompress(source, &mut output[produced..cap], InflateFlush::SyncFlush);
-            let used = (stream.total_in() - in_before) as usize;
-            let made = (stream.total_out() - out_before) as usize;
+            let step = stream.inflate_sync_flush(source, &mut output[produced..cap]);
+            let (used, made) = (step.consumed, step.produced);
             if from_tail {
                 message.tail_fed += used;
             } else {
@@ -221,17 +249,23 @@ impl MessageInflater {
             if produced as u64 > budget_left {
                 break Err(InflateError::MessageTooBig { inflated: message.inflated });
             }
-            match status {
-                Ok(Status::Ok | Status::BufError) => {}
+            match step.result {
+                Ok(ZlibStatus::Ok | ZlibStatus::BufError) => {}
                 // A block with BFINAL set ended the DEFLATE stream; RFC 7692 7.2.1 lets a sender
                 // go on with more blocks after it (7.2.3.4 ends such a message with 0x00, an
                 // empty stored block's start). They form a new stream: the window starts empty.
-                Ok(Status::StreamEnd) => {
-                    self.stream = Some(self.new_stream());
+                Ok(ZlibStatus::StreamEnd) => {
+                    match self.new_stream() {
+                        Ok(stream) => self.stream = Some(stream),
+                        Err(error) => break Err(error),
+                    }
                     message.stream_restarted = true;
                     continue;
                 }
-                Err(error) => break Err(InflateError::InvalidData { detail: error.as_str() }),
+                // zlib-rs allocates an inflater's window with its state, at init: a memory error
+                // here would be an inconsistent stream, reported as zlib words it.
+                Err(ZlibError::OutOfMemory) => break Err(InflateError::InvalidData { detail: "insufficient memory" }),
+                Err(ZlibError::Refused(detail)) => break Err(InflateError::InvalidData { detail }),
             }
             if used == 0 && made == 0 {
                 if !source.is_empty() && produced < cap {

@@ -9,6 +9,8 @@
 //! - [`inflate`]: an inflater that turns the payloads of a compressed message back into the
 //!   message as its frames arrive, with its output capped by the message budget (RFC 7692 7.2.2).
 //!
+//! - [`zlib`]: zlib-rs's streams, whose allocation failure is an error and not a panic.
+//!
 //! Deflate itself is zlib-rs (pure Rust, so the same code runs natively and in wasm32).
 //!
 //! ## Window bits 8
@@ -41,12 +43,18 @@
 //! that direction's state is freed when each message ends and allocated again by the next
 //! compressed message, as ws and websockets do, so an idle connection holds nothing for it.
 //! Dropping a compressor or inflater frees everything it holds (the test checks both).
-//! Allocation failure inside zlib-rs's constructors panics (it asserts its init succeeded).
+//! State that cannot be allocated fails that connection with 1011 (`Error::OutOfMemory`, buffer
+//! "compressor state" or "inflater state"), as the engine's other buffers do: the streams are made
+//! through zlib's init functions, which return Z_MEM_ERROR (see [`zlib`]), and the compressor's
+//! output grows with `try_reserve`.
 
 pub mod deflate;
 pub mod header;
 pub mod inflate;
 pub mod negotiation;
+// The one module of the engine with unsafe code: calls into zlib-rs's C-shaped API (see its docs).
+#[allow(unsafe_code)]
+pub mod zlib;
 
 pub use deflate::{CompressError, MessageCompressor};
 pub use header::{parse_extension_headers, parse_extension_list, ExtensionElement, MalformedExtensions};

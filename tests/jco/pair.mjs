@@ -11,6 +11,7 @@ const utf8 = new TextEncoder();
 const concat = (a, b) => { const o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; };
 
 const OPTIONS = { keepReceiving: true, maxOutBytes: undefined };
+const SEND = { compress: true };
 
 function makePeer(handle) {
   return { handle, inbox: new Uint8Array(0), partial: [], messages: [], pongs: [], close: null };
@@ -95,7 +96,7 @@ for (const maxSplit of [1, 7, 4096, 1 << 30]) {
   client.endClientHandshake(server.beginServerHandshake(undefined, [], request));
   server.receive(undefined);
   server.setTrace(true);
-  const sent = client.sendAndDrain('binary-message', { tag: 'data', val: utf8.encode('traced') }, OPTIONS);
+  const sent = client.sendAndDrain('binary-message', { tag: 'data', val: utf8.encode('traced') }, SEND, OPTIONS);
   assert.equal(sent.trace.length, 0, 'no trace unless set-trace(true)');
   const read = server.drain(sent.out, false, OPTIONS);
   const steps = read.trace.map((e) => (e.tag === 'input' ? `input ${e.val.call} ${e.val.bytes.length}` : `${e.tag} ${e.val.tag}`));
@@ -109,6 +110,40 @@ for (const maxSplit of [1, 7, 4096, 1 << 30]) {
   server.setTrace(false);
   assert.equal(server.drain(new Uint8Array(0), false, OPTIONS).trace.length, 0);
   console.log(`trace: ${steps.join(', ')}`);
+}
+
+// permessage-deflate through the component: the engine negotiates it from the properties, and
+// send-and-drain's send-options say per message whether it goes out compressed (RFC 7692 6: RSV1
+// on the first frame) or not (compress false: RSV1 clear, the payload as is).
+{
+  const deflate = [{ tag: 'per-message-deflate', val: true }, { tag: 'deflate-threshold', val: 0 }];
+  const client = engine.Handle.createClient(deflate, 5n);
+  const server = engine.Handle.createServer(deflate, 6n);
+  const request = client.beginClientHandshake([], [], []);
+  request.push({ name: 'Host', value: 'deflate.test' });
+  client.endClientHandshake(server.beginServerHandshake(undefined, [], request));
+  assert.deepEqual(client.extensions(), ['permessage-deflate']);
+  assert.deepEqual(server.extensions(), ['permessage-deflate']);
+  server.receive(undefined);
+  const text = utf8.encode('{"price": 100, "currency": "EUR"} '.repeat(300));
+  const received = [];
+  for (const compress of [true, false, true]) {
+    const sent = client.sendAndDrain('utf8-message', { tag: 'data', val: text }, { compress }, OPTIONS);
+    const rsv1 = (sent.out[0] & 0x40) !== 0;
+    assert.equal(rsv1, compress, `compress ${compress}: RSV1 ${rsv1}`);
+    // Compressed, 10,500 bytes of repeated JSON are a few dozen; uncompressed, the whole text and a masked header.
+    if (compress) assert.ok(sent.out.length < 200, `compressed to ${sent.out.length}`);
+    else assert.equal(sent.out.length, text.length + 2 + 2 + 4);
+    const read = server.drain(sent.out, false, OPTIONS);
+    assert.equal(read.violation, undefined);
+    // Pieces of at most the receive buffer (4096), then the message's last piece.
+    const pieces = read.indications.filter(({ tag }) => tag === 'receive-complete').map(({ val }) => val);
+    assert.equal(pieces.at(-1).bufferType, 'utf8-message');
+    received.push(Buffer.concat(pieces.map((piece) => piece.bytes)));
+    console.log(`deflate: send-and-drain with compress ${compress}: ${sent.out.length} bytes on the wire, RSV1 ${rsv1}`);
+  }
+  assert.equal(received.length, 3);
+  for (const message of received) assert.ok(message.equals(text), 'each message arrives intact');
 }
 
 // Bad input: every case comes back as an error variant (attempt rethrows anything else).

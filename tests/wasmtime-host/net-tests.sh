@@ -8,11 +8,13 @@
 #     and checks every echo, then closes;
 #  4. the echo server with --keep-alive: a `ws` client idle for eight intervals sees the engine's
 #     pings (timers from the engine's next deadline, no fixed connection lifetime);
-#  5. a trap in one component instance (--max-instance-memory makes growing past it trap): `ws`
+#  5. permessage-deflate (--deflate) against `ws` with perMessageDeflate, both roles, through a
+#     relay that checks RSV1 and the compressed sizes on the wire (deflate-peers.mjs);
+#  6. a trap in one component instance (--max-instance-memory makes growing past it trap): `ws`
 #     clients see each of that instance's connections close with 1011, a raw peer on it that does
 #     not read its echoes get its TCP connection closed without a close frame (its pending frames
-#     could not leave), another instance's connection keep echoing, and new connections served by
-#     a fresh instance.
+#     could not leave), one still sending its head get a 503, another instance's connection keep
+#     echoing, and new connections served by a fresh instance (trap-client.mjs).
 # Usage: net-tests.sh HOST_BINARY COMPONENT PYTHON
 set -euo pipefail
 host=$1 component=$2 python=$3
@@ -73,6 +75,9 @@ pids+=($!)
 url=$(wait_for_url "$log/keepalive.out")
 echo "== component echo server (wasmtime) with --keep-alive 200 at $url, Node ws client"
 node "$here/keepalive-client.mjs" "$url" 200
+
+echo "== permessage-deflate: the component (wasmtime, --deflate) and Node ws with perMessageDeflate, both roles"
+node "$here/deflate-peers.mjs" "$host" "$component"
 
 # 4 MiB: the instance's memory at start (about 1.4 MiB) and a few connections fit, the echo of a
 # 6 MiB message does not.

@@ -5,7 +5,7 @@
 //! core's; this file only moves bytes and turns indications into events.
 
 use crate::guest::Buffer;
-use crate::guest::{BufferType, DrainOptions, DrainResult, Error, Guest, Indication, State, Trap};
+use crate::guest::{BufferType, DrainOptions, DrainResult, Error, Guest, Indication, SendOptions, State, Trap};
 use wasmtime::component::ResourceAny;
 
 /// What the application learns from a drain.
@@ -61,6 +61,9 @@ pub fn drain(g: &mut Guest, ep: &mut Endpoint, out: &mut Vec<u8>) -> Result<Vec<
     drain_some(g, ep, out, usize::MAX)
 }
 
+/// Sends as `send` does by default: compressed when permessage-deflate was agreed (ws's default).
+pub const SEND: SendOptions = SendOptions { compress: true };
+
 /// `send-and-drain`: the send's frame and anything else the engine had lands in `out`. The
 /// engine's refusal (the connection is closing, a bad buffer) is the inner error.
 pub fn send(
@@ -70,7 +73,19 @@ pub fn send(
     buffer: Option<&Buffer>,
     out: &mut Vec<u8>,
 ) -> Result<Result<Vec<Event>, Error>, Trap> {
-    Ok(match g.send_and_drain(ep.handle, kind, buffer, OPTIONS)? {
+    send_with_options(g, ep, kind, buffer, SEND, out)
+}
+
+/// `send` with ws's per-send options (`compress: false` sends a message uncompressed).
+pub fn send_with_options(
+    g: &mut Guest,
+    ep: &mut Endpoint,
+    kind: BufferType,
+    buffer: Option<&Buffer>,
+    send_options: SendOptions,
+    out: &mut Vec<u8>,
+) -> Result<Result<Vec<Event>, Error>, Trap> {
+    Ok(match g.send_and_drain(ep.handle, kind, buffer, send_options, OPTIONS)? {
         Ok(result) => Ok(take(ep, result, out)),
         Err(refused) => Err(refused),
     })

@@ -5,7 +5,7 @@
 
 use crate::guest::{
     default_properties, header, Action, ActionQueue, Buffer, BufferType, CloseBuffer, DrainOptions, Error, Guest,
-    Header, HttpLimits, KeepAliveMode, Properties, PropertyValue, Runtime,
+    Header, HttpLimits, KeepAliveMode, Properties, PropertyValue, Runtime, SendOptions,
 };
 use crate::pair::Rng;
 use anyhow::{anyhow, Context, Result};
@@ -124,7 +124,7 @@ impl Fuzzer {
         let mut p = default_properties();
         for _ in 0..self.rng.below(4) {
             let v = self.number();
-            p.push(match self.rng.below(17) {
+            p.push(match self.rng.below(21) {
                 0 => PropertyValue::ReceiveBufferSize(v as u32),
                 1 => PropertyValue::SendBufferSize(v as u32),
                 2 => PropertyValue::DisableMasking(v % 2 == 0),
@@ -145,6 +145,11 @@ impl Fuzzer {
                 13 => PropertyValue::MaxHandshakeHeaderBytes(v as u32),
                 14 => PropertyValue::IndicatePings(v % 2 == 0),
                 15 => PropertyValue::AutoPong(v % 2 == 0),
+                // permessage-deflate on (often: the compress flag of send-and-drain needs it) and
+                // its windows and level, in range or not.
+                16 | 17 => PropertyValue::PerMessageDeflate(v % 4 != 0),
+                18 => PropertyValue::DeflateServerMaxWindowBits(v as u8),
+                19 => PropertyValue::DeflateLevel(v as u8),
                 _ => PropertyValue::MaxHandshakeHeaders(v as u32),
             });
         }
@@ -410,7 +415,8 @@ impl Fuzzer {
                 } else {
                     let t = *pick(&mut self.rng, &TYPES);
                     let buffer = Buffer::Data(self.bytes(300));
-                    let r = self.g.send_and_drain(h, t, Some(&buffer), options)?;
+                    let send_options = SendOptions { compress: self.rng.below(2) == 0 };
+                    let r = self.g.send_and_drain(h, t, Some(&buffer), send_options, options)?;
                     if let Some(result) = self.note(r) {
                         self.captured.extend_from_slice(&result.out);
                     }

@@ -242,15 +242,16 @@ impl Guest {
         handle_call!(self, call_set_trace, h, on)
     }
 
-    /// send and drain in one crossing.
+    /// send and drain in one crossing; `send_options` are ws's per-send options (compress).
     pub fn send_and_drain(
         &mut self,
         h: ResourceAny,
         buffer_type: BufferType,
         buffer: Option<&Buffer>,
+        send_options: SendOptions,
         options: DrainOptions,
     ) -> Result<Result<DrainResult, Error>, Trap> {
-        handle_call!(self, call_send_and_drain, h, buffer_type, buffer, options)
+        handle_call!(self, call_send_and_drain, h, buffer_type, buffer, send_options, options)
     }
 
     pub fn tick(&mut self, h: ResourceAny, now_ms: u64) -> Result<(), Trap> {

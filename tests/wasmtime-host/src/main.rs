@@ -1,30 +1,102 @@
 //! `wsaction-wasmtime`: the wsaction component under wasmtime.
 //!
 //! ```text
-//! wsaction-wasmtime [--component PATH] echo-server --port N [--keep-alive MS] [--per-instance N]
+//! wsaction-wasmtime [--component PATH] echo-server --port N [--keep-alive MS] [--per-instance N] [--deflate[=OPTIONS]]
 //!     [--max-instance-memory BYTES]
 //!     # port 0 picks a free one; --per-instance: connections sharing one component instance;
 //!     # --max-instance-memory (for tests): an instance whose memory would grow past BYTES traps
-//! wsaction-wasmtime [--component PATH] echo-client ws://127.0.0.1:N/   # echoes until the server closes
+//! wsaction-wasmtime [--component PATH] echo-client ws://127.0.0.1:N/ [--deflate[=OPTIONS]]  # echoes until the server closes
 //! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/        # a script, every echo checked
 //! wsaction-wasmtime [--component PATH] pair [SEED]
 //! wsaction-wasmtime [--component PATH] scenarios DIR RESULTS.json
 //! wsaction-wasmtime [--component PATH] fuzz [SEEDS] [STEPS]     # bad input never traps
 //! ```
 //! The component path defaults to $WSACTION_COMPONENT.
+//!
+//! `--deflate` turns permessage-deflate (RFC 7692) on with ws's defaults: the server accepts a
+//! client's offer, the client offers it. `--deflate=OPTIONS` also sets ws's `perMessageDeflate`
+//! options, comma-separated: `threshold=N`, `serverNoContextTakeover`, `clientNoContextTakeover`,
+//! `serverMaxWindowBits=N`, `clientMaxWindowBits=N`, `level=N`, `memLevel=N` (ws's
+//! zlibDeflateOptions), e.g. `--deflate=threshold=0,clientNoContextTakeover,serverMaxWindowBits=10`.
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wsaction_wasmtime_host::guest::Runtime;
+use wsaction_wasmtime_host::guest::{Properties, PropertyValue, Runtime};
 use wsaction_wasmtime_host::{fuzz, net, pair, scenarios, serve};
 
 /// Connections per component instance unless --per-instance says otherwise (see serve.rs).
 const DEFAULT_PER_INSTANCE: usize = 256;
 
 fn usage() -> &'static str {
-    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] [--per-instance N] [--max-instance-memory BYTES] | echo-client URL | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
-     The component path defaults to $WSACTION_COMPONENT (make component prints it)."
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] [--per-instance N] [--deflate[=OPTIONS]] [--max-instance-memory BYTES] | echo-client URL [--deflate[=OPTIONS]] | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
+     The component path defaults to $WSACTION_COMPONENT (make component prints it).\n\
+     --deflate: permessage-deflate with ws's defaults; OPTIONS (ws's perMessageDeflate names, comma-separated):\n\
+     threshold=N, serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits=N, clientMaxWindowBits=N, level=N, memLevel=N"
+}
+
+/// The engine's deflate properties for `--deflate` (`spec` None) or `--deflate=OPTIONS`, named as
+/// ws's `perMessageDeflate` options. The engine checks the ranges when the handle is created.
+fn deflate_properties(spec: Option<&str>) -> Result<Properties> {
+    let mut properties = vec![PropertyValue::PerMessageDeflate(true)];
+    for option in spec.into_iter().flat_map(|s| s.split(',')).filter(|o| !o.is_empty()) {
+        let (name, value) = match option.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (option, None),
+        };
+        let number = |what: &str| -> Result<u32> {
+            value
+                .ok_or_else(|| anyhow!("--deflate: {what} needs a value ({what}=N)"))?
+                .parse()
+                .with_context(|| format!("--deflate: {what}"))
+        };
+        let small = |what: &str| -> Result<u8> {
+            u8::try_from(number(what)?).map_err(|_| anyhow!("--deflate: {what} is out of range"))
+        };
+        let flag = |what: &str| -> Result<bool> {
+            match value {
+                None | Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(other) => bail!("--deflate: {what}={other}: true or false"),
+            }
+        };
+        properties.push(match name {
+            "threshold" => PropertyValue::DeflateThreshold(number(name)?),
+            "serverNoContextTakeover" => PropertyValue::DeflateServerNoContextTakeover(flag(name)?),
+            "clientNoContextTakeover" => PropertyValue::DeflateClientNoContextTakeover(flag(name)?),
+            "serverMaxWindowBits" => PropertyValue::DeflateServerMaxWindowBits(small(name)?),
+            "clientMaxWindowBits" => PropertyValue::DeflateClientMaxWindowBits(small(name)?),
+            "level" => PropertyValue::DeflateLevel(small(name)?),
+            "memLevel" => PropertyValue::DeflateMemLevel(small(name)?),
+            other => bail!("--deflate: unknown option {other:?}\n{}", usage()),
+        });
+    }
+    Ok(properties)
+}
+
+/// The engine's verdict on the `--deflate` properties before any connection: a handle is created
+/// with them (and dropped), so a value out of range stops the command with the engine's error
+/// instead of failing every connection.
+fn check_deflate(runtime: &Runtime, server: bool, deflate: &Properties) -> Result<()> {
+    if deflate.is_empty() {
+        return Ok(());
+    }
+    let mut guest = runtime.instantiate()?;
+    let created = if server {
+        guest.create_server(deflate.clone(), None)?
+    } else {
+        guest.create_client(deflate.clone(), None)?
+    };
+    let handle = created.map_err(|e| anyhow!("--deflate: the engine refused the options: {e:?}"))?;
+    guest.drop_handle(handle)
+}
+
+/// `--deflate` or `--deflate=OPTIONS` as the properties to create handles with; None for another flag.
+fn deflate_flag(arg: &str) -> Option<Result<Properties>> {
+    match arg {
+        "--deflate" => Some(deflate_properties(None)),
+        _ => arg.strip_prefix("--deflate=").map(|spec| deflate_properties(Some(spec))),
+    }
 }
 
 fn run() -> Result<()> {
@@ -43,22 +115,35 @@ fn run() -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["echo-server", "--port", port, options @ ..] => {
-            let (mut keep_alive_ms, mut per_instance, mut runtime) = (0u32, DEFAULT_PER_INSTANCE, runtime);
-            for pair in options.chunks(2) {
-                match pair {
-                    ["--keep-alive", ms] => keep_alive_ms = ms.parse().context("--keep-alive")?,
-                    ["--per-instance", n] => per_instance = n.parse().context("--per-instance")?,
+            let (mut keep_alive_ms, mut per_instance, mut deflate) = (0u32, DEFAULT_PER_INSTANCE, Vec::new());
+            let mut runtime = runtime;
+            let mut options = options.iter();
+            while let Some(&option) = options.next() {
+                if let Some(properties) = deflate_flag(option) {
+                    deflate = properties?;
+                    continue;
+                }
+                let value = options.next().ok_or_else(|| anyhow!("{option} needs a value\n{}", usage()))?;
+                match option {
+                    "--keep-alive" => keep_alive_ms = value.parse().context("--keep-alive")?,
+                    "--per-instance" => per_instance = value.parse().context("--per-instance")?,
                     // A way to make an instance trap from outside (tests/wasmtime-host/trap-client.mjs).
-                    ["--max-instance-memory", bytes] => {
-                        runtime = runtime.trap_past_memory(bytes.parse().context("--max-instance-memory")?)
+                    "--max-instance-memory" => {
+                        runtime = runtime.trap_past_memory(value.parse().context("--max-instance-memory")?)
                     }
                     _ => bail!("{}", usage()),
                 }
             }
-            serve::serve(runtime, port.parse().context("--port")?, keep_alive_ms, per_instance)
+            check_deflate(&runtime, true, &deflate)?;
+            serve::serve(runtime, port.parse().context("--port")?, keep_alive_ms, per_instance, deflate)
         }
-        ["echo-client", url] => {
-            let summary = serve::echo_client(runtime, url)?;
+        ["echo-client", url, options @ ..] => {
+            let mut deflate = Vec::new();
+            for option in options {
+                deflate = deflate_flag(option).ok_or_else(|| anyhow!("{}", usage()))??;
+            }
+            check_deflate(&runtime, false, &deflate)?;
+            let summary = serve::echo_client(runtime, url, deflate)?;
             println!("echo-client: {summary}");
             Ok(())
         }
@@ -78,6 +163,10 @@ fn run() -> Result<()> {
                 for line in lines {
                     println!("  {line}");
                 }
+            }
+            println!("pair with permessage-deflate:");
+            for line in pair::run_deflate_pair(&runtime)? {
+                println!("  {line}");
             }
             Ok(())
         }

@@ -1,8 +1,10 @@
 //! A client handle and a server handle of one component instance talking through this host over
 //! an in-memory wire that splits the bytes at seeded random points.
 
-use crate::drive::{drain_some, finished, Assembler, Endpoint, Event};
-use crate::guest::{default_properties, header, Buffer, BufferType, CloseBuffer, Guest, Runtime, State};
+use crate::drive::{drain_some, finished, send_with_options, Assembler, Endpoint, Event};
+use crate::guest::{
+    default_properties, header, Buffer, BufferType, CloseBuffer, Guest, PropertyValue, Runtime, SendOptions, State,
+};
 use crate::net::big_payload;
 use anyhow::{anyhow, bail, Result};
 
@@ -162,6 +164,62 @@ pub fn run_pair(runtime: &Runtime, seed: u64, max_split: u64) -> Result<Vec<Stri
         "close: 1000 both ways, both handles closed ({} + {} sends completed)",
         c.sends_completed, s.sends_completed
     ));
+    g.drop_handle(client)?;
+    g.drop_handle(server)?;
+    Ok(lines)
+}
+
+/// permessage-deflate between a client and a server handle: the engine agrees it from the deflate
+/// properties, and send-and-drain's `compress` picks per message whether it goes out compressed
+/// (RSV1 on its frame, RFC 7692 6) or as is (RSV1 clear). Every message arrives intact.
+pub fn run_deflate_pair(runtime: &Runtime) -> Result<Vec<String>> {
+    let mut g = runtime.instantiate()?;
+    let mut lines = Vec::new();
+    let deflate = vec![PropertyValue::PerMessageDeflate(true), PropertyValue::DeflateThreshold(0)];
+    let client = g.create_client(deflate.clone(), Some(5))?.map_err(|e| anyhow!("{e:?}"))?;
+    let server = g.create_server(deflate, Some(6))?.map_err(|e| anyhow!("{e:?}"))?;
+    let mut request = g.begin_client_handshake(client, &[], &[], &[])?.map_err(|e| anyhow!("{e:?}"))?;
+    request.push(header("Host", "deflate.test"));
+    let response = g.begin_server_handshake(server, None, &[], &request)?.map_err(|e| anyhow!("{e:?}"))?;
+    g.end_client_handshake(client, &response)?.map_err(|e| anyhow!("{e:?}"))?;
+    for h in [client, server] {
+        let agreed = g.extensions(h)?;
+        if agreed != ["permessage-deflate"] {
+            bail!("extensions agreed: {agreed:?}");
+        }
+    }
+    g.receive(server, None)?.map_err(|e| anyhow!("{e:?}"))?;
+    let mut c = Peer::new(Endpoint::new(client));
+    let mut s = Peer::new(Endpoint::new(server));
+    let mut rng = Rng::new(1);
+    let text = br#"{"price": 100, "currency": "EUR"} "#.repeat(300);
+    for compress in [true, false, true] {
+        let mut wire = Vec::new();
+        send_with_options(
+            &mut g,
+            &mut c.ep,
+            BufferType::Utf8Message,
+            Some(&Buffer::Data(text.clone())),
+            SendOptions { compress },
+            &mut wire,
+        )?
+        .map_err(|e| anyhow!("send-and-drain: {e:?}"))?;
+        let rsv1 = wire.first().is_some_and(|b| b & 0x40 != 0);
+        if rsv1 != compress {
+            bail!("send-and-drain with compress {compress}: RSV1 {rsv1}");
+        }
+        // Uncompressed: the text, a 4-byte header (16-bit length) and the mask key.
+        if (compress && wire.len() >= 200) || (!compress && wire.len() != text.len() + 8) {
+            bail!("send-and-drain with compress {compress}: {} bytes on the wire", wire.len());
+        }
+        s.ep.inbox.extend_from_slice(&wire);
+        settle(&mut g, &mut c, &mut s, &mut rng, u64::MAX / 2)?;
+        lines.push(format!("send-and-drain with compress {compress}: {} bytes on the wire, RSV1 {rsv1}", wire.len()));
+    }
+    if s.messages.len() != 3 || s.messages.iter().any(|m| *m != (true, text.clone())) {
+        bail!("the server did not get the three messages intact");
+    }
+    lines.push("all three arrived intact".to_string());
     g.drop_handle(client)?;
     g.drop_handle(server)?;
     Ok(lines)

@@ -15,7 +15,8 @@
 
 use crate::drive::{drain, finished, send, Assembler, Endpoint, Event};
 use crate::guest::{
-    header, Buffer, BufferType, CloseBuffer, Error, Guest, HttpLimits, PropertyValue, Role, Runtime, State, Trap,
+    header, Buffer, BufferType, CloseBuffer, Error, Guest, HttpLimits, Properties, PropertyValue, Role, Runtime, State,
+    Trap,
 };
 use crate::net::parse_ws_url;
 use anyhow::{anyhow, bail, Context, Result};
@@ -285,11 +286,13 @@ fn release_handle(lease: &Lease, h: ResourceAny, result: Result<String>) -> Resu
     result
 }
 
-/// `echo-server --port N [--keep-alive MS]`: every connection is a task on one event loop, with
+/// `echo-server --port N [--keep-alive MS] [--deflate]`: every connection is a task on one event loop, with
 /// its own instance; with a keep-alive interval, the engine pings a silent peer after MS and
-/// fails the connection when the peer stays silent (0: off).
-pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32, per_instance: usize) -> Result<()> {
+/// fails the connection when the peer stays silent (0: off). `deflate`: the permessage-deflate
+/// properties (`--deflate`), with which the engine accepts a client's offer; empty for none.
+pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32, per_instance: usize, deflate: Properties) -> Result<()> {
     let pool = Pool::new(runtime, per_instance);
+    let deflate = Rc::new(deflate);
     run_event_loop(async move {
         let listener =
             TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding 127.0.0.1:{port}"))?;
@@ -299,10 +302,10 @@ pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32, per_instance: usiz
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
-                    let pool = pool.clone();
+                    let (pool, deflate) = (pool.clone(), deflate.clone());
                     tokio::task::spawn_local(async move {
                         let outcome = match pool.lease() {
-                            Ok(lease) => serve_connection(&lease, stream, keep_alive_ms).await,
+                            Ok(lease) => serve_connection(&lease, stream, keep_alive_ms, &deflate).await,
                             Err(e) => Err(e),
                         };
                         let instances = pool.live_instances();
@@ -324,11 +327,12 @@ pub fn serve(runtime: Runtime, port: u16, keep_alive_ms: u32, per_instance: usiz
 
 /// `echo-client URL`: connects, echoes every message until the connection is over; Ok when it
 /// ended in a closing handshake, an error (exit 1) when the handshake or the connection failed.
-pub fn echo_client(runtime: Runtime, url: &str) -> Result<String> {
+/// `deflate`: the permessage-deflate properties (`--deflate`), with which the engine offers it.
+pub fn echo_client(runtime: Runtime, url: &str, deflate: Properties) -> Result<String> {
     let pool = Pool::new(runtime, 1);
     let mut summary = String::new();
     run_event_loop(async {
-        summary = client_connection(&pool.lease()?, url).await?;
+        summary = client_connection(&pool.lease()?, url, &deflate).await?;
         Ok(())
     })?;
     Ok(summary)
@@ -378,10 +382,17 @@ fn peer_gone(e: &std::io::Error) -> bool {
 }
 
 /// One server connection: the request head, the upgrade or its refusal, then the echo loop.
-async fn serve_connection(lease: &Lease, mut stream: TcpStream, keep_alive_ms: u32) -> Result<String> {
+async fn serve_connection(
+    lease: &Lease,
+    mut stream: TcpStream,
+    keep_alive_ms: u32,
+    deflate: &[PropertyValue],
+) -> Result<String> {
     let clock = Instant::now();
     stream.set_nodelay(true)?;
-    let props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS), PropertyValue::KeepAliveInterval(keep_alive_ms)];
+    let mut props =
+        vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS), PropertyValue::KeepAliveInterval(keep_alive_ms)];
+    props.extend_from_slice(deflate);
     let created = create_handle(lease, |g| {
         let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
         g.tick(h, now_ms(clock))?;
@@ -511,12 +522,13 @@ async fn refuse(lease: &Lease, mut stream: TcpStream, refused: Error) -> Result<
 }
 
 /// One client connection: the client handshake through the component, then the echo loop.
-async fn client_connection(lease: &Lease, url: &str) -> Result<String> {
+async fn client_connection(lease: &Lease, url: &str, deflate: &[PropertyValue]) -> Result<String> {
     let (host, port, path) = parse_ws_url(url)?;
     let clock = Instant::now();
     let mut stream = TcpStream::connect((host.as_str(), port)).await.with_context(|| format!("connecting to {url}"))?;
     stream.set_nodelay(true)?;
-    let props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS)];
+    let mut props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS)];
+    props.extend_from_slice(deflate);
     let h = create_handle(lease, |g| {
         let h = g.create_client(props, None)?.map_err(|e| anyhow!("create-client: {e:?}"))?;
         g.tick(h, now_ms(clock))?;
@@ -733,13 +745,15 @@ async fn run_echo(
         return Ok(format!("echoed {} messages ({} bytes), then the instance trapped", echoed.messages, echoed.bytes));
     };
     let failure = g.failure(h)?;
+    let extensions = g.extensions(h)?;
     Ok(format!(
-        "echoed {} messages ({} bytes), close status {:?}, state {:?}{}",
+        "echoed {} messages ({} bytes), close status {:?}, state {:?}{}{}",
         echoed.messages,
         echoed.bytes,
         echoed.close_status,
         g.state(h)?,
-        failure.map(|f| format!(", failure: {}", f.case())).unwrap_or_default()
+        failure.map(|f| format!(", failure: {}", f.case())).unwrap_or_default(),
+        if extensions.is_empty() { String::new() } else { format!(", extensions: {}", extensions.join(", ")) }
     ))
 }
 

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use wit_component::{ComponentEncoder, DecodedWasm, WitPrinter};
 use wit_parser::{PackageId, Resolve, WorldItem, WorldKey};
 
-const PACKAGE: &str = "wsaction:engine@0.2.0";
+const PACKAGE: &str = "wsaction:engine@0.3.0";
 
 fn read(path: &str) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {path}"))

@@ -7,7 +7,9 @@ wasmtime::component::bindgen!({
     world: "wsaction",
     with: { "wasi:random/random": wasmtime_wasi::p2::bindings::random::random },
 });
-use exports::wsaction::engine::types::{Buffer, BufferType, DrainOptions, DrainResult, Error, Header, Indication};
+use exports::wsaction::engine::types::{
+    Buffer, BufferType, DrainOptions, DrainResult, Error, Header, Indication, SendOptions,
+};
 
 /// The store's state: the component imports wasi:random and nothing else.
 struct Host {
@@ -15,6 +17,8 @@ struct Host {
 }
 
 const OPTIONS: DrainOptions = DrainOptions { keep_receiving: true, max_out_bytes: None };
+/// Compressed when permessage-deflate was agreed (it is not here: no deflate properties).
+const SEND: SendOptions = SendOptions { compress: true };
 
 /// A component error is a value (the inner Result); the outer one is a trap.
 fn fail(error: Error) -> wasmtime::Error {
@@ -58,7 +62,7 @@ fn main() -> Result<()> {
 
     // The client sends: one crossing frames the message and returns the bytes to write.
     let hello = Buffer::Data(b"hello, component".to_vec());
-    let sent = handle.call_send_and_drain(&mut store, client, BufferType::Utf8Message, Some(&hello), OPTIONS)?;
+    let sent = handle.call_send_and_drain(&mut store, client, BufferType::Utf8Message, Some(&hello), SEND, OPTIONS)?;
     let wire = sent.map_err(fail)?.out;
 
     // The server reads those bytes: one crossing returns the message; its handler echoes it.
@@ -66,7 +70,8 @@ fn main() -> Result<()> {
     let mut reply_wire = read.out.clone();
     for message in deliver("server", &read) {
         let echo = Buffer::Data(message);
-        let sent = handle.call_send_and_drain(&mut store, server, BufferType::Utf8Message, Some(&echo), OPTIONS)?;
+        let sent =
+            handle.call_send_and_drain(&mut store, server, BufferType::Utf8Message, Some(&echo), SEND, OPTIONS)?;
         reply_wire.extend(sent.map_err(fail)?.out);
     }
 
