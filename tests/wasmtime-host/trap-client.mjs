@@ -5,16 +5,16 @@
 // starts a fresh instance, and keeps accepting").
 //
 // Three `ws` connections, a raw-socket peer that never reads and one whose request head is not
-// complete yet share instance A; a sixth connection is on instance B. One of A's sends a message larger than BYTES; echoing it needs
-// more memory than A may have, so A traps. Then:
+// complete yet share instance A; a sixth connection is on instance B. One of A's sends a message
+// larger than BYTES; echoing it needs more memory than A may have, so A traps. Then:
 //  - each of A's three `ws` connections closes with 1011 (a close frame, not a dropped socket: the
 //    victim, whose message was cut off mid-way, and the two that were idle), without waiting for
 //    the peer that does not read;
-//  - the peer that does not read holds echoes the server could not write: its stream stops
-//    mid-way (no close frame can follow part of a frame) and the TCP connection is closed;
+//  - the peer that does not read holds echoes the server cannot write within 5 s: its TCP
+//    connection is closed without a close frame (none can follow part of a frame);
 //  - the peer whose head was not complete is answered 503 (with Retry-After) once it is;
 //  - B's connection still echoes;
-//  - four new connections echo (B has room for three, so the fourth is on a fresh instance).
+//  - five new connections echo (B has room for four, so the fifth is on a fresh instance).
 // Usage: node trap-client.mjs ws://127.0.0.1:PORT/ BYTES
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
@@ -50,7 +50,7 @@ function echo(socket, text) {
 /**
  * A raw TCP peer that upgrades, then stops reading and writes `floodBytes` of binary messages:
  * the server's echoes pile up unwritten. `rest()` reads again and resolves, once the connection
- * is over, with the opcodes of the whole frames that came and the bytes after them.
+ * is over, with the opcodes of the whole frames the kernel still had and the bytes after them.
  */
 async function stalledPeer(floodBytes) {
   const { port, hostname } = new URL(url);
