@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real peers over loopback, every server started here on 127.0.0.1 and stopped here:
 #  1. the component as an echo server under wasmtime, talked to by a Node `ws` client, a Python
-#     `websockets` client and the component's own client (text, binary, 1 MiB, ping, close);
+#     `websockets` client and the component's own client (text, binary, 1 MiB, ping, close), and
+#     (on a server of its own) 200 `ws` clients at once while its threads are counted;
 #     and a hostile raw-socket peer (the echo replies precede the failing close);
 #  2. the component as a client under wasmtime against a Node `ws` echo server;
 #  3. the component's echo-client (the event loop) against a Python `websockets` server that sends
@@ -75,6 +76,12 @@ pids+=($!)
 url=$(wait_for_url "$log/keepalive.out")
 echo "== component echo server (wasmtime) with --keep-alive 200 at $url, Node ws client"
 node "$here/keepalive-client.mjs" "$url" 200
+
+"$host" --component "$component" echo-server --port 0 >"$log/threads.out" 2>"$log/threads.err" &
+pids+=($!)
+url=$(wait_for_url "$log/threads.out")
+echo "== component echo server (wasmtime) at $url, 200 Node ws clients at once: no thread per connection"
+node "$here/threads-client.mjs" "$url" "${pids[-1]}" || { tail -5 "$log/threads.err"; exit 1; }
 
 echo "== permessage-deflate: the component (wasmtime, --deflate) and Node ws with perMessageDeflate, both roles"
 node "$here/deflate-peers.mjs" "$host" "$component"
