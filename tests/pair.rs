@@ -619,3 +619,46 @@ fn send_now_writes_the_same_frames_as_the_action_loop() {
         pair.client.handle.send_now(BufferType::Utf8Message, Some(Buffer::Data(&[0xFF])), &mut Vec::new()).unwrap_err();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
 }
+
+/// A large message's payload goes from each read straight into the message buffer, unmasked in
+/// that one pass: after the first read, each ReceiveFromNetwork offers the receive buffer less the
+/// part of the piece already assembled, so every later read completes one piece and nothing waits
+/// in the receive buffer to be copied again.
+#[test]
+fn reads_of_a_large_message_keep_in_step_with_its_pieces() {
+    const BUFFER: usize = 4096;
+    let mut pair = Pair::open(&[], &[Property::ReceiveBufferSize(BUFFER as u32)]);
+    let payload: Vec<u8> = (0..4 * BUFFER + 100).map(|i| (i % 251) as u8).collect();
+    let wire = client_frame(0x82, &payload);
+    let header = wire.len() - payload.len();
+    let server = &mut pair.server.handle;
+    if server.outstanding_receive().is_none() {
+        let _ = server.receive(None);
+    }
+    let (mut offers, mut pieces, mut fed) = (Vec::new(), Vec::new(), 0);
+    while pieces.last().is_none_or(|(buffer_type, _)| *buffer_type != BufferType::BinaryMessage) {
+        let action = server.get_action(ActionQueue::Receive).unwrap().record();
+        let (id, kind, capacity) = (action.id, action.kind, action.receive_capacity);
+        let piece = (action.buffer_type, action.bytes.to_vec());
+        match kind {
+            ActionKind::ReceiveFromNetwork => {
+                offers.push(capacity);
+                let n = capacity.min(wire.len() - fed);
+                server.complete_receive(id, &wire[fed..fed + n]).unwrap();
+                fed += n;
+            }
+            ActionKind::IndicateReceiveComplete => {
+                pieces.push((piece.0.unwrap(), piece.1));
+                server.complete_action(id, 0).unwrap();
+                server.receive(None).unwrap();
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The first read brings the header and a piece short of the header's length; the second
+    // completes that piece; then one read per piece, and the last piece is the message's tail.
+    assert_eq!(offers, vec![BUFFER, header, BUFFER, BUFFER, BUFFER, BUFFER]);
+    let sizes: Vec<usize> = pieces.iter().map(|(_, bytes)| bytes.len()).collect();
+    assert_eq!(sizes, vec![BUFFER, BUFFER, BUFFER, BUFFER, 100]);
+    assert_eq!(pieces.into_iter().flat_map(|(_, bytes)| bytes).collect::<Vec<u8>>(), payload);
+}

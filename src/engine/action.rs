@@ -329,9 +329,9 @@ impl Handle {
                     }
                     Ok(Progress::NeedBytes) => {
                         self.compact_inbound();
-                        // websocket.h: the read offers the whole receive buffer (less what is
-                        // buffered), whether or not its memory is allocated yet.
-                        let capacity = self.config.receive_buffer_size as usize - self.in_end;
+                        // websocket.h: the read offers the receive buffer less what it holds
+                        // (see `read_capacity`), whether or not its memory is allocated yet.
+                        let capacity = self.read_capacity();
                         let id = self.take_id();
                         return Ok(Some(Outstanding::ReceiveFromNetwork { id, capacity }));
                     }
@@ -442,7 +442,7 @@ impl Handle {
                     }
                     self.inbound.resize(end, 0);
                 }
-                self.complete_receive_from_network(bytes_transferred);
+                self.complete_receive_from_network(bytes_transferred, bytes_transferred);
             }
             Outstanding::Indication { ready, .. } => self.complete_indication(ready),
         }
@@ -451,7 +451,9 @@ impl Handle {
 
     /// Completes a ReceiveFromNetwork action with the bytes the host read (at most
     /// `receive_capacity`; empty means the peer ended the stream). The usual way for hosts that
-    /// read into their own buffers (JS, WIT); `receive_buffer` + `complete_action` avoids the copy.
+    /// read into their own buffers (JS, WIT). Payload that continues (or a whole header that
+    /// begins) a data message goes straight into the message buffer, unmasked as it is copied; the
+    /// rest is copied into the receive buffer, which `receive_buffer` + `complete_action` avoids.
     pub fn complete_receive(&mut self, id: u32, data: &[u8]) -> Result<(), Error> {
         if self.abandoned_read.is_some_and(|(held, _)| held == id) {
             self.abandoned_read = None;
@@ -467,19 +469,28 @@ impl Handle {
                 problem: format!("{} bytes is more than the {} bytes offered", data.len(), capacity),
             });
         }
-        // The caller's bytes are appended: the receive buffer grows only as far as they reach.
-        let (start, end) = (self.in_end, self.in_end + data.len());
+        if data.is_empty() {
+            // The peer ended the stream.
+            return self.complete_action(id, 0);
+        }
+        // Payload continuing the data frame under way goes straight into the message buffer.
+        let direct = self.receive_payload_directly(data);
+        let rest = &data[direct..];
+        // The rest is appended: the receive buffer grows only as far as it reaches.
+        let (start, end) = (self.in_end, self.in_end + rest.len());
         let limit = self.config.receive_buffer_size as usize;
         if let Err(error) = super::make_room(&mut self.inbound, end, limit, "receive buffer") {
             return Err(self.fail_out_of_memory(error));
         }
         if self.inbound.len() < end {
             self.inbound.truncate(start);
-            self.inbound.extend_from_slice(data);
+            self.inbound.extend_from_slice(rest);
         } else {
-            self.inbound[start..end].copy_from_slice(data);
+            self.inbound[start..end].copy_from_slice(rest);
         }
-        self.complete_action(id, data.len())
+        self.receive_slot = None;
+        self.complete_receive_from_network(data.len(), rest.len());
+        Ok(())
     }
 
     /// The space an outstanding ReceiveFromNetwork action offers, to read into directly

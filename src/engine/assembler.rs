@@ -93,6 +93,19 @@ impl Handle {
         Ok(())
     }
 
+    /// `check_arrived` for bytes that can still be put back: when they fail, the UTF-8 state is
+    /// left as it was before them (so parsing them again fails the same way) and false returned.
+    pub(super) fn check_arrived_or_keep(&mut self, from: usize) -> bool {
+        let before = self.message.as_ref().map(|message| message.utf8);
+        if self.check_arrived(from).is_ok() {
+            return true;
+        }
+        if let (Some(message), Some(utf8)) = (self.message.as_mut(), before) {
+            message.utf8 = utf8;
+        }
+        false
+    }
+
     /// The piece `pending` makes now: the message's last piece once its final frame ended, a
     /// fragment piece once `pending` holds a receive buffer's worth, or nothing yet.
     pub(super) fn cut_piece(&mut self, message_done: bool) -> Result<Option<Ready>, Violation> {

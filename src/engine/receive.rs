@@ -84,15 +84,18 @@ impl Handle {
         self.receive_op = Some(context);
         Ok(())
     }
-    pub(super) fn complete_receive_from_network(&mut self, count: usize) {
-        if count == 0 {
+    /// A ReceiveFromNetwork completed with `read` bytes, of which the last `buffered` are in the
+    /// receive buffer (the others went straight into the message buffer, see
+    /// `receive_payload_directly`).
+    pub(super) fn complete_receive_from_network(&mut self, read: usize, buffered: usize) {
+        if read == 0 {
             // websocket.h: 0 cancels the receive. The peer ended the stream without (or after) a close.
             self.receive_finished = true;
             self.ready = Some(Ready::Abnormal);
             self.transition(Event::Failed);
             return;
         }
-        self.in_end += count;
+        self.in_end += buffered;
         // Activity is stamped with the last tick's time: a host that ticks only at deadlines makes
         // the idle interval start a little early, never late.
         if self.now.is_some() {
@@ -111,8 +114,12 @@ impl Handle {
                 self.pending.copy_within(len.., 0);
                 let keep = self.pending.len() - len;
                 self.pending.truncate(keep);
-                if self.message.is_none() {
-                    // The message is complete: memory it needed beyond an idle handle's goes back.
+                if self.message.is_none() && self.in_start == self.in_end {
+                    // The message is complete and nothing more is buffered: memory it needed
+                    // beyond an idle handle's goes back. With more buffered (small messages, many
+                    // to a read), the next message would take it again at once: a 64 KiB
+                    // allocation and free per 16-byte message was a quarter of their parse time;
+                    // `compact_inbound` gives it back once the read is parsed.
                     super::release_if_idle(&mut self.pending);
                     self.inflate_input.clear();
                     super::release_if_idle(&mut self.inflate_input);
@@ -243,16 +250,91 @@ impl Handle {
     fn copy_payload(&mut self, inbound: &mut InboundFrame, take: usize, control: bool) {
         let src = &self.inbound[self.in_start..self.in_start + take];
         let target = if control { &mut self.control } else { &mut self.pending };
-        match inbound.header.mask {
-            Some(key) => {
-                let from = target.len();
-                target.resize(from + take, 0);
-                frame::copy_masked(&mut target[from..], src, key, (inbound.consumed % 4) as usize);
-            }
-            None => target.extend_from_slice(src),
-        }
-        inbound.consumed += take as u64;
+        append_payload(target, src, inbound);
         self.in_start += take;
+    }
+
+    /// How many bytes of a read can go straight into `pending` (see `receive_payload_directly`):
+    /// while an uncompressed data frame's payload is under way, nothing else is buffered, no
+    /// indication waits and the piece being assembled has room. None otherwise.
+    fn direct_payload_room(&self) -> Option<usize> {
+        if self.in_start != self.in_end || self.ready.is_some() || self.receive_finished || self.failure.is_some() {
+            return None;
+        }
+        let inbound = self.frame.filter(|inbound| !frame::is_control(inbound.header.opcode))?;
+        if self.message.is_none() || self.receiving_compressed() {
+            return None;
+        }
+        let piece_room = (self.config.receive_buffer_size as usize).checked_sub(self.pending.len())?;
+        let room = (inbound.remaining().min(piece_room as u64)) as usize;
+        (room > 0).then_some(room)
+    }
+
+    /// What a ReceiveFromNetwork offers: the receive buffer less what it holds. While a data
+    /// frame's payload goes straight into the message buffer, what it holds is the piece being
+    /// assembled there: a larger read would only wait in the receive buffer for that piece to be
+    /// indicated, and cost a second pass over it (a frame header shifts a large message's pieces
+    /// against the reads; this keeps the reads in step with the pieces after the first).
+    pub(super) fn read_capacity(&self) -> usize {
+        let size = self.config.receive_buffer_size as usize;
+        match self.direct_payload_room() {
+            Some(_) => size - self.pending.len(),
+            None => size - self.in_end,
+        }
+    }
+
+    /// The first bytes of a read that continue the data frame under way (or begin a new message
+    /// with a whole header, see `start_message_directly`) go straight into `pending`, unmasked in
+    /// the same pass that copies them: one pass over a large message's payload instead of a copy
+    /// into the receive buffer and another out of it. Returns how many bytes it took (the rest of
+    /// the read is buffered as usual). Indications are the same as on the buffered path (the same
+    /// bytes reach `pending` in the same order, and pieces are cut by its length); text is
+    /// checked here, and bytes that fail are put back for the buffered path to fail the
+    /// connection the usual way, from `get_action`.
+    pub(super) fn receive_payload_directly(&mut self, data: &[u8]) -> usize {
+        let header_len = self.start_message_directly(data);
+        let data = &data[header_len..];
+        let Some(room) = self.direct_payload_room() else { return header_len };
+        let Some(mut inbound) = self.frame else { return header_len };
+        let take = room.min(data.len());
+        let capacity = self.config.receive_buffer_size as usize;
+        let from = self.pending.len();
+        if super::make_room(&mut self.pending, from + take, capacity, "message buffer").is_err() {
+            // The buffered path runs into the same shortage and fails the connection for it.
+            return header_len;
+        }
+        append_payload(&mut self.pending, &data[..take], &mut inbound);
+        if !self.check_arrived_or_keep(from) {
+            self.pending.truncate(from);
+            return header_len;
+        }
+        self.frame = Some(inbound);
+        header_len + take
+    }
+
+    /// A read that begins with the first frame of a new message (text or binary, no RSV bits)
+    /// while nothing is buffered and no message is under way: its header is taken here, with the
+    /// same checks as on the buffered path, so that its payload can follow straight into `pending`.
+    /// Returns the header's length, or 0 when the read starts otherwise or the header breaks a
+    /// rule: then nothing changed, and the buffered path parses it (and fails the connection).
+    fn start_message_directly(&mut self, data: &[u8]) -> usize {
+        if self.frame.is_some() || self.message.is_some() || self.in_start != self.in_end || self.ready.is_some() {
+            return 0;
+        }
+        if self.receive_finished || self.failure.is_some() {
+            return 0;
+        }
+        let Ok(HeaderParse::Complete(header, used)) = frame::parse_header(data) else { return 0 };
+        if header.rsv != 0 || !matches!(header.opcode, frame::OPCODE_TEXT | frame::OPCODE_BINARY) {
+            return 0;
+        }
+        if self.start_frame(header).is_err() {
+            // With no message under way, a data frame's header sets only these two.
+            self.message = None;
+            self.frame = None;
+            return 0;
+        }
+        used
     }
 
     /// Inflates the next buffered part of a compressed frame into `pending` (RFC 7692 7.2.2):
@@ -270,10 +352,7 @@ impl Handle {
         let src = &self.inbound[self.in_start..self.in_start + take];
         self.inflate_input.clear();
         match inbound.header.mask {
-            Some(key) => {
-                self.inflate_input.resize(take, 0);
-                frame::copy_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize);
-            }
+            Some(key) => frame::extend_masked(&mut self.inflate_input, src, key, (inbound.consumed % 4) as usize),
             None => self.inflate_input.extend_from_slice(src),
         }
         // RFC 7692 7.2.2: the tail 0x00 0x00 0xff 0xff follows the last frame's payload.
@@ -340,4 +419,13 @@ impl Handle {
         self.frame = Some(InboundFrame { header, consumed: 0 });
         Ok(())
     }
+}
+
+/// Appends payload bytes to `target`, unmasking them (RFC 6455 5.3) from the frame's mask phase.
+fn append_payload(target: &mut Vec<u8>, src: &[u8], inbound: &mut InboundFrame) {
+    match inbound.header.mask {
+        Some(key) => frame::extend_masked(target, src, key, (inbound.consumed % 4) as usize),
+        None => target.extend_from_slice(src),
+    }
+    inbound.consumed += src.len() as u64;
 }

@@ -417,8 +417,6 @@ fn write_frame(out: &mut Vec<u8>, opcode: u8, fin: bool, rsv: u8, mask: Option<[
     let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
     out.reserve(frame::header_len(payload.len() as u64, mask.is_some()) + payload.len());
     frame::write_header(out, &header);
-    let start = out.len();
     // The fused word loop, even with a zero key: the header shifts the payload's alignment.
-    out.resize(start + payload.len(), 0);
-    frame::copy_masked(&mut out[start..], payload, mask.unwrap_or([0; 4]), 0);
+    frame::extend_masked(out, payload, mask.unwrap_or([0; 4]), 0);
 }
