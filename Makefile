@@ -354,6 +354,7 @@ bench-conns: setup-js $(LOAD)/node_modules/.installed
 	DENO=$(DENO) node $(LOAD)/bench-conns.mjs $(BENCH_CONNS_ARGS)
 
 # A fault stays with its connection (issue 10 items 2 and 3: wasm memory running out in one
-# connection's upgrade or send, a trap in an engine instance). Part of `make test` (about 30 s).
+# connection's upgrade or send, a trap in an engine instance), on Node and on Deno (Deno's own
+# WebSocket as the clients). Part of `make test` (about 30 s).
 test-faults: setup-js $(LOAD)/node_modules/.installed
-	node --test $(LOAD)/faults.test.mjs
+	DENO=$(DENO) node --test $(LOAD)/faults.test.mjs

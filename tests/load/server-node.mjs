@@ -5,6 +5,9 @@
 // figures as JSON (after two full GCs, so both servers are measured the same way):
 // { rss, heapUsed, external, arrayBuffers, wasm (bytes of wasm memory of every engine instance,
 // wsaction only), wasmFirstInstance (the first instance's), connections }.
+// GET /fill?left=BYTES (wsaction only, for faults.test.mjs) grows the first engine instance's wasm
+// memory from outside until at most BYTES of wasm32's 4 GiB are left (fast.js's
+// fillMemoryForTests), then answers the stats.
 // Every message is echoed, except the text "!send N", answered with a binary message of N MiB
 // (a server that sends a large message of its own, for faults.test.mjs).
 import http from 'node:http';
@@ -21,6 +24,7 @@ const kind = process.argv[2];
 let WebSocketServer;
 let wasmBytes = () => null;
 let firstInstanceBytes = () => null;
+let fill = null;
 let options = {};
 if (kind === 'wsaction') {
   ({ WebSocketServer } = await import('../../pkg/node.js'));
@@ -31,6 +35,8 @@ if (kind === 'wsaction') {
   // The wasm memory of every engine instance of the pool, and of the first (the fullest).
   wasmBytes = () => pool.poolStats().instances.reduce((n, i) => n + i.memory, 0);
   firstInstanceBytes = () => pool.poolStats().instances.find((i) => i.id === 0)?.memory ?? null;
+  const [{ fillMemoryForTests }, firstGlue] = await Promise.all([import('../../pkg/src/fast.js'), import('../../pkg/dist/wsaction.js')]);
+  fill = (left) => fillMemoryForTests(firstGlue, left);
   if (process.argv[3]) options = { properties: JSON.parse(process.argv[3]) };
 } else if (kind === 'ws') {
   ({ WebSocketServer } = await import('ws'));
@@ -47,6 +53,8 @@ const port = server.address().port;
 const connections = () => server.clients.size;
 
 const stats = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  if (url.pathname === '/fill' && fill) fill(Number(url.searchParams.get('left')));
   if (globalThis.gc) {
     globalThis.gc();
     globalThis.gc();

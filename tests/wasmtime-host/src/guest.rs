@@ -7,7 +7,7 @@
 use anyhow::{anyhow, Context, Result};
 use std::path::Path;
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomCtx};
 
 wasmtime::component::bindgen!({
@@ -20,15 +20,20 @@ wasmtime::component::bindgen!({
 
 pub use exports::wsaction::engine::types::*;
 
-/// What the store holds: only wasi:random's state, since that is all the component imports.
+/// What the store holds: wasi:random's state, since that is all the component imports, and the
+/// limits its memory may grow to.
 pub struct HostState {
     random: WasiRandomCtx,
+    limits: StoreLimits,
 }
 
 /// The compiled component, ready to instantiate (once per connection, or once for many handles).
 #[derive(Clone)]
 pub struct Runtime {
     pre: WsactionPre<HostState>,
+    /// Each instance's memory may grow to this many bytes; growing past it traps (see
+    /// `trap_past_memory`).
+    memory_ceiling: Option<usize>,
 }
 
 impl Runtime {
@@ -44,14 +49,28 @@ impl Runtime {
         })
         .map_err(|e| anyhow!("{e:?}"))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| anyhow!("{e:?}"))?;
-        Ok(Runtime { pre: WsactionPre::new(pre).map_err(|e| anyhow!("{e:?}"))? })
+        Ok(Runtime { pre: WsactionPre::new(pre).map_err(|e| anyhow!("{e:?}"))?, memory_ceiling: None })
+    }
+
+    /// A way to make an instance trap from outside, for the tests of what a host does after a
+    /// trap: a `memory.grow` that would take an instance's memory past `bytes` traps (wasmtime's
+    /// StoreLimits with trap_on_grow_failure) instead of failing in a way the component could
+    /// answer with an out-of-memory error.
+    pub fn trap_past_memory(mut self, bytes: usize) -> Runtime {
+        self.memory_ceiling = Some(bytes);
+        self
     }
 
     /// A fresh instance in a fresh store.
     pub fn instantiate(&self) -> Result<Guest> {
-        let mut store = Store::new(self.pre.engine(), HostState { random: WasiRandomCtx::default() });
+        let limits = match self.memory_ceiling {
+            Some(bytes) => StoreLimitsBuilder::new().memory_size(bytes).trap_on_grow_failure(true).build(),
+            None => StoreLimits::default(),
+        };
+        let mut store = Store::new(self.pre.engine(), HostState { random: WasiRandomCtx::default(), limits });
+        store.limiter(|state| &mut state.limits);
         let api = self.pre.instantiate(&mut store).map_err(|e| anyhow!("{e:?}"))?;
-        Ok(Guest { store, api })
+        Ok(Guest { store, api, trapped: false })
     }
 }
 
@@ -59,13 +78,25 @@ impl Runtime {
 pub struct Guest {
     store: Store<HostState>,
     api: Wsaction,
+    /// A call trapped (or failed in the host): the instance's state is whatever the trap left,
+    /// so no call may go into it again.
+    trapped: bool,
 }
 
 /// A trap or host-side failure (never a component `error`, which comes back as a value).
 pub type Trap = anyhow::Error;
 
-fn trap(e: wasmtime::Error) -> Trap {
-    anyhow!("trap or host failure: {e:?}")
+impl Guest {
+    /// Remembers that a call trapped, and says so in the error.
+    fn trap(&mut self, e: wasmtime::Error) -> Trap {
+        self.trapped = true;
+        anyhow!("trap or host failure: {e:?}")
+    }
+
+    /// True once a call into this instance trapped: a host drops it and calls it no more.
+    pub fn trapped(&self) -> bool {
+        self.trapped
+    }
 }
 
 /// No properties: every one keeps its documented default.
@@ -80,13 +111,14 @@ pub fn header(name: &str, value: &str) -> Header {
 macro_rules! handle_call {
     ($self:ident, $method:ident $(, $arg:expr)*) => {{
         let handle = $self.api.wsaction_engine_engine().handle();
-        handle.$method(&mut $self.store $(, $arg)*).map_err(trap)
+        handle.$method(&mut $self.store $(, $arg)*).map_err(|e| $self.trap(e))
     }};
 }
 
 macro_rules! free_call {
     ($self:ident, $method:ident $(, $arg:expr)*) => {{
-        $self.api.wsaction_engine_engine().$method(&mut $self.store $(, $arg)*).map_err(trap)
+        let result = $self.api.wsaction_engine_engine().$method(&mut $self.store $(, $arg)*);
+        result.map_err(|e| $self.trap(e))
     }};
 }
 
@@ -109,7 +141,7 @@ impl Guest {
 
     /// WebSocketDeleteHandle: drops the resource.
     pub fn drop_handle(&mut self, h: ResourceAny) -> Result<(), Trap> {
-        h.resource_drop(&mut self.store).map_err(trap)
+        h.resource_drop(&mut self.store).map_err(|e| self.trap(e))
     }
 
     pub fn role(&mut self, h: ResourceAny) -> Result<Role, Trap> {

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! wsaction-wasmtime [--component PATH] echo-server --port N [--keep-alive MS] [--per-instance N] [--deflate[=OPTIONS]]
-//!     # port 0 picks a free one; --per-instance: connections sharing one component instance
+//!     [--max-instance-memory BYTES]
+//!     # port 0 picks a free one; --per-instance: connections sharing one component instance;
+//!     # --max-instance-memory (for tests): an instance whose memory would grow past BYTES traps
 //! wsaction-wasmtime [--component PATH] echo-client ws://127.0.0.1:N/ [--deflate[=OPTIONS]]  # echoes until the server closes
 //! wsaction-wasmtime [--component PATH] client ws://127.0.0.1:N/        # a script, every echo checked
 //! wsaction-wasmtime [--component PATH] pair [SEED]
@@ -27,7 +29,7 @@ use wsaction_wasmtime_host::{fuzz, net, pair, scenarios, serve};
 const DEFAULT_PER_INSTANCE: usize = 256;
 
 fn usage() -> &'static str {
-    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] [--per-instance N] [--deflate[=OPTIONS]] | echo-client URL [--deflate[=OPTIONS]] | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
+    "usage: wsaction-wasmtime [--component PATH] (echo-server --port N [--keep-alive MS] [--per-instance N] [--deflate[=OPTIONS]] [--max-instance-memory BYTES] | echo-client URL [--deflate[=OPTIONS]] | client URL | pair [SEED] | scenarios DIR RESULTS.json | fuzz [SEEDS] [STEPS])\n\
      The component path defaults to $WSACTION_COMPONENT (make component prints it).\n\
      --deflate: permessage-deflate with ws's defaults; OPTIONS (ws's perMessageDeflate names, comma-separated):\n\
      threshold=N, serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits=N, clientMaxWindowBits=N, level=N, memLevel=N"
@@ -114,6 +116,7 @@ fn run() -> Result<()> {
     match args.as_slice() {
         ["echo-server", "--port", port, options @ ..] => {
             let (mut keep_alive_ms, mut per_instance, mut deflate) = (0u32, DEFAULT_PER_INSTANCE, Vec::new());
+            let mut runtime = runtime;
             let mut options = options.iter();
             while let Some(&option) = options.next() {
                 if let Some(properties) = deflate_flag(option) {
@@ -124,6 +127,10 @@ fn run() -> Result<()> {
                 match option {
                     "--keep-alive" => keep_alive_ms = value.parse().context("--keep-alive")?,
                     "--per-instance" => per_instance = value.parse().context("--per-instance")?,
+                    // A way to make an instance trap from outside (tests/wasmtime-host/trap-client.mjs).
+                    "--max-instance-memory" => {
+                        runtime = runtime.trap_past_memory(value.parse().context("--max-instance-memory")?)
+                    }
                     _ => bail!("{}", usage()),
                 }
             }

@@ -4,26 +4,34 @@
 //! instances, up to `per_instance` handles in each (a handle is the engine's per-connection
 //! resource): an upgraded handle costs about 10 KiB of a shared instance's memory against about
 //! 56 KiB for an instance of its own. A new instance starts when the others are full, an instance
-//! is dropped (its wasm memory freed) when its last connection ends, and an instance that trapped
-//! takes no new connections. The component does all protocol work:
+//! is dropped (its wasm memory freed) when its last connection ends. An instance that traps is
+//! never called again: each of its connections is failed at once (a close frame 1011 after what
+//! was already on its way, or a 503 before the upgrade; the TCP connection closed alone when
+//! those bytes cannot leave), the instance goes once they are, and new connections get a fresh
+//! instance, as pkg/src/pool.js does in JavaScript. The component does all protocol work:
 //! HTTP heads, the handshake and its rejections, framing, masking, UTF-8, ping/pong, close and
 //! its timers. This file moves bytes, keeps the clock, sleeps until the engine's next deadline,
 //! stops reading a peer whose echoes pile up, and echoes.
 
 use crate::drive::{drain, finished, send, Assembler, Endpoint, Event};
 use crate::guest::{
-    header, Buffer, BufferType, CloseBuffer, Error, Guest, HttpLimits, Properties, PropertyValue, Runtime, State, Trap,
+    header, Buffer, BufferType, CloseBuffer, Error, Guest, HttpLimits, Properties, PropertyValue, Role, Runtime, State,
+    Trap,
 };
 use crate::net::parse_ws_url;
 use anyhow::{anyhow, bail, Context, Result};
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::io::{ErrorKind, Write};
+use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use wasmtime::component::ResourceAny;
 
 /// The engine's own head limits (its defaults answer an oversized head with 431).
@@ -116,9 +124,41 @@ fn run_event_loop<F: Future<Output = Result<()>>>(future: F) -> Result<()> {
 struct Instance {
     guest: RefCell<Guest>,
     connections: Cell<usize>,
-    /// A call into it trapped or failed: it takes no new connections.
+    /// It could not create or drop a handle, or it trapped: it takes no new connections.
     poisoned: Cell<bool>,
+    /// A call into it trapped: it is never called again, and its connections are failed.
+    trapped: Cell<bool>,
+    /// Wakes this instance's connections when it traps (they wait on their sockets or timers).
+    trap_signal: Notify,
 }
+
+impl Instance {
+    /// Called when a borrow of the guest ends: if a call in it trapped, every connection of the
+    /// instance is woken to fail itself, and the instance takes no new connection.
+    fn note_trap(&self, guest: &Guest) {
+        if guest.trapped() && !self.trapped.get() {
+            self.trapped.set(true);
+            self.poisoned.set(true);
+            eprintln!(
+                "an instance trapped: its {} connection(s) are failed, new connections go to a fresh instance",
+                self.connections.get()
+            );
+            self.trap_signal.notify_waiters();
+        }
+    }
+}
+
+/// The error a connection gets when it would call an instance that trapped.
+#[derive(Debug)]
+struct InstanceTrapped;
+
+impl std::fmt::Display for InstanceTrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the connection's component instance trapped")
+    }
+}
+
+impl std::error::Error for InstanceTrapped {}
 
 /// The instances of the event loop's connections.
 pub struct Pool {
@@ -136,6 +176,7 @@ impl Pool {
     fn lease(&self) -> Result<Lease> {
         let mut instances = self.instances.borrow_mut();
         // Instances no connection uses any more go, and their memory with them.
+        // A trapped one goes too: its connections hold it until each has failed.
         instances.retain(|i| i.connections.get() > 0 && !i.poisoned.get());
         let instance = match instances.iter().find(|i| i.connections.get() < self.per_instance) {
             Some(instance) => instance.clone(),
@@ -145,6 +186,8 @@ impl Pool {
                     guest: RefCell::new(guest),
                     connections: Cell::new(0),
                     poisoned: Cell::new(false),
+                    trapped: Cell::new(false),
+                    trap_signal: Notify::new(),
                 });
                 instances.push(instance.clone());
                 instance
@@ -154,9 +197,9 @@ impl Pool {
         Ok(Lease { instance })
     }
 
-    /// Instances with a connection.
+    /// Healthy instances with a connection.
     fn live_instances(&self) -> usize {
-        self.instances.borrow().iter().filter(|i| i.connections.get() > 0).count()
+        self.instances.borrow().iter().filter(|i| i.connections.get() > 0 && !i.trapped.get()).count()
     }
 }
 
@@ -167,8 +210,49 @@ struct Lease {
 }
 
 impl Lease {
-    fn guest(&self) -> RefMut<'_, Guest> {
-        self.instance.guest.borrow_mut()
+    /// The instance, for a run of calls; an InstanceTrapped error once it trapped.
+    fn guest(&self) -> Result<GuestBorrow<'_>> {
+        if self.instance.trapped.get() {
+            return Err(InstanceTrapped.into());
+        }
+        Ok(GuestBorrow { guest: self.instance.guest.borrow_mut(), instance: &self.instance })
+    }
+
+    /// True once the instance trapped (this connection's call or another's).
+    fn trapped(&self) -> bool {
+        self.instance.trapped.get()
+    }
+
+    /// Resolves when the instance traps.
+    async fn trap_signal(&self) {
+        if !self.trapped() {
+            self.instance.trap_signal.notified().await;
+        }
+    }
+}
+
+/// A borrow of an instance that notices, when it ends, whether a call in it trapped.
+struct GuestBorrow<'a> {
+    guest: RefMut<'a, Guest>,
+    instance: &'a Instance,
+}
+
+impl Deref for GuestBorrow<'_> {
+    type Target = Guest;
+    fn deref(&self) -> &Guest {
+        &self.guest
+    }
+}
+
+impl DerefMut for GuestBorrow<'_> {
+    fn deref_mut(&mut self) -> &mut Guest {
+        &mut self.guest
+    }
+}
+
+impl Drop for GuestBorrow<'_> {
+    fn drop(&mut self) {
+        self.instance.note_trap(&self.guest);
     }
 }
 
@@ -178,28 +262,24 @@ impl Drop for Lease {
     }
 }
 
-/// Runs one connection's handle from creation to drop, whatever happens in between: a handle
-/// left behind would hold its memory in a shared instance. An instance that cannot create or
-/// drop a handle (a trap, or memory it cannot get) is poisoned: it takes no new connection, and
-/// after a trap its other connections fail on their next call.
-async fn with_handle<F, Fut>(
-    lease: &Lease,
-    create: impl FnOnce(&mut Guest) -> Result<ResourceAny>,
-    run: F,
-) -> Result<String>
-where
-    F: FnOnce(ResourceAny) -> Fut,
-    Fut: Future<Output = Result<String>>,
-{
-    let h = match create(&mut lease.guest()) {
-        Ok(h) => h,
-        Err(e) => {
-            lease.instance.poisoned.set(true);
-            return Err(e);
-        }
-    };
-    let result = run(h).await;
-    if let Err(e) = lease.guest().drop_handle(h) {
+/// Creates a connection's handle. An instance that cannot (a trap, or memory it cannot get) is
+/// poisoned: it takes no new connection.
+fn create_handle(lease: &Lease, create: impl FnOnce(&mut Guest) -> Result<ResourceAny>) -> Result<ResourceAny> {
+    let created = create(&mut *lease.guest()?);
+    if created.is_err() {
+        lease.instance.poisoned.set(true);
+    }
+    created
+}
+
+/// Drops a connection's handle once the connection is over, whatever its `result`: a handle left
+/// behind would hold its memory in a shared instance. An instance that cannot drop it is
+/// poisoned; one that trapped is not called (its memory goes with it).
+fn release_handle(lease: &Lease, h: ResourceAny, result: Result<String>) -> Result<String> {
+    if lease.trapped() {
+        return result;
+    }
+    if let Err(e) = lease.guest().and_then(|mut g| g.drop_handle(h)) {
         lease.instance.poisoned.set(true);
         return Err(e.context(format!("the instance is poisoned (after: {:?})", result.as_ref().err())));
     }
@@ -313,46 +393,101 @@ async fn serve_connection(
     let mut props =
         vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS), PropertyValue::KeepAliveInterval(keep_alive_ms)];
     props.extend_from_slice(deflate);
-    let create = |g: &mut Guest| -> Result<ResourceAny> {
+    let created = create_handle(lease, |g| {
         let h = g.create_server(props, None)?.map_err(|e| anyhow!("create-server: {e:?}"))?;
         g.tick(h, now_ms(clock))?;
         Ok(h)
+    });
+    let h = match created {
+        Ok(h) => h,
+        Err(e) if lease.trapped() => return unavailable(stream, e).await,
+        Err(e) => return Err(e),
     };
-    with_handle(lease, create, |h| async move {
-        let read = read_head(&mut stream, |buf| {
-            let parsed = lease.guest().parse_request_head(buf, DEFAULT_LIMITS)?;
-            Ok(parsed.map(|parsed| parsed.map(|p| (p.head, p.consumed as usize))))
-        })
-        .await?;
-        let (request, leftover) = match read {
-            HeadRead::Head(request, leftover) => (request, leftover),
-            HeadRead::Refused(e) => return refuse(lease, stream, e).await,
-            HeadRead::PeerGone => return Ok("the peer left before its HTTP head ended".to_string()),
-            HeadRead::TimedOut => return Ok(format!("no complete HTTP head within {HEAD_TIMEOUT:?}: dropped")),
-        };
-        let accepted = {
-            let g = &mut *lease.guest();
-            match g.check_request_line(&request.method, request.minor_version)? {
-                Err(e) => Err(e),
-                Ok(()) => g.begin_server_handshake(h, None, &[], &request.headers)?,
+    let result = match upgrade(lease, h, &mut stream).await {
+        Ok(Upgrade::Accepted { response, leftover }) => match stream.write_all(&response).await {
+            Ok(()) => {
+                let mut ep = Endpoint::new(h);
+                ep.inbox = leftover;
+                echo_loop(lease, &mut ep, stream, clock, Role::Server).await
             }
-        };
-        let response_headers = match accepted {
-            Ok(headers) => headers,
-            Err(e) => return refuse(lease, stream, e).await,
-        };
-        let head = {
-            let g = &mut *lease.guest();
-            g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
-            g.serialize_response_head(101, "Switching Protocols", &response_headers)?
-                .map_err(|e| anyhow!("serialize-response-head: {e:?}"))?
-        };
-        stream.write_all(&head).await?;
-        let mut ep = Endpoint::new(h);
-        ep.inbox = leftover;
-        echo_loop(lease, &mut ep, stream, clock).await
+            Err(e) => Err(e.into()),
+        },
+        Ok(Upgrade::Refused(e)) => refuse(lease, stream, e).await,
+        Ok(Upgrade::Ended(summary)) => Ok(summary),
+        Err(e) if lease.trapped() => unavailable(stream, e).await,
+        Err(e) => Err(e),
+    };
+    release_handle(lease, h, result)
+}
+
+/// How a server handshake ended.
+enum Upgrade {
+    /// Accepted: the 101 response to write, and the bytes read after the request head.
+    Accepted { response: Vec<u8>, leftover: Vec<u8> },
+    /// Refused by the component: answer with its status.
+    Refused(Error),
+    /// The peer left or took too long: nothing to answer.
+    Ended(String),
+}
+
+/// Reads the request head and runs the server handshake through the component. Nothing is
+/// written to the peer here, so a trap on the way leaves it free to be answered with a 503.
+async fn upgrade(lease: &Lease, h: ResourceAny, stream: &mut TcpStream) -> Result<Upgrade> {
+    let read = read_head(stream, |buf| {
+        let parsed = lease.guest()?.parse_request_head(buf, DEFAULT_LIMITS)?;
+        Ok(parsed.map(|parsed| parsed.map(|p| (p.head, p.consumed as usize))))
     })
-    .await
+    .await?;
+    let (request, leftover) = match read {
+        HeadRead::Head(request, leftover) => (request, leftover),
+        HeadRead::Refused(e) => return Ok(Upgrade::Refused(e)),
+        HeadRead::PeerGone => return Ok(Upgrade::Ended("the peer left before its HTTP head ended".to_string())),
+        HeadRead::TimedOut => {
+            return Ok(Upgrade::Ended(format!("no complete HTTP head within {HEAD_TIMEOUT:?}: dropped")))
+        }
+    };
+    let g = &mut *lease.guest()?;
+    let accepted = match g.check_request_line(&request.method, request.minor_version)? {
+        Err(e) => Err(e),
+        Ok(()) => g.begin_server_handshake(h, None, &[], &request.headers)?,
+    };
+    let response_headers = match accepted {
+        Ok(headers) => headers,
+        Err(e) => return Ok(Upgrade::Refused(e)),
+    };
+    g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
+    let response = g
+        .serialize_response_head(101, "Switching Protocols", &response_headers)?
+        .map_err(|e| anyhow!("serialize-response-head: {e:?}"))?;
+    Ok(Upgrade::Accepted { response, leftover })
+}
+
+/// The answer to an upgrade whose instance trapped before it could be accepted: 503 with
+/// Retry-After (as pkg/src answers ENGINE_TRAPPED), written here since the component is gone.
+async fn unavailable(mut stream: TcpStream, trap: anyhow::Error) -> Result<String> {
+    const ANSWER: &[u8] =
+        b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let summary = format!("answered 503: {trap:#}");
+    if let Err(e) = stream.write_all(ANSWER).await {
+        return if peer_gone(&e) { Ok(format!("{summary} (the peer left first)")) } else { Err(e.into()) };
+    }
+    let (mut reader, mut writer) = stream.into_split();
+    linger(&mut reader, &mut writer).await;
+    Ok(summary)
+}
+
+/// Half-closes, then takes what the peer still sends until it hangs up (at most REFUSAL_LINGER):
+/// closing with unread bytes would send a reset that can destroy the last answer before the
+/// peer reads it.
+async fn linger(reader: &mut OwnedReadHalf, writer: &mut OwnedWriteHalf) {
+    let _ = writer.shutdown().await;
+    let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+        let mut sink = Vec::new();
+        while matches!(read_into(reader, &mut sink).await, Ok(n) if n > 0) {
+            sink.clear();
+        }
+    })
+    .await;
 }
 
 /// Answers a refused upgrade with the status and headers the component chose (400 for a
@@ -368,22 +503,21 @@ async fn refuse(lease: &Lease, mut stream: TcpStream, refused: Error) -> Result<
     // No body, and no keeping the connection for another request.
     headers.push(header("Content-Length", "0"));
     headers.push(header("Connection", "close"));
-    let head = {
-        let g = &mut *lease.guest();
+    let head = lease.guest().and_then(|mut g| {
         let reason = g.reason_phrase(status)?;
-        g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))?
+        g.serialize_response_head(status, &reason, &headers)?.map_err(|e| anyhow!("{e:?}"))
+    });
+    let head = match head {
+        Ok(head) => head,
+        Err(e) if lease.trapped() => return unavailable(stream, e).await,
+        Err(e) => return Err(e),
     };
     let summary = format!("refused the handshake with {status}: {}", refused.case());
     if let Err(e) = stream.write_all(&head).await {
         return if peer_gone(&e) { Ok(format!("{summary} (the peer left first)")) } else { Err(e.into()) };
     }
-    // Half-close, then take what the peer still sends until it hangs up: closing with unread
-    // bytes would send a reset that can destroy the answer before the peer reads it.
-    let _ = stream.shutdown().await;
-    let mut sink = vec![0u8; READ_CHUNK];
-    let _ =
-        tokio::time::timeout(REFUSAL_LINGER, async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} })
-            .await;
+    let (mut reader, mut writer) = stream.into_split();
+    linger(&mut reader, &mut writer).await;
     Ok(summary)
 }
 
@@ -395,14 +529,14 @@ async fn client_connection(lease: &Lease, url: &str, deflate: &[PropertyValue]) 
     stream.set_nodelay(true)?;
     let mut props = vec![PropertyValue::CloseTimeout(CLOSE_TIMEOUT_MS)];
     props.extend_from_slice(deflate);
-    let create = |g: &mut Guest| -> Result<ResourceAny> {
+    let h = create_handle(lease, |g| {
         let h = g.create_client(props, None)?.map_err(|e| anyhow!("create-client: {e:?}"))?;
         g.tick(h, now_ms(clock))?;
         Ok(h)
-    };
-    with_handle(lease, create, |h| async move {
+    })?;
+    let result = async {
         let request = {
-            let g = &mut *lease.guest();
+            let g = &mut *lease.guest()?;
             let mut headers = vec![header("Host", &format!("{host}:{port}"))];
             headers.extend(
                 g.begin_client_handshake(h, &[], &[], &[])?.map_err(|e| anyhow!("begin-client-handshake: {e:?}"))?,
@@ -411,7 +545,7 @@ async fn client_connection(lease: &Lease, url: &str, deflate: &[PropertyValue]) 
         };
         stream.write_all(&request).await?;
         let read = read_head(&mut stream, |buf| {
-            let parsed = lease.guest().parse_response_head(buf, DEFAULT_LIMITS)?;
+            let parsed = lease.guest()?.parse_response_head(buf, DEFAULT_LIMITS)?;
             Ok(parsed.map(|parsed| parsed.map(|p| (p.head, p.consumed as usize))))
         })
         .await?;
@@ -426,20 +560,21 @@ async fn client_connection(lease: &Lease, url: &str, deflate: &[PropertyValue]) 
             bail!("the server answered {} {}, not 101 Switching Protocols", response.status, response.reason);
         }
         {
-            let g = &mut *lease.guest();
+            let g = &mut *lease.guest()?;
             g.end_client_handshake(h, &response.headers)?.map_err(|e| anyhow!("the server's 101 is refused: {e:?}"))?;
             g.receive(h, None)?.map_err(|e| anyhow!("receive: {e:?}"))?;
         }
         let mut ep = Endpoint::new(h);
         ep.inbox = leftover;
-        let summary = echo_loop(lease, &mut ep, stream, clock).await?;
-        let g = &mut *lease.guest();
+        let summary = echo_loop(lease, &mut ep, stream, clock, Role::Client).await?;
+        let g = &mut *lease.guest()?;
         match (g.state(h)?, g.failure(h)?) {
             (State::Closed, None) => Ok(summary),
             (state, failure) => bail!("{summary}; the connection failed (state {state:?}, failure {failure:?})"),
         }
-    })
-    .await
+    }
+    .await;
+    release_handle(lease, h, result)
 }
 
 /// What the echo application counted.
@@ -517,18 +652,52 @@ fn engine_turn(
 
 /// The echo loop of one upgraded connection, server or client: drain the engine, echo, write,
 /// then wait for the earliest of bytes to read (while the engine holds a receive and the writes
-/// pending stay under the high-water mark), the socket taking writes, or the engine's deadline.
-/// No lifetime of its own: it ends when the engine says the connection is over.
-async fn echo_loop(lease: &Lease, ep: &mut Endpoint, stream: TcpStream, clock: Instant) -> Result<String> {
+/// pending stay under the high-water mark), the socket taking writes, the engine's deadline, or
+/// the instance trapping. No lifetime of its own: it ends when the engine says the connection is
+/// over, or when its instance traps (then the connection is failed here, without the engine).
+async fn echo_loop(lease: &Lease, ep: &mut Endpoint, stream: TcpStream, clock: Instant, role: Role) -> Result<String> {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut wire = Wire { out: Vec::new(), close_queued: false };
+    match run_echo(lease, ep, &reader, &mut writer, &mut wire, clock).await {
+        Err(trap) if lease.trapped() => Err(fail_after_trap(&mut reader, &mut writer, wire, role, trap).await),
+        other => other,
+    }
+}
+
+/// What this side has written or will write to the peer: whole frames, so the bytes pending
+/// start where a frame of the stream starts or continue the one being written.
+struct Wire {
+    /// Frames the engine produced and the socket did not take yet.
+    out: Vec<u8>,
+    /// Our close frame is among them or already sent (the handle's state as of its last turn).
+    close_queued: bool,
+}
+
+async fn run_echo(
+    lease: &Lease,
+    ep: &mut Endpoint,
+    reader: &OwnedReadHalf,
+    writer: &mut OwnedWriteHalf,
+    wire: &mut Wire,
+    clock: Instant,
+) -> Result<String> {
     let h = ep.handle;
-    let (reader, mut writer) = stream.into_split();
-    let mut out: Vec<u8> = Vec::new();
+    let out = &mut wire.out;
     let mut assembler = Assembler::default();
     let mut echoed = Echoed::default();
     let mut peer_left = false;
     loop {
-        // The engine's turn, with the instance borrowed for it alone (not across a wait).
-        let state = engine_turn(&mut lease.guest(), ep, &mut out, &mut assembler, &mut echoed)?;
+        // The engine's turn, with the instance borrowed for it alone (not across a wait). A turn
+        // that traps leaves nothing of its own to send: what it produced may stop mid-way.
+        let out_before = out.len();
+        let state = match lease.guest().and_then(|mut g| engine_turn(&mut g, ep, out, &mut assembler, &mut echoed)) {
+            Ok(state) => state,
+            Err(e) => {
+                out.truncate(out_before);
+                return Err(e);
+            }
+        };
+        wire.close_queued = matches!(state, State::CloseSent | State::Closed);
         if peer_left {
             out.clear();
         }
@@ -537,7 +706,8 @@ async fn echo_loop(lease: &Lease, ep: &mut Endpoint, stream: TcpStream, clock: I
         if done {
             // The close frame (or the last echoes) may still be on their way out.
             if !out.is_empty() {
-                let _ = tokio::time::timeout(FINAL_FLUSH, writer.write_all(&out)).await;
+                let _ = tokio::time::timeout(FINAL_FLUSH, writer.write_all(out)).await;
+                out.clear();
             }
             break;
         }
@@ -549,26 +719,31 @@ async fn echo_loop(lease: &Lease, ep: &mut Endpoint, stream: TcpStream, clock: I
             bail!("stuck: no receive held, nothing to write, no deadline (state {state:?})");
         }
         tokio::select! {
-            read = read_into(&reader, &mut ep.inbox), if can_read => match read {
+            read = read_into(reader, &mut ep.inbox), if can_read => match read {
                 Ok(0) => ep.ended = true,
                 Ok(_) => {}
                 Err(e) if peer_gone(&e) => ep.ended = true,
                 Err(e) => return Err(e.into()),
             },
-            written = writer.write(&out), if can_write => match written {
-                Ok(n) => { out.drain(..n); release_if_empty(&mut out); }
+            written = writer.write(out), if can_write => match written {
+                Ok(n) => { out.drain(..n); release_if_empty(out); }
                 // The peer is gone: nothing more can be written; the engine hears it as the end
                 // of the stream (a 1006 close) once it has taken what was read.
                 Err(e) if peer_gone(&e) => { peer_left = true; ep.ended = true; out.clear(); }
                 Err(e) => return Err(e.into()),
             },
             _ = sleep_until(deadline), if deadline.is_some() => {}
+            // Another connection's call trapped the instance: the next turn finds it so.
+            _ = lease.trap_signal() => {}
         }
         if ep.next_deadline.is_some_and(|due| now_ms(clock) >= due) {
-            lease.guest().tick(h, now_ms(clock))?;
+            lease.guest()?.tick(h, now_ms(clock))?;
         }
     }
-    let g = &mut *lease.guest();
+    // The connection is over; if its instance trapped meanwhile, there is no state to ask for.
+    let Ok(mut g) = lease.guest() else {
+        return Ok(format!("echoed {} messages ({} bytes), then the instance trapped", echoed.messages, echoed.bytes));
+    };
     let failure = g.failure(h)?;
     let extensions = g.extensions(h)?;
     Ok(format!(
@@ -580,6 +755,48 @@ async fn echo_loop(lease: &Lease, ep: &mut Endpoint, stream: TcpStream, clock: I
         failure.map(|f| format!(", failure: {}", f.case())).unwrap_or_default(),
         if extensions.is_empty() { String::new() } else { format!(", extensions: {}", extensions.join(", ")) }
     ))
+}
+
+/// Fails a connection whose instance trapped, without the instance: what the engine had already
+/// produced goes out, then a close frame 1011 (RFC 6455 §7.4.1: an unexpected condition) unless
+/// ours was already queued, then the TCP connection closes. When those bytes cannot leave (the
+/// peer does not read), the TCP connection is closed without them: a close frame can only follow
+/// whole frames.
+async fn fail_after_trap(
+    reader: &mut OwnedReadHalf,
+    writer: &mut OwnedWriteHalf,
+    mut wire: Wire,
+    role: Role,
+    trap: anyhow::Error,
+) -> anyhow::Error {
+    let pending = wire.out.len();
+    if !wire.close_queued {
+        wire.out.extend_from_slice(&internal_error_close_frame(role));
+    }
+    match tokio::time::timeout(FINAL_FLUSH, writer.write_all(&wire.out)).await {
+        Ok(Ok(())) => {
+            linger(reader, writer).await;
+            let closing = if wire.close_queued { "its close frame was already on its way" } else { "sent close 1011" };
+            trap.context(format!("failed: {closing} after {pending} pending bytes, then closed the TCP connection"))
+        }
+        Ok(Err(e)) => trap.context(format!("failed: the pending bytes could not be written ({e}); closed the TCP connection")),
+        Err(_) => trap.context(format!(
+            "failed: the peer took none of the {pending} pending bytes within {FINAL_FLUSH:?}; closed the TCP connection without a close frame"
+        )),
+    }
+}
+
+/// A close frame with status 1011 written by the host (RFC 6455 §5.5.1), masked from a client
+/// (§5.3) with a key from std's hasher seeds (OS randomness): the engine that would mask it is gone.
+fn internal_error_close_frame(role: Role) -> Vec<u8> {
+    let status = 1011u16.to_be_bytes();
+    match role {
+        Role::Server => vec![0x88, 0x02, status[0], status[1]],
+        Role::Client => {
+            let key = (RandomState::new().hash_one(Instant::now()) as u32).to_be_bytes();
+            vec![0x88, 0x82, key[0], key[1], key[2], key[3], status[0] ^ key[0], status[1] ^ key[1]]
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
