@@ -55,7 +55,10 @@ test-rust: setup-rust component-venv
 	for crate in tests/wasmtime-host tests/wit-tool fuzz; do cargo fmt --check --manifest-path $$crate/Cargo.toml || exit 1; done
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features js -- -D warnings
-	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features component -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features component,permessage-deflate -- -D warnings
+	@# The engine without permessage-deflate (the npm package's default wasm): its lints and its own tests.
+	cargo clippy --lib --no-default-features --features os-random -- -D warnings
+	cargo test --lib --no-default-features --features os-random
 	cargo test --all-targets
 	cargo test --doc
 
@@ -64,8 +67,14 @@ check-wasm: setup-rust
 	cargo build --lib --target wasm32-unknown-unknown --no-default-features
 
 # ---------------------------------------------------------------- JS class and npm package (pkg/)
-# `make pkg` builds the wasm (feature js) and generates pkg/dist with wasm-bindgen --target web;
-# one build serves Node (pkg/node.js), Deno (pkg/deno.js) and browsers (pkg/browser.js).
+# `make pkg` builds the wasm twice and generates pkg/dist with wasm-bindgen --target web; one glue
+# serves Node (pkg/node.js), Deno (pkg/deno.js) and browsers (pkg/browser.js):
+#  - dist/wsaction_bg.wasm: features `js` only, the default module (no permessage-deflate, the
+#    smaller download; size targets of issue 12: 150 KiB, 60 KiB gzipped);
+#  - dist/wsaction_deflate_bg.wasm: features `js,permessage-deflate` (zlib-rs inside), loaded by
+#    pkg/src/builds.js for the handles that ask for permessage-deflate. Both export the same
+#    functions, so wasm-bindgen writes the same glue for both (checked here); dist/wsaction_deflate.js
+#    is that glue again, the deflate build's own module instance.
 .PHONY: pkg setup-wasm-bindgen setup-js test-js test-js-unit test-js-interop test-js-deno \
 	test-js-browser test-js-python test-js-scenarios test-js-api bench-js
 
@@ -96,20 +105,32 @@ $(BENCH_DEPS)/node_modules/.installed: $(BENCH_DEPS)/package.json $(BENCH_DEPS)/
 	touch $@
 
 pkg: setup-rust setup-wasm-bindgen $(BENCH_DEPS)/node_modules/.installed
-	cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features js
-	@key=$$( (cat $(JS_WASM); echo '$(WASM_BINDGEN_VERSION) $(WASM_OPT_FLAGS)') | sha256sum | cut -c1-16); \
+	@set -e; wasmdir=$$(mktemp -d $(CARGO_TARGET_DIR)/pkg-wasm.XXXXXX); trap "rm -rf $$wasmdir" EXIT; \
+	for build in small:js deflate:js,permessage-deflate; do \
+		features=$${build#*:}; \
+		echo "cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features $$features"; \
+		cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features $$features; \
+		cp $(JS_WASM) $$wasmdir/$${build%%:*}.wasm; \
+	done; \
+	key=$$( (cat $$wasmdir/small.wasm $$wasmdir/deflate.wasm; echo '$(WASM_BINDGEN_VERSION) $(WASM_OPT_FLAGS)') | sha256sum | cut -c1-16); \
 	cached=$(PKG_CACHE)/$$key; \
-	if [ ! -f $$cached/wsaction_bg.wasm ]; then \
+	if [ ! -f $$cached/wsaction_deflate_bg.wasm ]; then \
 		set -e; tmp=$$cached.tmp.$$$$; \
 		echo "wasm-bindgen and wasm-opt $(WASM_OPT_FLAGS) into $$cached"; \
-		wasm-bindgen --target web --out-dir $$tmp --out-name wsaction $(JS_WASM); \
+		wasm-bindgen --target web --out-dir $$tmp --out-name wsaction $$wasmdir/small.wasm; \
+		wasm-bindgen --target web --out-dir $$tmp/deflate --out-name wsaction $$wasmdir/deflate.wasm; \
+		diff -r -x wsaction_bg.wasm $$tmp/deflate $$tmp -x deflate >/dev/null || \
+			{ echo "make pkg: the two builds' wasm-bindgen glue differs; pkg/src/builds.js needs one glue for both" >&2; rm -rf $$tmp; exit 1; }; \
 		$(WASM_OPT) $(WASM_OPT_FLAGS) $$tmp/wsaction_bg.wasm -o $$tmp/wsaction_bg.wasm; \
+		$(WASM_OPT) $(WASM_OPT_FLAGS) $$tmp/deflate/wsaction_bg.wasm -o $$tmp/wsaction_deflate_bg.wasm; \
+		cp $$tmp/wsaction.js $$tmp/wsaction_deflate.js; \
+		rm -rf $$tmp/deflate; \
 		mv -T $$tmp $$cached 2>/dev/null || rm -rf $$tmp; \
 		ls -dt $(PKG_CACHE)/* | grep -v '\.tmp\.' | tail -n +9 | xargs rm -rf; \
 	fi; \
-	mkdir -p pkg/dist && cp -R $$cached/. pkg/dist/
-	@printf 'pkg/dist/wsaction_bg.wasm: %s bytes, %s gzipped\n' \
-		"$$(wc -c < pkg/dist/wsaction_bg.wasm)" "$$(gzip -9c pkg/dist/wsaction_bg.wasm | wc -c)"
+	rm -rf pkg/dist && mkdir -p pkg/dist && cp -R $$cached/. pkg/dist/
+	@for wasm in wsaction_bg wsaction_deflate_bg; do printf 'pkg/dist/%s.wasm: %s bytes, %s gzipped\n' \
+		$$wasm "$$(wc -c < pkg/dist/$$wasm.wasm)" "$$(gzip -9c pkg/dist/$$wasm.wasm | wc -c)"; done
 
 # Test dependencies (ws, playwright-core, deno) live in tests/js/node_modules, installed from the
 # lock file; the stamp makes a second run instant.
@@ -260,7 +281,7 @@ WASMTIME_HOST := $(HOST_TARGET_DIR)/release/wsaction-wasmtime
 	test-component-wit test-component-wasmtime test-component-net test-component-jco
 
 component: setup-rust wit-tool
-	CARGO_TARGET_DIR=$(COMPONENT_CORE_DIR) cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features component
+	CARGO_TARGET_DIR=$(COMPONENT_CORE_DIR) cargo build --lib --release --target wasm32-unknown-unknown --no-default-features --features component,permessage-deflate
 	@mkdir -p $(dir $(COMPONENT))
 	$(WIT_TOOL) new $(COMPONENT_CORE_DIR)/wasm32-unknown-unknown/release/wsaction.wasm $(COMPONENT)
 

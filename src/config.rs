@@ -650,6 +650,8 @@ impl Config {
             Property::MaxFragments(n) => self.limits.max_fragments = checked(n as u64)? as u32,
             Property::MaxHandshakeHeaderBytes(n) => self.limits.max_handshake_header_bytes = checked(n as u64)? as u32,
             Property::MaxHandshakeHeaders(n) => self.limits.max_handshake_headers = checked(n as u64)? as u32,
+            #[cfg(not(feature = "permessage-deflate"))]
+            Property::PerMessageDeflate(true) => return Err(crate::permessage_deflate::not_built()),
             Property::PerMessageDeflate(on) => self.deflate.enabled = on,
             Property::DeflateThreshold(bytes) => self.deflate.threshold = checked(bytes as u64)? as usize,
             Property::DeflateServerNoContextTakeover(on) => self.deflate.server_no_context_takeover = on,
@@ -713,6 +715,20 @@ pub fn global_property(property_type_number: u32) -> Result<GlobalProperty, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The build for size (the npm package's default wasm) refuses permessage-deflate rather than
+    /// ignoring it: a handle never looks as if it negotiated what it cannot run.
+    #[cfg(not(feature = "permessage-deflate"))]
+    #[test]
+    fn without_the_feature_permessage_deflate_is_refused() {
+        for role in [Role::Client, Role::Server] {
+            let error = Config::from_properties(role, &[Property::PerMessageDeflate(true)]).unwrap_err();
+            assert_eq!(error.code(), "UNSUPPORTED_PROPERTY");
+            assert!(error.to_string().contains("cargo feature `permessage-deflate`"), "{error}");
+            let off = Config::from_properties(role, &[Property::PerMessageDeflate(false)]).unwrap();
+            assert!(!off.deflate.is_on());
+        }
+    }
 
     /// The leading number of a row's documented default ("4096 (client), ..." gives 4096).
     fn documented(spec: &PropertySpec) -> Option<u64> {

@@ -35,6 +35,7 @@ use crate::constants::{ActionQueue, BufferType};
 use crate::engine::{Action, Buffer, Handle, Received, SendOptions};
 use crate::error::Error;
 use crate::state::State;
+use crate::wire::frame;
 use std::ops::Range;
 
 /// How a drain runs.
@@ -400,7 +401,12 @@ impl Driver {
 
     fn push_received(&mut self, context: Option<u64>, received: Received<'_>) {
         let start = self.payload.len();
-        self.payload.extend_from_slice(received.bytes());
+        // Copied by the word loop of `extend_masked` with a zero key rather than a memcpy. In
+        // wasm, V8 runs memory.copy as libc's memmove, which between these two buffers (unrelated
+        // alignments, in one memory) took half of a 1 MiB parse on the benchmarks' AMD EPYC; the
+        // word loop made drainView of 1 MiB messages 2.5-3x faster (the send and receive paths
+        // copy this way for the same reason).
+        frame::extend_masked(&mut self.payload, received.bytes(), [0; 4], 0);
         self.indications.push(Indication::Received {
             buffer_type: received.buffer_type(),
             close_status: received.close_status(),

@@ -75,6 +75,42 @@ impl<S: RandomSource> RandomSource for PooledRandom<S> {
     }
 }
 
+/// How many bytes a [`SharedPool`] draws at once: 1,024 mask keys (ws pools 8 KiB).
+pub const SHARED_POOL_BYTES: usize = 4096;
+
+/// A pool shared by every handle that draws through it (put it in a `thread_local!`: in wasm, one
+/// per instance), for a source whose every call costs a crossing: one draw serves 1,024 mask
+/// keys, where a pool per handle ([`PooledRandom`]) serves 64 and holds 256 bytes per handle.
+pub struct SharedPool(std::cell::RefCell<Pool<SHARED_POOL_BYTES>>);
+
+impl SharedPool {
+    pub const fn new() -> Self {
+        SharedPool(std::cell::RefCell::new(Pool::EMPTY))
+    }
+
+    /// Fills `buf` from the pool, calling `draw` to refill it. A fill from inside `draw` (a host
+    /// source that calls back into the engine) is refused with `RandomUnavailable`, not a panic.
+    pub fn fill(&self, buf: &mut [u8], draw: impl FnMut(&mut [u8]) -> Result<(), Error>) -> Result<(), Error> {
+        let Ok(mut pool) = self.0.try_borrow_mut() else {
+            return Err(Error::RandomUnavailable {
+                problem: "the randomness source asked for random bytes while refilling the pool".into(),
+            });
+        };
+        pool.fill(buf, draw)
+    }
+
+    /// How many times this pool has drawn from its source.
+    pub fn draws(&self) -> u64 {
+        self.0.borrow().draws
+    }
+}
+
+impl Default for SharedPool {
+    fn default() -> Self {
+        SharedPool::new()
+    }
+}
+
 /// The operating system's CSPRNG, through getrandom, drawn [`OS_POOL_BYTES`] at a time into a
 /// pool per thread (shared by the thread's handles): one system call serves 1,024 mask keys,
 /// where it was one per frame.
@@ -239,6 +275,32 @@ mod tests {
         pooled.source.fail = false;
         pooled.fill(&mut key).unwrap();
         assert_eq!(pooled.source.calls, 2);
+    }
+
+    /// Handles sharing one pool draw once per 1,024 keys between them, and a draw that asks the
+    /// same pool for bytes (a host source calling back in) is an error, not a panic.
+    #[test]
+    fn a_shared_pool_serves_many_handles_and_refuses_reentry() {
+        let pool = SharedPool::new();
+        let mut source = Counting { calls: 0, fail: false, inner: SeededRandom::new(5) };
+        let mut keys = [[0u8; 4]; 2];
+        for _ in 0..5_000 {
+            for key in keys.iter_mut() {
+                pool.fill(key, |bytes| source.fill(bytes)).unwrap();
+            }
+        }
+        assert_eq!(source.calls, (10_000 * 4usize).div_ceil(SHARED_POOL_BYTES) as u64);
+        assert_eq!(pool.draws(), source.calls);
+
+        let reentrant = SharedPool::new();
+        let mut inner = Ok(());
+        let outer = reentrant.fill(&mut [0u8; 4], |bytes| {
+            inner = reentrant.fill(&mut [0u8; 4], |_| Ok(()));
+            bytes.fill(1);
+            Ok(())
+        });
+        assert!(outer.is_ok());
+        assert!(matches!(inner, Err(Error::RandomUnavailable { .. })), "{inner:?}");
     }
 
     /// Requests that straddle a pool's end, and one larger than a pool, are filled whole.

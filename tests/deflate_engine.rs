@@ -88,7 +88,7 @@ fn compress_false_and_the_threshold_send_uncompressed_messages() {
     pair.run();
     send(&mut pair.server, BufferType::Utf8Message, &[b'x'; 2000]);
     pair.run();
-    let options = SendOptions { compress: false };
+    let options = SendOptions { compress: false, ..SendOptions::default() };
     pair.server
         .handle
         .send_with_options(BufferType::BinaryMessage, Some(Buffer::Data(&[7; 2000])), None, options)

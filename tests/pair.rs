@@ -367,6 +367,40 @@ fn invalid_utf8_send_is_refused_with_verification_on() {
     assert_eq!(pair.server.messages().len(), 1);
 }
 
+/// `utf8_verified` hands the check of a whole text message to the caller (the JS package checks
+/// with Node's isUtf8); the pieces of a fragmented message are still the engine's to check.
+#[test]
+fn a_caller_verified_whole_text_message_skips_the_check_but_fragments_do_not() {
+    let verified = SendOptions { utf8_verified: true, ..SendOptions::default() };
+    let mut pair = Pair::open(&[], &[]);
+    // What the caller vouches for goes as it is (a lying caller sends what RFC 6455 8.1 forbids).
+    let handle = &mut pair.client.handle;
+    handle.send_with_options(BufferType::Utf8Message, Some(Buffer::Data(&[0xC3, 0x28])), None, verified).unwrap();
+    pair.run();
+    assert!(pair.server.events.iter().any(|e| matches!(e, Event::Failed { close_code: Some(1007), .. })));
+
+    let mut pair = Pair::open(&[], &[]);
+    let handle = &mut pair.client.handle;
+    handle.send(BufferType::Utf8Fragment, Some(Buffer::Data(b"caf\xC3")), None).unwrap();
+    pair.run();
+    // The last piece of a fragmented message: the engine's validator holds the open code point.
+    let err = pair
+        .client
+        .handle
+        .send_with_options(BufferType::Utf8Message, Some(Buffer::Data(&[0x28])), None, verified)
+        .unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT");
+    let err = pair
+        .client
+        .handle
+        .send_with_options(BufferType::Utf8Fragment, Some(Buffer::Data(&[0xFF])), None, verified)
+        .unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT");
+    pair.client.handle.send_with_options(BufferType::Utf8Message, Some(Buffer::Data(&[0xA9])), None, verified).unwrap();
+    pair.run();
+    assert_eq!(pair.server.messages(), vec![(BufferType::Utf8Message, "café".as_bytes().to_vec())]);
+}
+
 #[test]
 fn four_mib_in_65536_fragments_passes_default_limits() {
     let props = [Property::ReceiveBufferSize(64 * 1024)];

@@ -16,12 +16,15 @@ import {
 } from '../dist/wsaction.js';
 // drain, sendAndDrain and sendMany: the handle's fast paths, added to the class.
 import './fast.js';
+// The deflate build, which makes the handles that ask for permessage-deflate.
+import { loadPerMessageDeflate } from './builds.js';
 
 export {
   WebSocketHandle,
   acceptKey,
   checkRequestLine,
   globalProperty,
+  loadPerMessageDeflate,
   offeredExtensions,
   offeredSubprotocols,
   parseRequestHead,

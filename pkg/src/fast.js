@@ -63,6 +63,36 @@ export function outOfMemoryError(what, needed, memoryBytes) {
   );
 }
 
+/** The typed error for a property this build of the engine cannot honour (UNSUPPORTED_PROPERTY, E_INVALIDARG). */
+export function unsupportedPropertyError(message) {
+  rememberErrorClass();
+  return new errorClass('UNSUPPORTED_PROPERTY', `caller error: ${message}`, 0x80070057, null, null, [], true, null);
+}
+
+// Where handles asking for permessage-deflate are made when the default (small) build's class is
+// asked for one: pkg/src/builds.js's `deflateBuild`, which returns the deflate build's glue.
+let deflateBuildOf = null;
+export function routeDeflateHandles(deflateBuild) {
+  deflateBuildOf = deflateBuild;
+}
+
+// A UTF-8 check faster than the engine's wasm SIMD one, when the runtime has it (pkg/node.js gives
+// Node's `buffer.isUtf8`, simdutf with AVX2: several times faster on mixed text). A whole
+// UTF8_MESSAGE of at least UTF8_CHECK_IN_JS bytes is checked with it before the send and the
+// engine told so (`utf8Verified`); text it finds invalid is sent without the flag, so the engine's
+// own check refuses it with its usual error (RFC 6455 8.1). Smaller text stays the engine's: a
+// call out costs more than checking a few hundred bytes in wasm.
+const UTF8_MESSAGE = 0x80000000;
+const UTF8_CHECK_IN_JS = 256;
+let isUtf8 = null;
+export function useUtf8Check(check) {
+  isUtf8 = check;
+}
+
+function checkedInJs(bufferType, bytes) {
+  return bufferType === UTF8_MESSAGE && isUtf8 !== null && bytes.length >= UTF8_CHECK_IN_JS && isUtf8(bytes);
+}
+
 /** The typed error for a connection or an upgrade whose wasm instance trapped (`trap`). */
 export function engineTrappedError(trap) {
   rememberErrorClass();
@@ -104,8 +134,13 @@ export function fillMemoryForTests(glue, leftBytes) {
   return pages * 65536;
 }
 
-/** Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle. */
-export function installFastPaths(glue) {
+/**
+ * Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle.
+ * `build`: which engine build `glue` was initialised with, 'small' (the default wasm, without
+ * permessage-deflate: its createClient/createServer hand handles with `perMessageDeflate: true`
+ * to the deflate build, pkg/src/builds.js) or 'deflate'.
+ */
+export function installFastPaths(glue, build = 'small') {
   const { WebSocketHandle, _memory, _reserve, _scratchReport } = glue;
   if (WebSocketHandle.prototype.__wsactionFastPaths) return;
 
@@ -128,6 +163,7 @@ export function installFastPaths(glue) {
   const INPUT_PTR = 12;
   const INPUT_LEN = 13;
   const LENGTHS_PTR = 14;
+  const LENGTHS_LEN = 15;
 
   let memory = null;
   let u8 = NO_BYTES;
@@ -145,8 +181,12 @@ export function installFastPaths(glue) {
       u8 = new Uint8Array(memory.buffer);
       u32 = new Uint32Array(memory.buffer);
       f64 = new Float64Array(memory.buffer);
+      generation++;
     }
   }
+
+  /** Counts the views made over wasm memory: a view cached under an older count is detached. */
+  let generation = 0;
 
   /** The scratch input's address and size as last reported (0 until the first reserve). */
   let inputAt = 0;
@@ -197,22 +237,39 @@ export function installFastPaths(glue) {
     error: null,
   };
 
+  /**
+   * A view of `length` items at item index `at` of `over` (u8 or f64), reusing the one handed out
+   * last time when it covers the same place: the driver reuses its buffers, so a stream of
+   * like-sized messages makes no new view per call (a view is valid until the next call anyway).
+   */
+  function viewCache(over, empty) {
+    let at = -1;
+    let length = 0;
+    let made = -1;
+    let view = empty;
+    return (start, count) => {
+      if (count === 0) return empty;
+      if (start !== at || count !== length || made !== generation) {
+        view = over().subarray(start, start + count);
+        at = start;
+        length = count;
+        made = generation;
+      }
+      return view;
+    };
+  }
+  const outView = viewCache(() => u8, NO_BYTES);
+  const payloadView = viewCache(() => u8, NO_BYTES);
+  const eventsView = viewCache(() => f64, NO_EVENTS);
+
   /** The drain result the report describes, as views over wasm memory (see `viewResult`). */
   function resultView(handle) {
     views();
     const r = report;
-    const outLen = u32[r + OUT_LEN];
-    const payloadLen = u32[r + PAYLOAD_LEN];
-    const eventsLen = u32[r + EVENTS_LEN];
     const v = viewResult;
-    v.out = outLen === 0 ? NO_BYTES : u8.subarray(u32[r + OUT_PTR], u32[r + OUT_PTR] + outLen);
-    v.payload = payloadLen === 0 ? NO_BYTES : u8.subarray(u32[r + PAYLOAD_PTR], u32[r + PAYLOAD_PTR] + payloadLen);
-    if (eventsLen === 0) {
-      v.events = NO_EVENTS;
-    } else {
-      const at = u32[r + EVENTS_PTR] >>> 3;
-      v.events = f64.subarray(at, at + eventsLen);
-    }
+    v.out = outView(u32[r + OUT_PTR], u32[r + OUT_LEN]);
+    v.payload = payloadView(u32[r + PAYLOAD_PTR], u32[r + PAYLOAD_LEN]);
+    v.events = eventsView(u32[r + EVENTS_PTR] >>> 3, u32[r + EVENTS_LEN]);
     inputAt = u32[r + INPUT_PTR];
     inputLength = u32[r + INPUT_LEN];
     v.receiveId = u32[r + RECEIVE_ID];
@@ -281,14 +338,21 @@ export function installFastPaths(glue) {
     return result(this);
   }
 
-  /** The send and the drain of sendAndDrain and sendAndDrainView; the caller reads the report. */
+  /**
+   * The send and the drain of sendAndDrain and sendAndDrainView; the caller reads the report. A
+   * send of n bytes may need the scratch input (n) and the frame it becomes (n and a header): a
+   * send larger than the scratch input is checked against the memory headroom first.
+   */
   function sendThenDrain(handle, bufferType, data, keepReceiving, compress) {
     if (data instanceof Uint8Array) {
       const n = data.length;
       inputSpace();
-      if (n > inputLength) reserve(n, 0);
+      if (n > inputLength) {
+        checkHeadroom(`a send of ${n} bytes`, 2 * n);
+        reserve(n, 0);
+      }
       copyIn(data, inputAt);
-      handle._sendInput(bufferType, n, keepReceiving, compress);
+      handle._sendInput(bufferType, n, keepReceiving, compress, checkedInJs(bufferType, data));
       return;
     }
     // CLOSE's {status, reason}, null, or a wrong value (send throws the TypeError).
@@ -327,7 +391,12 @@ export function installFastPaths(glue) {
    * is `drainView`'s (views over wasm memory, valid until the next call).
    */
   function sendBufferAndDrain(bufferType, length, keepReceiving, compress = true) {
-    this._sendInput(bufferType, length, keepReceiving, compress); // a RangeError past what sendBuffer gave
+    let verified = false;
+    if (bufferType === UTF8_MESSAGE && isUtf8 !== null && Number.isInteger(length) && length >= UTF8_CHECK_IN_JS) {
+      inputSpace();
+      if (length <= inputLength) verified = isUtf8(u8.subarray(inputAt, inputAt + length));
+    }
+    this._sendInput(bufferType, length, keepReceiving, compress, verified); // a RangeError past what sendBuffer gave
     return resultView(this);
   }
 
@@ -350,12 +419,18 @@ export function installFastPaths(glue) {
       }
       total += m.length;
     }
-    reserve(total, count); // RangeError past 256 MiB in all or 65,536 messages
+    // A batch needs more space than the last: a headroom check, then _reserve (a RangeError past
+    // 256 MiB in all or 65,536 messages). Most batches fit and cross into wasm once.
+    inputSpace();
+    if (total > inputLength || count > u32[report + LENGTHS_LEN]) {
+      if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
+      reserve(total, count);
+    }
     const lengths = u32[report + LENGTHS_PTR] >>> 2;
     let at = inputAt;
     for (let i = 0; i < count; i++) {
       const m = messages[i];
-      u8.set(m, at);
+      copyIn(m, at);
       at += m.length;
       u32[lengths + i] = m.length;
     }
@@ -387,32 +462,6 @@ export function installFastPaths(glue) {
     if (used + needed + HEADROOM_MARGIN > WASM32_MEMORY_LIMIT) throw outOfMemoryError(what, needed, used);
   }
 
-  // A send of n bytes may need the scratch input (n) and the frame it becomes (n and a header).
-  function checkedSendAndDrain(bufferType, data, keepReceiving, compress = true) {
-    if (data instanceof Uint8Array) {
-      inputSpace();
-      if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
-    }
-    return sendAndDrain.call(this, bufferType, data, keepReceiving, compress);
-  }
-
-  function checkedSendMany(bufferType, messages, keepReceiving, compress = true) {
-    if (Array.isArray(messages)) {
-      let total = 0;
-      for (const m of messages) total += m?.length ?? 0;
-      if (total > inputLength) checkHeadroom(`a batch of ${total} bytes`, 2 * total);
-    }
-    return sendMany.call(this, bufferType, messages, keepReceiving, compress);
-  }
-
-  function checkedSendAndDrainView(bufferType, data, keepReceiving, compress = true) {
-    if (data instanceof Uint8Array) {
-      inputSpace();
-      if (data.length > inputLength) checkHeadroom(`a send of ${data.length} bytes`, 2 * data.length);
-    }
-    return sendAndDrainView.call(this, bufferType, data, keepReceiving, compress);
-  }
-
   function checkedSendBuffer(length) {
     if (Number.isInteger(length) && length > 0) {
       inputSpace();
@@ -423,10 +472,10 @@ export function installFastPaths(glue) {
 
   for (const [name, fn] of [
     ['drain', drain],
-    ['sendAndDrain', checkedSendAndDrain],
-    ['sendMany', checkedSendMany],
+    ['sendAndDrain', sendAndDrain],
+    ['sendMany', sendMany],
     ['drainView', drainView],
-    ['sendAndDrainView', checkedSendAndDrainView],
+    ['sendAndDrainView', sendAndDrainView],
     ['sendBuffer', checkedSendBuffer],
     ['sendBufferAndDrain', sendBufferAndDrain],
   ]) {
@@ -438,6 +487,9 @@ export function installFastPaths(glue) {
     const create = WebSocketHandle[name];
     Object.defineProperty(WebSocketHandle, name, {
       value: function (properties, ...rest) {
+        if (build === 'small' && properties?.perMessageDeflate === true && deflateBuildOf !== null) {
+          return deflateBuildOf().WebSocketHandle[name](properties, ...rest);
+        }
         const footprint = handleFootprint(properties);
         // Sizes past wasm32's ceiling are the engine's to refuse (a RangeError: out of range).
         if (footprint < WASM32_MEMORY_LIMIT) checkHeadroom(`a handle (${name})`, footprint);

@@ -157,7 +157,7 @@ export function headerObject(pairs) {
  * and seed. The engine adds Upgrade, Connection, Sec-WebSocket-Key/Version/Protocol.
  */
 export function beginClient(target, protocols, options = {}, properties = engineProperties(options)) {
-  const handle = createPooledHandle('createClient', properties, options.seed);
+  const handle = createPooledHandle('createClient', properties, options.seed, properties.perMessageDeflate === true);
   try {
     const user = headerPairs(options.headers).filter(([n]) => n.toLowerCase() !== 'host');
     if (options.origin) user.push(['Origin', String(options.origin)]);
@@ -250,7 +250,10 @@ export function checkRequest(request, pairs) {
  * are engine properties.
  */
 export function beginServer(pairs, protocol, properties, seed) {
-  const handle = createPooledHandle('createServer', properties, seed);
+  // A request without Sec-WebSocket-Extensions offers nothing to negotiate: its handle is the
+  // same with deflate on or off, so it is made by the default (smaller) build.
+  const deflate = properties.perMessageDeflate === true && pairs.some(([name]) => name.toLowerCase() === 'sec-websocket-extensions');
+  const handle = createPooledHandle('createServer', deflate ? properties : { ...properties, perMessageDeflate: false }, seed, deflate);
   try {
     const response = handle.beginServerHandshake(protocol || null, [], pairs);
     handle.tick(now());
@@ -265,13 +268,14 @@ export function beginServer(pairs, protocol, properties, seed) {
 const instanceOfHandle = new WeakMap();
 
 /**
- * A handle from the instance pool (pool.js). No room anywhere is OUT_OF_MEMORY (httpStatus 503);
- * a trap while making it poisons its instance and is ENGINE_TRAPPED (httpStatus 503: the next
- * upgrade goes to another instance).
+ * A handle from the instance pool (pool.js), of the deflate build when `deflate` (the handle asks
+ * for permessage-deflate). No room anywhere is OUT_OF_MEMORY (httpStatus 503); a trap while
+ * making it poisons its instance and is ENGINE_TRAPPED (httpStatus 503: the next upgrade goes to
+ * another instance).
  */
-function createPooledHandle(create, properties, seed) {
+function createPooledHandle(create, properties, seed, deflate) {
   const footprint = handleFootprint(properties);
-  const instance = acquireInstance(footprint);
+  const instance = acquireInstance(footprint, deflate);
   if (!instance) throw outOfMemoryError('a handle (every engine instance trapped, a fresh one is not ready yet)', footprint, 0);
   try {
     const handle = instance.WebSocketHandle[create](properties, seed);

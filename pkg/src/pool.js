@@ -17,9 +17,14 @@
 // one spare instance is made ahead: when an instance is half full, and after a poisoning.
 // The first instance is the statically imported glue: the engine class the entry points export
 // (WebSocketHandle) is its class, for direct users.
+//
+// Instances are of one of the package's two engine builds (pkg/src/builds.js): the default one
+// without permessage-deflate, and the deflate build, whose first instance is made on the first
+// handle that asks for permessage-deflate. Each build has its own instances and spare.
 
 import * as firstGlue from '../dist/wsaction.js';
 import { installFastPaths, instanceUsage, rememberErrorClass } from './fast.js';
+import { DEFLATE_GLUE_URL, deflateBuild, deflateWasmModule } from './builds.js';
 
 /** By default a new handle goes to another instance once its own would take this one's use past this. */
 export const DEFAULT_INSTANCE_SPREAD_BYTES = 2 * 1024 * 1024 * 1024;
@@ -38,9 +43,11 @@ export const MAX_INSTANCES = 16;
 const GLUE_URL = new URL('../dist/wsaction.js', import.meta.url).href;
 
 class EngineInstance {
-  constructor(glue, id) {
+  constructor(glue, id, deflate = false) {
     this.glue = glue;
     this.id = id;
+    /** Of the deflate build (handles with permessage-deflate), or of the default one. */
+    this.deflate = deflate;
     this.failure = null;
     /** The connections (EngineConnection) whose handles live in this instance. */
     this.connections = new Set();
@@ -63,7 +70,7 @@ class EngineInstance {
     poisonedCount++;
     for (const connection of [...this.connections]) connection._instanceFailed(err);
     this.connections.clear();
-    prepareSpare();
+    prepareSpare(this.deflate);
   }
 }
 
@@ -71,8 +78,10 @@ let wasmModule = null;
 let nextId = 1;
 const instances = [new EngineInstance(firstGlue, 0)];
 let poisonedCount = 0;
-let spare = null;
-let preparing = false;
+/** Per build (index 0 the default, 1 the deflate build): the instance made ahead, and whether one is being made. */
+const spares = [null, null];
+const preparing = [false, false];
+let deflateStarted = false;
 
 /**
  * Gives the pool the compiled module the entry point initialised the first instance with;
@@ -83,63 +92,84 @@ export function initEnginePool(module) {
   rememberErrorClass();
 }
 
-function prepareSpare() {
-  if (spare || preparing || !wasmModule || instances.length + 1 > MAX_INSTANCES) return;
-  preparing = true;
+function prepareSpare(deflate = false) {
+  const build = +deflate;
+  const module = deflate ? deflateWasmModule() : wasmModule;
+  if (spares[build] || preparing[build] || !module || instances.length + 1 > MAX_INSTANCES) return;
+  preparing[build] = true;
   const id = nextId++;
-  import(`${GLUE_URL}?instance=${id}`)
+  import(`${deflate ? DEFLATE_GLUE_URL : GLUE_URL}?instance=${id}`)
     .then((glue) => {
-      glue.initSync({ module: wasmModule });
-      installFastPaths(glue);
-      spare = new EngineInstance(glue, id);
+      glue.initSync({ module });
+      installFastPaths(glue, deflate ? 'deflate' : 'small');
+      spares[build] = new EngineInstance(glue, id, deflate);
     })
     .catch((err) => console.error(`wsaction: could not make another engine instance: ${err?.message ?? err}`))
-    .finally(() => (preparing = false));
+    .finally(() => (preparing[build] = false));
 }
 
 /**
  * The instance a new handle of `footprint` bytes (fast.js's handleFootprint) goes to, or null
- * when no instance has room and no fresh one is ready.
+ * when no instance has room and no fresh one is ready. `deflate`: the handle asks for
+ * permessage-deflate, so it goes to the deflate build (loaded now for the first such handle;
+ * where it cannot be, builds.js's UNSUPPORTED_PROPERTY error is thrown).
  */
-export function acquireInstance(footprint) {
-  for (const instance of instances) {
+export function acquireInstance(footprint, deflate = false) {
+  if (deflate && !deflateStarted) startDeflateInstance();
+  const build = +deflate;
+  const ofBuild = instances.filter((instance) => instance.deflate === deflate);
+  for (const instance of ofBuild) {
     const { used } = instance.usage();
     if (used + footprint <= spreadBytes) {
-      if (used + footprint > spreadBytes / 2) prepareSpare();
+      if (used + footprint > spreadBytes / 2) prepareSpare(deflate);
       return instance;
     }
   }
-  if (spare) {
-    const fresh = spare;
-    spare = null;
+  if (spares[build]) {
+    const fresh = spares[build];
+    spares[build] = null;
     instances.push(fresh);
-    prepareSpare();
+    prepareSpare(deflate);
     return fresh;
   }
-  prepareSpare();
+  prepareSpare(deflate);
   // No fresh instance (yet): the least used healthy one, whose own headroom check (fast.js)
   // refuses the handle if it does not fit below wasm32's ceiling.
   let best = null;
-  for (const instance of instances) if (!best || instance.usage().used < best.usage().used) best = instance;
+  for (const instance of ofBuild) if (!best || instance.usage().used < best.usage().used) best = instance;
   return best;
+}
+
+/** The deflate build's first instance joins the pool (its glue loaded now if it is not yet). */
+function startDeflateInstance() {
+  const instance = new EngineInstance(deflateBuild(), nextId++, true);
+  instances.push(instance);
+  deflateStarted = true;
+  return instance;
 }
 
 /** A healthy instance's glue, for the engine's stateless functions (head parsing, checks). */
 export function engine() {
-  return (instances[0] ?? spare)?.glue ?? firstGlue;
+  return (instances[0] ?? spares[0] ?? spares[1])?.glue ?? firstGlue;
 }
 
 /** The healthy instance `handle` lives in (by its class), or null (a poisoned or unknown one). */
 export function instanceOf(handle) {
   for (const instance of instances) if (handle instanceof instance.glue.WebSocketHandle) return instance;
+  // A handle the deflate build made before the pool asked it for one (WebSocketHandle.create*
+  // routes there): its instance joins the pool now, so a trap in it fails its connections too.
+  if (!deflateStarted && deflateWasmModule() !== null && handle instanceof deflateBuild().WebSocketHandle) {
+    return startDeflateInstance();
+  }
   return null;
 }
 
 /** The pool's instances and their use, for figures and tests. */
 export function poolStats() {
   return {
-    instances: instances.map((i) => ({ id: i.id, connections: i.connections.size, ...i.usage() })),
+    instances: instances.map((i) => ({ id: i.id, deflate: i.deflate, connections: i.connections.size, ...i.usage() })),
     poisoned: poisonedCount,
-    spareReady: spare !== null,
+    spareReady: spares[0] !== null,
+    deflateSpareReady: spares[1] !== null,
   };
 }

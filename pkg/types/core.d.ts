@@ -172,7 +172,11 @@ export declare class WsActionError extends Error {
 /** websocket.h's WEB_SOCKET_HANDLE. Release it with free() (or `using`). */
 export declare class WebSocketHandle {
   private constructor();
-  /** WebSocketCreateClientHandle. `seed` makes mask and handshake keys deterministic (tests only). */
+  /**
+   * WebSocketCreateClientHandle. `seed` makes mask and handshake keys deterministic (tests only).
+   * A handle with `perMessageDeflate: true` is made by the package's deflate build (another wasm
+   * module, so not `instanceof` this class; in browsers, `await loadPerMessageDeflate()` first).
+   */
   static createClient(properties?: HandleProperties | null, seed?: number | bigint | null): WebSocketHandle;
   /** WebSocketCreateServerHandle. */
   static createServer(properties?: HandleProperties | null, seed?: number | bigint | null): WebSocketHandle;
@@ -344,6 +348,23 @@ export declare function checkRequestLine(method: string, minorVersion: number): 
 export declare function offeredSubprotocols(requestHeaders: Header[]): string[];
 export declare function offeredExtensions(requestHeaders: Header[]): string[];
 export declare function acceptKey(key: string): string;
+/**
+ * Loads the engine's deflate build (dist/wsaction_deflate_bg.wasm: the engine with zlib-rs),
+ * which makes the handles that ask for permessage-deflate; the default wasm leaves it out to be
+ * smaller. Needed in browsers before `createClient`/`createServer` with `perMessageDeflate: true`
+ * (without it they throw UNSUPPORTED_PROPERTY); Node and Deno load it on first use. `source`: a
+ * URL, a Response, bytes or a compiled module (default: the file beside the package's glue).
+ */
+export declare function loadPerMessageDeflate(
+  source?: URL | string | ArrayBuffer | ArrayBufferView | FetchedWasm | PromiseLike<FetchedWasm> | CompiledWasmModule,
+): Promise<void>;
+/** A fetch() Response (or anything with `ok` and `arrayBuffer()`). */
+export interface FetchedWasm {
+  readonly ok: boolean;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+/** A compiled WebAssembly.Module (named structurally: the types need no DOM or WebAssembly lib). */
+export type CompiledWasmModule = object;
 /** WebSocketGetGlobalProperty: 5 -> keep-alive interval (ms), 6 -> supported versions. */
 export declare function globalProperty(propertyType: 5): number;
 export declare function globalProperty(propertyType: 6): number[];

@@ -1,7 +1,7 @@
 //! The WIT binding (`wit/`, package `wsaction:engine@0.3.0`): the engine as a WebAssembly
 //! component. `make component` builds the crate with `--target wasm32-unknown-unknown
-//! --no-default-features --features component` and wraps the module with wit-component
-//! (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
+//! --no-default-features --features component,permessage-deflate` and wraps the module with
+//! wit-component (tests/wit-tool); wasm32-wasip2 is not used because its std imports wasi:cli and wasi:io for
 //! stdio. Thin: it converts WIT values to engine values and back, and brings randomness from
 //! `wasi:random` (or a seed the host passes in). No protocol logic here.
 
@@ -509,7 +509,7 @@ impl wit_engine::GuestHandle for ComponentHandle {
         let mut handle = self.inner.borrow_mut();
         let mut driver = self.driver.borrow_mut();
         let buffer = buffer.as_ref().map(buffer_from);
-        let send_options = SendOptions { compress: send_options.compress };
+        let send_options = SendOptions { compress: send_options.compress, ..SendOptions::default() };
         let drained = driver
             .send_and_drain_with_options(
                 &mut handle,

@@ -23,7 +23,7 @@ use crate::driver::{DrainOptions, Drained, Driver, Indication, TraceEvent};
 use crate::engine::{Buffer, Handle, SendOptions};
 use crate::error::Error;
 use crate::handshake::Header;
-use crate::random::{PooledRandom, RandomSource, SeededRandom};
+use crate::random::{RandomSource, SeededRandom, SharedPool};
 use crate::state::State;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -330,22 +330,32 @@ fn limits_from_js(value: &JsValue) -> Result<Limits, JsValue> {
 // Randomness: crypto.getRandomValues, pooled so a mask key does not cost a call into JS
 // ---------------------------------------------------------------------------------------------
 
-/// crypto.getRandomValues through web-sys, one call per fill; handles draw through
-/// `PooledRandom` (256 bytes at a time, as ws pools randomFillSync): one mask key is 4 bytes, so
-/// one call into JS serves 64 frames.
+/// crypto.getRandomValues through web-sys, drawn into one pool the module's handles share
+/// (`SharedPool`, 4 KiB at a time, as ws pools randomFillSync): one mask key is 4 bytes, so one
+/// call into JS serves 1,024 frames of any handle. (A pool per handle of 256 bytes called JS every
+/// 64 frames: a tenth of the time of a 16-byte `sendAndDrain` went to randomFillSync.)
 struct CryptoRandom;
+
+thread_local! {
+    static CRYPTO_POOL: SharedPool = const { SharedPool::new() };
+}
+
+fn crypto_fill(buf: &mut [u8]) -> Result<(), Error> {
+    let unavailable = |problem: &str| Error::RandomUnavailable { problem: problem.to_string() };
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .map_err(|_| unavailable("globalThis.crypto cannot be read"))?;
+    if crypto.is_undefined() || crypto.is_null() {
+        return Err(unavailable("globalThis.crypto is missing (no Web Crypto in this runtime)"));
+    }
+    let crypto: web_sys::Crypto = crypto.unchecked_into();
+    // Web Crypto fills at most 65,536 bytes per call; the pool asks for 4,096.
+    crypto.get_random_values_with_u8_array(buf).map_err(|_| unavailable("crypto.getRandomValues failed"))?;
+    Ok(())
+}
 
 impl RandomSource for CryptoRandom {
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        let unavailable = |problem: &str| Error::RandomUnavailable { problem: problem.to_string() };
-        let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
-            .map_err(|_| unavailable("globalThis.crypto cannot be read"))?;
-        if crypto.is_undefined() || crypto.is_null() {
-            return Err(unavailable("globalThis.crypto is missing (no Web Crypto in this runtime)"));
-        }
-        let crypto: web_sys::Crypto = crypto.unchecked_into();
-        crypto.get_random_values_with_u8_array(buf).map_err(|_| unavailable("crypto.getRandomValues failed"))?;
-        Ok(())
+        CRYPTO_POOL.with(|pool| pool.fill(buf, crypto_fill))
     }
 }
 
@@ -403,7 +413,7 @@ fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketH
     let properties = properties_from_js(properties)?;
     let random: Box<dyn RandomSource> = match seed_value(seed)? {
         Some(seed) => Box::new(SeededRandom::new(seed)),
-        None => Box::new(PooledRandom::new(CryptoRandom)),
+        None => Box::new(CryptoRandom),
     };
     let handle = Handle::with_random(role, &properties, random).map_err(|e| engine_error(&e))?;
     Ok(WebSocketHandle { handle, driver: Driver::new(), events: Vec::new(), drain_error: None, send_error: None })
@@ -701,7 +711,8 @@ impl WebSocketHandle {
     /// The driver's `send_and_drain` of the scratch input's first `length` bytes: the
     /// one-crossing path of `sendAndDrain`. The result is in the scratch report. `compress`
     /// (ws's per-send option, default true) says whether a data message goes out compressed
-    /// when permessage-deflate was negotiated.
+    /// when permessage-deflate was negotiated; `utf8Verified`, that pkg/src/fast.js has checked
+    /// a UTF8_MESSAGE with Node's `buffer.isUtf8` (`SendOptions::utf8_verified`).
     #[wasm_bindgen(js_name = _sendInput)]
     pub fn send_input(
         &mut self,
@@ -709,9 +720,11 @@ impl WebSocketHandle {
         length: f64,
         keep_receiving: bool,
         compress: Option<bool>,
+        utf8_verified: Option<bool>,
     ) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
-        let send_options = SendOptions { compress: compress.unwrap_or(true) };
+        let send_options =
+            SendOptions { compress: compress.unwrap_or(true), utf8_verified: utf8_verified.unwrap_or(false) };
         let length = integer("length", length, MAX_SEND_BYTES as f64)? as usize;
         let options = DrainOptions { keep_receiving, ..DrainOptions::default() };
         with_scratch(|scratch| {
@@ -747,7 +760,7 @@ impl WebSocketHandle {
         compress: Option<bool>,
     ) -> Result<(), JsValue> {
         let buffer_type = buffer_type_from(buffer_type)?;
-        let send_options = SendOptions { compress: compress.unwrap_or(true) };
+        let send_options = SendOptions { compress: compress.unwrap_or(true), ..SendOptions::default() };
         let count = integer("count", count, MAX_BATCH as f64)? as usize;
         let options = DrainOptions { keep_receiving, ..DrainOptions::default() };
         with_scratch(|scratch| {

@@ -6,7 +6,9 @@
 //! those four octets removed (7.2.1 step 3); earlier pieces keep them ("for non-final fragments,
 //! the removal of 0x00 0x00 0xff 0xff MUST NOT be done").
 
+#[cfg(feature = "permessage-deflate")]
 use super::zlib::{RawDeflate, ZlibError, ZlibStatus};
+#[cfg(feature = "permessage-deflate")]
 use super::{zlib_window_bits, Direction, MESSAGE_TAIL};
 
 /// Why a message could not be compressed. Neither is the peer's doing.
@@ -36,12 +38,14 @@ impl std::error::Error for CompressError {}
 /// 2^window_bits (window and hash chains), 7 x 2^(mem_level + 6) (literal and pending buffers),
 /// a 128 KiB hash table and 3,200 bytes of state, in one allocation (the figures the module docs
 /// of `permessage_deflate` give, measured).
+#[cfg(feature = "permessage-deflate")]
 fn compressor_state_bytes(window_bits: u8, mem_level: u8) -> usize {
     4 * (1 << window_bits) + 7 * (1 << (mem_level + 6)) + 128 * 1024 + 3_200
 }
 
 /// Compresses the messages one endpoint sends, keeping or resetting the LZ77 window between
 /// messages as negotiated (RFC 7692 7.2.1).
+#[cfg(feature = "permessage-deflate")]
 pub struct MessageCompressor {
     direction: Direction,
     level: u8,
@@ -52,6 +56,7 @@ pub struct MessageCompressor {
     in_message: bool,
 }
 
+#[cfg(feature = "permessage-deflate")]
 impl MessageCompressor {
     /// A compressor for `direction` (window bits 8..=15, 8 run as 9). `level` 0..=9 and
     /// `mem_level` 1..=9 are clamped into range.
@@ -174,6 +179,7 @@ impl MessageCompressor {
     }
 }
 
+#[cfg(feature = "permessage-deflate")]
 impl std::fmt::Debug for MessageCompressor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageCompressor")
@@ -186,7 +192,21 @@ impl std::fmt::Debug for MessageCompressor {
     }
 }
 
-#[cfg(test)]
+/// Without the `permessage-deflate` cargo feature no compressor can exist: the type has no
+/// values ([`super::PerMessageDeflate::new`] refuses), so the engine's send path keeps its shape
+/// and zlib-rs is not compiled in.
+#[cfg(not(feature = "permessage-deflate"))]
+#[derive(Debug)]
+pub enum MessageCompressor {}
+
+#[cfg(not(feature = "permessage-deflate"))]
+impl MessageCompressor {
+    pub fn compress(&mut self, _piece: &[u8], _last: bool, _out: &mut Vec<u8>) -> Result<(), CompressError> {
+        match *self {}
+    }
+}
+
+#[cfg(all(test, feature = "permessage-deflate"))]
 mod tests {
     use super::*;
 

@@ -11,7 +11,10 @@
 //!
 //! - [`zlib`]: zlib-rs's streams, whose allocation failure is an error and not a panic.
 //!
-//! Deflate itself is zlib-rs (pure Rust, so the same code runs natively and in wasm32).
+//! Deflate itself is zlib-rs (pure Rust, so the same code runs natively and in wasm32), behind the
+//! cargo feature `permessage-deflate` (default on). Without it, negotiation and the header grammar
+//! stay, `MessageCompressor` and `MessageInflater` have no values, and the configuration refuses
+//! `PerMessageDeflate(true)` ([`not_built`]): a build for size (the npm package's default wasm).
 //!
 //! ## Window bits 8
 //!
@@ -53,6 +56,7 @@ pub mod header;
 pub mod inflate;
 pub mod negotiation;
 // The one module of the engine with unsafe code: calls into zlib-rs's C-shaped API (see its docs).
+#[cfg(feature = "permessage-deflate")]
 #[allow(unsafe_code)]
 pub mod zlib;
 
@@ -125,6 +129,13 @@ impl Default for DeflateConfig {
 }
 
 impl DeflateConfig {
+    /// Whether permessage-deflate is on: `enabled`, in a build with the `permessage-deflate`
+    /// feature. Without it this is the constant false (the configuration refuses `enabled`
+    /// anyway), so the offer, the server's choice and the client's check are left out of the build.
+    pub fn is_on(&self) -> bool {
+        cfg!(feature = "permessage-deflate") && self.enabled
+    }
+
     /// Checks every value against its documented range.
     pub fn validate(&self) -> Result<(), Error> {
         let window = |property: &'static str, bits: Option<u8>| match bits {
@@ -173,13 +184,30 @@ impl PerMessageDeflate {
 
     /// The transform for a negotiated connection; `config` gives the level, memory level and
     /// threshold (checked by [`DeflateConfig::validate`]; out-of-range values are clamped).
-    pub fn new(negotiated: Negotiated, config: &DeflateConfig) -> Self {
-        PerMessageDeflate {
+    #[cfg(feature = "permessage-deflate")]
+    pub fn new(negotiated: Negotiated, config: &DeflateConfig) -> Result<Self, Error> {
+        Ok(PerMessageDeflate {
             negotiated,
             threshold: config.threshold,
             compressor: MessageCompressor::new(negotiated.send, config.level, config.mem_level),
             inflater: MessageInflater::new(negotiated.receive),
-        }
+        })
+    }
+
+    /// Without the `permessage-deflate` cargo feature there is no transform to make: the
+    /// configuration refuses `PerMessageDeflate(true)`, so no negotiation gets here.
+    #[cfg(not(feature = "permessage-deflate"))]
+    pub fn new(_negotiated: Negotiated, _config: &DeflateConfig) -> Result<Self, Error> {
+        Err(not_built())
+    }
+}
+
+/// The error for turning permessage-deflate on in a build without it.
+pub fn not_built() -> Error {
+    Error::UnsupportedProperty {
+        property: "permessage-deflate",
+        why: "this build of wsaction leaves permessage-deflate out (cargo feature `permessage-deflate`; \
+              in JS, handles asking for it are made by the package's deflate build)",
     }
 }
 
@@ -215,13 +243,14 @@ pub fn negotiate_as_server(
     config: &DeflateConfig,
     request_headers: &[Header],
 ) -> Result<Option<(ExtensionElement, PerMessageDeflate)>, Error> {
-    if !config.enabled {
+    if !config.is_on() {
         return Ok(None);
     }
     let elements = parse_extension_headers(request_headers).map_err(MalformedExtensions::into_server_error)?;
-    Ok(server_accept(config, &elements)
+    server_accept(config, &elements)
         .accepted
-        .map(|accepted| (accepted.response, PerMessageDeflate::new(accepted.negotiated, config))))
+        .map(|accepted| Ok((accepted.response, PerMessageDeflate::new(accepted.negotiated, config)?)))
+        .transpose()
 }
 
 /// The client's half: checks the response's `Sec-WebSocket-Extensions` against the offer
@@ -233,10 +262,10 @@ pub fn negotiate_as_client(
 ) -> Result<Option<PerMessageDeflate>, Error> {
     let elements = parse_extension_headers(response_headers).map_err(MalformedExtensions::into_client_error)?;
     let negotiated = client_check_response(config, &elements).map_err(NegotiationError::into_error)?;
-    Ok(negotiated.map(|negotiated| PerMessageDeflate::new(negotiated, config)))
+    negotiated.map(|negotiated| PerMessageDeflate::new(negotiated, config)).transpose()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "permessage-deflate"))]
 mod tests {
     use super::*;
 
@@ -330,14 +359,14 @@ mod tests {
     fn the_threshold_applies_without_context_takeover_as_in_ws() {
         let config = DeflateConfig::default();
         let taking_over = client_check_response(&config, &parse_extension_list("permessage-deflate").unwrap()).unwrap();
-        let transform = PerMessageDeflate::new(taking_over.unwrap(), &config);
+        let transform = PerMessageDeflate::new(taking_over.unwrap(), &config).unwrap();
         assert!(transform.compresses(0) && transform.compresses(1023));
         let resetting = client_check_response(
             &config,
             &parse_extension_list("permessage-deflate; client_no_context_takeover").unwrap(),
         )
         .unwrap();
-        let transform = PerMessageDeflate::new(resetting.unwrap(), &config);
+        let transform = PerMessageDeflate::new(resetting.unwrap(), &config).unwrap();
         assert!(!transform.compresses(1023));
         assert!(transform.compresses(1024));
     }

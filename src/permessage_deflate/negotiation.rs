@@ -123,7 +123,7 @@ fn peer_window_limit(configured: Option<u8>) -> Option<u8> {
 /// `client_max_window_bits` is always offered, without a value unless one is configured, to say
 /// the client understands it in a response (RFC 7692 7.1.2.2), as ws and websockets do.
 pub fn client_offer(config: &DeflateConfig) -> Option<ExtensionElement> {
-    if !config.enabled {
+    if !config.is_on() {
         return None;
     }
     let mut params = Vec::new();
@@ -254,7 +254,7 @@ pub fn server_accept(config: &DeflateConfig, elements: &[ExtensionElement]) -> S
         if !element.name.eq_ignore_ascii_case(EXTENSION_NAME) {
             continue;
         }
-        if !config.enabled {
+        if !config.is_on() {
             decision
                 .declined
                 .push(DeclinedOffer { index, reason: "this server does not accept permessage-deflate".into() });
@@ -370,7 +370,7 @@ pub fn client_check_response(
     let Some(element) = ours.next() else {
         return Ok(None);
     };
-    if !config.enabled {
+    if !config.is_on() {
         // RFC 7692 5: "such as accepting a PMCE that the client did not offer".
         return Err(NegotiationError::malformed(
             "the server accepted permessage-deflate, which was not offered (RFC 7692 5)".into(),
@@ -425,7 +425,8 @@ pub fn client_check_response(
     Ok(Some(Negotiated::new(Role::Client, agreed, config.client_no_context_takeover, config.client_max_window_bits)))
 }
 
-#[cfg(test)]
+// The negotiation rules need a configuration that can turn permessage-deflate on.
+#[cfg(all(test, feature = "permessage-deflate"))]
 mod tests {
     use super::super::header::parse_extension_list;
     use super::*;

@@ -123,6 +123,50 @@ test('perMessageDeflate: both handles negotiate it and messages cross compressed
   assert.throws(() => WebSocketHandle.createClient({ deflateClientMaxWindowBits: 7 }), { code: 'PROPERTY_OUT_OF_RANGE' });
 });
 
+test('two builds: the default wasm leaves permessage-deflate out (and says so); handles asking for it come from the deflate build', async () => {
+  const { readFileSync } = await import('node:fs');
+  const dist = new URL('../../pkg/dist/', import.meta.url);
+  // A bare glue instance of each build, without pkg/src's routing: what the wasm itself does.
+  const bare = async (wasm, id) => {
+    const glue = await import(`../../pkg/dist/wsaction.js?bare=${id}`);
+    glue.initSync({ module: new WebAssembly.Module(readFileSync(new URL(wasm, dist))) });
+    return glue.WebSocketHandle;
+  };
+  const Small = await bare('wsaction_bg.wasm', 'small');
+  const Deflate = await bare('wsaction_deflate_bg.wasm', 'deflate');
+  for (const create of ['createClient', 'createServer']) {
+    assert.throws(() => Small[create]({ perMessageDeflate: true }), (err) => {
+      assert.equal(err.code, 'UNSUPPORTED_PROPERTY');
+      assert.match(err.message, /leaves permessage-deflate out/);
+      return true;
+    });
+    Small[create]({ perMessageDeflate: false }).free();
+    Deflate[create]({ perMessageDeflate: true }).free();
+  }
+  // The default build answers an offer as a server with deflate off does: no extension.
+  const server = Small.createServer({}, 2);
+  const response = server.beginServerHandshake(null, [], [
+    ['Host', 'x'], ['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Version', '13'],
+    ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits'],
+  ]);
+  assert.ok(!response.some(([name]) => name.toLowerCase() === 'sec-websocket-extensions'));
+  server.free();
+  // The package's class hands perMessageDeflate handles to the deflate build (another class), the rest it makes itself.
+  const routed = WebSocketHandle.createServer({ perMessageDeflate: true });
+  const plain = WebSocketHandle.createServer({ perMessageDeflate: false });
+  assert.ok(!(routed instanceof WebSocketHandle));
+  assert.ok(plain instanceof WebSocketHandle);
+  assert.equal(typeof routed.sendAndDrain, 'function', 'the deflate build has the fast paths too');
+  // The connection flow finds the routed handle's instance (so a trap there fails its connections).
+  const { instanceOf } = await import('../../pkg/src/pool.js');
+  assert.equal(instanceOf(routed)?.deflate, true);
+  assert.equal(instanceOf(plain)?.deflate, false);
+  routed.free();
+  plain.free();
+  const sizes = ['wsaction_bg.wasm', 'wsaction_deflate_bg.wasm'].map((f) => readFileSync(new URL(f, dist)).length);
+  assert.ok(sizes[0] < sizes[1] * 0.8, `the default wasm (${sizes[0]} bytes) is smaller than the deflate build (${sizes[1]})`);
+});
+
 test('every buffer type through the action loop', () => {
   const p = pair();
   p.server.receive(11);
@@ -634,6 +678,18 @@ test('the view calls frame and parse what the copying calls do, into one reused 
     assert.deepEqual(new Uint8Array(inPlace.out), copied.out, `${size} bytes, sendBufferAndDrain`);
     assert.equal(inPlace, viewed);
   }
+  // Like-sized messages get the same view objects back (the driver reuses its buffers, so no new
+  // view per call), holding each call's bytes; after the memory grew, new views over the new memory.
+  const views = [];
+  for (const [fill, size] of [[1, 100], [2, 100], [3, 8 * 1024 * 1024], [4, 100]]) {
+    const copied = a.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array(size).fill(fill), false);
+    const viewed = b.client.sendAndDrainView(B.BINARY_MESSAGE, new Uint8Array(size).fill(fill), false);
+    assert.deepEqual(new Uint8Array(viewed.out), copied.out, `fill ${fill}`);
+    assert.deepEqual([...viewed.events], [...copied.events]);
+    views.push(viewed.out);
+  }
+  assert.equal(views[1], views[0], 'a like-sized send reuses the view');
+  assert.ok(views[3].byteLength === 106 && views[3].buffer.byteLength > 0);
   // Receiving through drainView: the same payload bytes and events as drain.
   const wire = a.client.sendAndDrain(B.UTF8_MESSAGE, enc.encode('héllo through a view'), false).out;
   for (const server of [a.server, b.server]) server.receive();
@@ -755,6 +811,25 @@ test('sendMany stops at a refused message: the frames before it are in out, the 
   assert.equal(catchError(() => p.client.sendMany(B.BINARY_MESSAGE, [bad], false)).code, 'INVALID_STATE');
 });
 
+test('text of 256 bytes and more is UTF-8-checked by Node before the send, and still refused when invalid (RFC 6455 8.1)', () => {
+  const p = pair();
+  const valid = enc.encode('κόσμε '.repeat(100));
+  const invalid = Uint8Array.of(...valid, 0xff);
+  assert.equal(catchError(() => p.client.sendAndDrain(B.UTF8_MESSAGE, invalid, false)).code, 'INVALID_ARGUMENT');
+  assert.equal(catchError(() => p.client.sendAndDrainView(B.UTF8_MESSAGE, invalid, false)).code, 'INVALID_ARGUMENT');
+  p.client.sendBuffer(invalid.length).set(invalid);
+  assert.equal(catchError(() => p.client.sendBufferAndDrain(B.UTF8_MESSAGE, invalid.length, false)).code, 'INVALID_ARGUMENT');
+  // A piece valid on its own that ends a fragmented message whose open code point it does not
+  // complete: the engine's validator, which holds that code point, refuses it.
+  const wire = [p.client.sendAndDrain(B.UTF8_FRAGMENT, Uint8Array.of(0x63, 0xc3), false).out];
+  const ascii = enc.encode('('.repeat(300));
+  assert.equal(catchError(() => p.client.sendAndDrain(B.UTF8_MESSAGE, ascii, false)).code, 'INVALID_ARGUMENT');
+  wire.push(p.client.sendAndDrain(B.UTF8_MESSAGE, Uint8Array.of(0xa9, ...ascii), false).out);
+  wire.push(p.client.sendAndDrain(B.UTF8_MESSAGE, valid, false).out);
+  const messages = parse(p.server, new Uint8Array(Buffer.concat(wire)));
+  assert.deepEqual(messages.map((m) => dec.decode(m.bytes)), [`cé${'('.repeat(300)}`, dec.decode(valid)]);
+});
+
 test('a call back into wsaction from inside one (a replaced getRandomValues) is an error, not a trap', () => {
   const outer = WebSocketHandle.createClient(); // crypto randomness: the engine calls getRandomValues
   const inner = pair();
@@ -774,8 +849,8 @@ test('a call back into wsaction from inside one (a replaced getRandomValues) is 
   };
   let outerError = null;
   try {
-    // The pool of 256 random bytes runs out within 64 frames; its refill calls getRandomValues.
-    for (let i = 0; i < 100; i++) outer.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([2]), false);
+    // The module's pool of 4,096 random bytes runs out within 1,024 frames; its refill calls getRandomValues.
+    for (let i = 0; i < 1100; i++) outer.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array([2]), false);
   } catch (err) {
     outerError = err;
   } finally {

@@ -369,6 +369,7 @@ test('every tests/scenarios file passes in the browser, at each of its chunk siz
   const files = readdirSync(join(ROOT, 'tests/scenarios')).filter((f) => f.endsWith('.json')).sort();
   const results = await page.evaluate(async (names) => {
     const engine = await import('/pkg/browser.js');
+    await engine.loadPerMessageDeflate(); // the deflate scenarios' handles are made by the deflate build
     const { Simulation } = await import('/www/sim.js');
     const out = {};
     for (const name of names) {
