@@ -345,7 +345,7 @@ impl fmt::Display for Error {
             ),
             Error::OutOfMemory { buffer, bytes } => write!(
                 f,
-                "out of memory: the connection's {buffer} could not grow to {bytes} bytes (the connection fails with 1011)"
+                "out of memory: the connection's {buffer} could not get {bytes} bytes (the connection fails with 1011, or its upgrade is answered 503)"
             ),
             Error::RandomUnavailable { problem } => {
                 write!(f, "platform error: no randomness source: {problem}")

@@ -394,3 +394,67 @@ fn small_messages_many_to_a_read_allocate_the_message_buffer_once() {
     let calls = allocations() - before;
     assert!(calls <= 10, "parsing 1000 messages of one read took {calls} allocations");
 }
+
+/// Hands `bytes` to `side`'s held ReceiveFromNetwork the websocket.h way (zero-copy): the host
+/// reads into the space `receive_buffer` offers, then completes the action with the count.
+fn read_in_place(side: &mut common::Side, bytes: &[u8]) {
+    let (id, capacity) = side.handle.outstanding_receive().expect("the side holds a read");
+    assert!(bytes.len() <= capacity);
+    let space = side.handle.receive_buffer(id).unwrap();
+    space[..bytes.len()].copy_from_slice(bytes);
+    side.handle.complete_action(id, bytes.len()).unwrap();
+}
+
+#[test]
+fn a_closed_handle_holds_no_receive_buffer() {
+    // The server reads the client's close into the whole receive buffer websocket.h offers
+    // (64 KiB), answers it, and closes: the memory of that read must not stay with the handle
+    // until it is freed (the JS adapters keep a closed handle until its socket is gone; 19,000
+    // closed at once held a receive buffer each, 1.27 GB of wasm memory).
+    let mut pair = open_pair();
+    pair.client
+        .handle
+        .send(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"bye" }), None)
+        .unwrap();
+    pair.client.drain(&mut pair.server.wire_in);
+    let close = std::mem::take(&mut pair.server.wire_in);
+    read_in_place(&mut pair.server, &close);
+    pair.run();
+    pair.server
+        .handle
+        .send(BufferType::Close, Some(Buffer::CloseStatus { status: 1000, reason: b"bye" }), None)
+        .unwrap();
+    pair.run();
+    assert_eq!(pair.server.handle.state(), State::Closed, "the close handshake completed");
+    let held = held_by(pair.server);
+    assert!(held <= IDLE_LIMIT, "a closed server handle holds {held} bytes");
+}
+
+#[test]
+fn a_read_completed_after_an_abort_leaves_no_buffer_behind() {
+    // The host holds a read when the handle is aborted (its socket closed), then completes it:
+    // the bytes are dropped, and so must be the space they were read into.
+    let mut pair = open_pair();
+    let (id, _) = pair.server.handle.outstanding_receive().expect("the server holds a read");
+    pair.server.handle.abort();
+    let space = pair.server.handle.receive_buffer(id).expect("the abandoned read's space");
+    space[..4].copy_from_slice(b"late");
+    pair.server.handle.complete_action(id, 4).unwrap();
+    pair.run();
+    let held = held_by(pair.server);
+    assert!(held <= IDLE_LIMIT, "an aborted server handle holds {held} bytes");
+}
+
+#[test]
+fn a_read_of_a_few_bytes_takes_receive_buffer_room_for_those_bytes_only() {
+    // Hosts that copy what they read into the engine (the JS class's completeReceive) ask for the
+    // room of the bytes they have, not for the whole receive buffer the action offers.
+    let mut pair = open_pair();
+    let (id, capacity) = pair.server.handle.outstanding_receive().expect("the server holds a read");
+    assert_eq!(capacity, RECEIVE_BUFFER_SIZE as usize);
+    let before = live();
+    let space = pair.server.handle.receive_buffer_for(id, 6).unwrap();
+    assert_eq!(space.len(), 6);
+    let taken = live() - before;
+    assert!(taken <= 1024, "room for 6 bytes took {taken} bytes");
+}

@@ -409,7 +409,23 @@ pub struct WebSocketHandle {
     send_error: Option<JsValue>,
 }
 
+/// What a new handle and its handshake allocate before its buffers grow: the handle itself,
+/// wasm-bindgen's box around it, header strings. Rust makes those allocations infallibly (a trap
+/// when memory is out), so room for them is asked for fallibly first.
+const HANDLE_HEADROOM: usize = 64 * 1024;
+
+/// OUT_OF_MEMORY (close 1011, or the upgrade answered 503) when the allocator cannot find
+/// `HANDLE_HEADROOM` bytes for `what`; otherwise the probe's memory goes back at once, where the
+/// allocations that follow find it.
+fn ensure_headroom(what: &'static str) -> Result<(), JsValue> {
+    let mut probe: Vec<u8> = Vec::new();
+    probe
+        .try_reserve_exact(HANDLE_HEADROOM)
+        .map_err(|_| engine_error(&Error::OutOfMemory { buffer: what, bytes: HANDLE_HEADROOM }))
+}
+
 fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketHandle, JsValue> {
+    ensure_headroom("handle")?;
     let properties = properties_from_js(properties)?;
     let random: Box<dyn RandomSource> = match seed_value(seed)? {
         Some(seed) => Box::new(SeededRandom::new(seed)),
@@ -485,6 +501,7 @@ impl WebSocketHandle {
         extensions: JsValue,
         initial_headers: JsValue,
     ) -> Result<Array, JsValue> {
+        ensure_headroom("handshake")?;
         let subprotocols = string_list("subprotocols", &subprotocols)?;
         let extensions = string_list("extensions", &extensions)?;
         let initial = header_list("initialHeaders", &initial_headers)?;
@@ -518,6 +535,7 @@ impl WebSocketHandle {
         selected_extensions: JsValue,
         request_headers: JsValue,
     ) -> Result<Array, JsValue> {
+        ensure_headroom("handshake")?;
         let subprotocol = if selected_subprotocol.is_undefined() || selected_subprotocol.is_null() {
             None
         } else {
@@ -643,17 +661,21 @@ impl WebSocketHandle {
         let Some(array) = data.dyn_ref::<Uint8Array>() else {
             return Err(type_error(format!("data must be a Uint8Array, got {}", describe(&data))));
         };
-        let space = self.handle.receive_buffer(id).map_err(|e| engine_error(&e))?;
         let length = array.length() as usize;
-        if length > space.len() {
+        let offered = match self.handle.outstanding_receive() {
+            Some((held, capacity)) if held == id => capacity,
+            _ => length,
+        };
+        if length > offered {
             return Err(range_error(format!(
-                "data of {length} bytes is more than the {} bytes the action offers",
-                space.len()
+                "data of {length} bytes is more than the {offered} bytes the action offers"
             )));
         }
-        // Copied straight into the engine's receive buffer: one copy, no temporary.
-        array.copy_to(&mut space[..length]);
-        let read = &space[..length];
+        // Copied straight into the engine's receive buffer (one copy, no temporary), which grows
+        // only by what was read: an idle connection's small reads do not take a whole receive buffer.
+        let space = self.handle.receive_buffer_for(id, length).map_err(|e| engine_error(&e))?;
+        array.copy_to(space);
+        let read = &*space;
         self.driver.trace_input("complete_receive", id, None, read);
         self.handle.complete_action(id, length).map_err(|e| engine_error(&e))
     }
@@ -1019,15 +1041,31 @@ pub fn reserve(bytes: f64, count: f64) -> Result<(), JsValue> {
     }
     let count = integer("count", count, MAX_BATCH as f64)? as usize;
     with_scratch(|scratch| {
+        // Fallible: a payload larger than what is left of wasm memory is an OUT_OF_MEMORY error
+        // for that send (the caller's connection fails with 1011), never a trap in the allocator.
+        // The old area goes first, so that its memory can serve the new one.
+        let mut grown = Ok(());
         if scratch.input.len() < bytes {
-            scratch.input = vec![0; bytes.max(INITIAL_INPUT)];
+            scratch.input = Vec::new();
+            grown = zeroed("scratch input", bytes.max(INITIAL_INPUT)).map(|input| scratch.input = input);
         }
-        if scratch.lengths.len() < count {
-            scratch.lengths = vec![0; count.max(64)];
+        if grown.is_ok() && scratch.lengths.len() < count {
+            scratch.lengths = Vec::new();
+            grown = zeroed("scratch lengths", count.max(64)).map(|lengths| scratch.lengths = lengths);
         }
+        // Published either way: after a failure the report says the area is empty, not where it was.
         scratch.publish_areas();
-        Ok(())
+        grown
     })
+}
+
+/// A zero-filled Vec of `len` items, or OUT_OF_MEMORY naming `buffer` when it cannot be allocated.
+fn zeroed<T: Copy + Default>(buffer: &'static str, len: usize) -> Result<Vec<T>, JsValue> {
+    let mut vec = Vec::new();
+    let bytes = len.saturating_mul(std::mem::size_of::<T>());
+    vec.try_reserve_exact(len).map_err(|_| engine_error(&Error::OutOfMemory { buffer, bytes }))?;
+    vec.resize(len, T::default());
+    Ok(vec)
 }
 
 // ---------------------------------------------------------------------------------------------

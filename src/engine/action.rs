@@ -398,7 +398,10 @@ impl Handle {
             return Ok(());
         }
         if self.abandoned_read.is_some_and(|(held, _)| held == id) {
+            // The engine gave up on this read: its bytes are dropped, and the space they were
+            // read into goes back.
             self.abandoned_read = None;
+            self.inbound = Vec::new();
             return Ok(());
         }
         let (queue, outstanding) = self.take_outstanding(id)?;
@@ -456,7 +459,10 @@ impl Handle {
     /// rest is copied into the receive buffer, which `receive_buffer` + `complete_action` avoids.
     pub fn complete_receive(&mut self, id: u32, data: &[u8]) -> Result<(), Error> {
         if self.abandoned_read.is_some_and(|(held, _)| held == id) {
+            // The engine gave up on this read: its bytes are dropped, and the space they were
+            // read into goes back.
             self.abandoned_read = None;
+            self.inbound = Vec::new();
             return Ok(());
         }
         let capacity = match self.receive_slot {
@@ -497,26 +503,63 @@ impl Handle {
     /// (websocket.h's zero-copy receive), allocated now if the handle holds no receive buffer.
     /// Complete with the count read.
     pub fn receive_buffer(&mut self, id: u32) -> Result<&mut [u8], Error> {
-        let (start, capacity, abandoned) = match self.receive_slot {
+        self.read_space(id, None)
+    }
+
+    /// The first `bytes` of the space `receive_buffer` offers, for a host that already holds what
+    /// it read and copies it in (the JS class's `completeReceive`): the receive buffer grows only
+    /// as far as those bytes reach, not to the whole size the action offers. More than the action
+    /// offers is an InvalidArgument. Complete with the count written.
+    pub fn receive_buffer_for(&mut self, id: u32, bytes: usize) -> Result<&mut [u8], Error> {
+        self.read_space(id, Some(bytes))
+    }
+
+    fn read_space(&mut self, id: u32, bytes: Option<usize>) -> Result<&mut [u8], Error> {
+        let (start, offered, abandoned) = match self.receive_slot {
             Some(Outstanding::ReceiveFromNetwork { id: held, capacity }) if held == id && id != 0 => {
                 (self.in_end, capacity, false)
             }
             // The engine gave up on this read: the host may still read into the space it was
-            // offered (the receive buffer, no longer parsed), and what it reads is dropped.
+            // offered, and what it reads is dropped (`abandoned_space`).
             _ => match self.abandoned_read {
                 Some((held, capacity)) if held == id && id != 0 => (0, capacity, true),
                 _ => return Err(Error::UnknownAction { id }),
             },
         };
-        let end = start + capacity;
+        let length = match bytes {
+            Some(bytes) if bytes > offered => {
+                return Err(Error::InvalidArgument {
+                    argument: "bytes",
+                    problem: format!("{bytes} bytes is more than the {offered} bytes offered"),
+                })
+            }
+            Some(bytes) => bytes,
+            None => offered,
+        };
+        if abandoned {
+            return self.abandoned_space(length);
+        }
+        let end = start + length;
         let limit = self.config.receive_buffer_size as usize;
         if let Err(error) = super::make_room(&mut self.inbound, end, limit, "receive buffer") {
-            return Err(if abandoned { error } else { self.fail_out_of_memory(error) });
+            return Err(self.fail_out_of_memory(error));
         }
         if self.inbound.len() < end {
             self.inbound.resize(end, 0);
         }
         Ok(&mut self.inbound[start..end])
+    }
+
+    /// Space for a read the engine gave up on: nothing is parsed any more, so the receive buffer
+    /// holds only these bytes, and completing the read gives it back (a closed handle keeps no
+    /// receive buffer while the host keeps the handle).
+    fn abandoned_space(&mut self, length: usize) -> Result<&mut [u8], Error> {
+        self.inbound.clear();
+        self.inbound
+            .try_reserve_exact(length)
+            .map_err(|_| Error::OutOfMemory { buffer: "receive buffer", bytes: length })?;
+        self.inbound.resize(length, 0);
+        Ok(&mut self.inbound[..])
     }
 
     fn take_outstanding(&mut self, id: u32) -> Result<(ActionQueue, Outstanding), Error> {

@@ -41,7 +41,8 @@ impl Handle {
             frame::OPCODE_CLOSE => {
                 // RFC 6455 5.5.1: a status code first (if any), then a UTF-8 reason.
                 let status = parse_close_payload(&self.control, !self.config.disable_utf8_verification)?;
-                self.receive_finished = true;
+                // RFC 6455 5.5.1: no data frames follow a close; anything after it is dropped.
+                self.stop_parsing();
                 self.transition(Event::PeerClosed);
                 self.ready = Some(Ready::Close { status });
             }

@@ -90,7 +90,7 @@ impl Handle {
     pub(super) fn complete_receive_from_network(&mut self, read: usize, buffered: usize) {
         if read == 0 {
             // websocket.h: 0 cancels the receive. The peer ended the stream without (or after) a close.
-            self.receive_finished = true;
+            self.stop_parsing();
             self.ready = Some(Ready::Abnormal);
             self.transition(Event::Failed);
             return;

@@ -103,6 +103,22 @@ impl Handle {
         self.failing_close_queued = false;
     }
 
+    /// Nothing more is parsed (the peer's close arrived, the stream ended, or the engine gave up):
+    /// a message under way is dropped, and the receive buffers' memory goes back now, not when
+    /// the handle is freed (hosts keep a closed handle until its socket is gone). The control
+    /// buffer stays: it holds the close indication's payload until it is handed out. A read the
+    /// host still holds gets fresh space from `receive_buffer`.
+    pub(super) fn stop_parsing(&mut self) {
+        self.receive_finished = true;
+        self.frame = None;
+        self.message = None;
+        self.pending = Vec::new();
+        self.inflate_input = Vec::new();
+        self.inbound = Vec::new();
+        self.in_start = 0;
+        self.in_end = 0;
+    }
+
     /// True while the queued send's frame is partly written: no other frame may start.
     fn mid_frame_write(&self) -> bool {
         self.send_op.as_ref().is_some_and(|op| !op.finished && op.written > 0)
@@ -114,16 +130,7 @@ impl Handle {
             self.receive_slot = None;
             self.abandoned_read = Some((id, capacity));
         }
-        self.receive_finished = true;
-        self.frame = None;
-        self.message = None;
-        // Nothing more is parsed: the buffers' memory goes back now (a read the host still
-        // holds gets fresh space from `receive_buffer`).
-        self.pending = Vec::new();
-        self.inflate_input = Vec::new();
-        self.inbound = Vec::new();
-        self.in_start = 0;
-        self.in_end = 0;
+        self.stop_parsing();
         if matches!(self.ready, Some(Ready::Data { .. }) | Some(Ready::Pong) | Some(Ready::Ping)) {
             self.ready = None;
         }
