@@ -15,7 +15,10 @@
 #     clients see each of that instance's connections close with 1011, a raw peer on it that does
 #     not read its echoes get its TCP connection closed without a close frame (its pending frames
 #     could not leave), one still sending its head get a 503, another instance's connection keep
-#     echoing, and new connections served by a fresh instance (trap-client.mjs).
+#     echoing, and new connections served by a fresh instance (trap-client.mjs);
+#  7. no fixed connection lifetime: a `ws` client holds one connection 130 s (the host used to cut
+#     every connection at 120 s), echoing every 10 s, then closes 1000 both ways (lifetime-client.mjs;
+#     it runs in the background from the first server on, so the suite takes no longer for it).
 # Usage: net-tests.sh HOST_BINARY COMPONENT PYTHON
 set -euo pipefail
 host=$1 component=$2 python=$3
@@ -43,6 +46,9 @@ wait_for_url() {
 pids+=($!)
 url=$(wait_for_url "$log/echo.out")
 echo "== component echo server (wasmtime) at $url"
+node "$here/lifetime-client.mjs" "$url" 130 >"$log/lifetime.out" 2>&1 &
+lifetime=$!
+pids+=($lifetime)
 echo "-- Node ws client"
 node "$jco_dir/ws-client.mjs" "$url"
 echo "-- Python websockets client"
@@ -99,4 +105,7 @@ grep -q "an instance trapped: its 5 connection(s) are failed" "$log/trap.err" ||
 # account says the pending frames did not leave and no close frame followed them.
 grep -q "pending bytes within 5s; closed the TCP connection without a close frame" "$log/trap.err" || { echo "the server did not cut the connection that does not read"; cat "$log/trap.err"; exit 1; }
 grep -v '^ ' "$log/trap.err" | grep -v '^$' | grep -v '^Caused by' | cut -c1-200
+echo "== waiting for the connection held past 120 s (started with the first server)"
+wait "$lifetime" || { echo "the long-lived connection failed:"; cat "$log/lifetime.out"; exit 1; }
+cat "$log/lifetime.out"
 echo "net-tests: all passed"
