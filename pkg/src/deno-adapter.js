@@ -13,8 +13,21 @@ import { listen as listenOnHttpServer, socketIo as nodeSocketIo } from './node-s
 import { ConnectionServer } from './convenience.js';
 import { requestFromHead, rejectionBytes } from './handshake.js';
 
-const READ_SIZE = 64 * 1024;
+// Reads start small and grow while they come back full: an idle connection waits in its read
+// with a buffer of READ_MIN bytes (ws's Node sockets hold none; 64 KiB each made an idle Deno
+// connection 72 KiB), a large transfer doubles it up to READ_MAX in a few reads, and the first
+// short read after it sizes the next buffer to what arrived.
+const READ_MIN = 1024;
+const READ_MAX = 64 * 1024;
 const HIGH_WATER = 1024 * 1024;
+
+/** The next read's buffer size after a read of `n` bytes into `size`. */
+export function nextReadSize(size, n) {
+  if (n === size) return Math.min(size * 2, READ_MAX);
+  let next = READ_MIN;
+  while (next < n) next *= 2;
+  return next;
+}
 
 async function writeAll(conn, bytes) {
   let offset = 0;
@@ -103,13 +116,15 @@ function denoTransport(connOrPromise) {
   const reader = async () => {
     try {
       await ready;
+      let size = READ_MIN;
       for (;;) {
         if (paused) await paused.promise;
         if (closed) return;
-        const buffer = new Uint8Array(READ_SIZE);
+        const buffer = new Uint8Array(size);
         const n = await conn.read(buffer);
         if (n === null) break;
         sink._input(buffer.subarray(0, n));
+        size = nextReadSize(size, n);
       }
       sink._inputEnded();
     } catch (err) {
@@ -232,7 +247,8 @@ function socketIo(conn) {
 async function readRequestHead(conn) {
   let received = new Uint8Array(0);
   for (;;) {
-    const buffer = new Uint8Array(READ_SIZE);
+    // A head fits in a few KiB; one that does not takes more reads (and the parser's limit).
+    const buffer = new Uint8Array(4 * READ_MIN);
     const n = await conn.read(buffer);
     if (n === null) return null;
     const next = new Uint8Array(received.length + n);

@@ -4,7 +4,10 @@
 // taken, which is what an idle connection holds). Prints one JSON line: how many were made (the
 // first error stops it), and RSS and wasm memory above the baseline.
 // `adapter`: the Node/Deno adapters' properties (pkg/src/connection.js DEFAULT_PROPERTIES);
-// `websocket.h`: the engine's own defaults. A time budget in ms may follow (default 180 s).
+// `websocket.h`: the engine's own defaults. A time budget in ms may follow (default 180 s), then
+// `idle` (the default) or `closed`: each handle is then also closed as a peer closes it (its
+// masked close frame through completeReceive, the close answered and written), and kept, as the
+// adapters keep a closed handle until its socket is gone.
 import { WebSocketHandle, constants } from '../../pkg/node.js';
 import * as engine from '../../pkg/dist/wsaction.js';
 import { DEFAULT_PROPERTIES } from '../../pkg/src/connection.js';
@@ -13,6 +16,7 @@ const count = Number(process.argv[2] ?? 100000);
 const which = process.argv[3] ?? 'adapter';
 // Today's engine grows wasm memory on every adapter-sized handle (seconds per 1,000): stop at a time budget.
 const budgetMs = Number(process.argv[4] ?? 180000);
+const closed = process.argv[5] === 'closed';
 const properties = which === 'adapter' ? { ...DEFAULT_PROPERTIES } : {};
 const wasmBytes = () => engine._memory().buffer.byteLength;
 const measure = () => {
@@ -28,6 +32,31 @@ const request = [
   ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
   ['Sec-WebSocket-Version', '13'],
 ];
+// A client's close frame (RFC 6455 5.5.1): FIN + close opcode, masked, status 1000 and "bye".
+const closeFrame = (() => {
+  const mask = [0x37, 0xfa, 0x21, 0x3d];
+  const payload = [0x03, 0xe8, ...new TextEncoder().encode('bye')];
+  return Uint8Array.from([0x88, 0x80 | payload.length, ...mask, ...payload.map((b, i) => b ^ mask[i % 4])]);
+})();
+
+/** The peer closes: its close frame in the held read, the indication taken, ours sent and written. */
+function closeAsPeer(handle, receiveId, i) {
+  const { Action, ActionQueue, BufferType, State } = constants;
+  handle.completeReceive(receiveId, closeFrame);
+  for (let step = 0; step < 10 && handle.state !== State.CLOSED; step++) {
+    const action = handle.getAction(ActionQueue.ALL);
+    if (action.kind === Action.INDICATE_RECEIVE_COMPLETE && action.bufferType === BufferType.CLOSE) {
+      handle.completeAction(action.id, 0);
+      handle.send(BufferType.CLOSE, { status: action.closeStatus });
+    } else if (action.kind === Action.SEND_TO_NETWORK || action.kind === Action.INDICATE_SEND_COMPLETE) {
+      handle.completeAction(action.id, action.bytes?.length ?? 0);
+    } else if (action.kind !== Action.NO_ACTION) {
+      throw new Error(`handle ${i}: unexpected action kind ${action.kind} while closing`);
+    }
+  }
+  if (handle.state !== State.CLOSED) throw new Error(`handle ${i}: not closed (state ${handle.state})`);
+}
+
 const base = measure();
 const handles = [];
 let error = null;
@@ -46,6 +75,7 @@ try {
     handle.receive();
     const action = handle.getAction(constants.ActionQueue.ALL);
     if (action.kind !== constants.Action.RECEIVE_FROM_NETWORK) throw new Error(`handle ${i}: expected a receive action, got kind ${action.kind}`);
+    if (closed) closeAsPeer(handle, action.id, i);
   }
 } catch (err) {
   error = `${err.constructor.name}: ${err.message}`;
@@ -56,6 +86,7 @@ const end = measure();
 console.log(
   JSON.stringify({
     properties: `${which} ${JSON.stringify(properties)}`,
+    closed,
     created: handles.length - failedHandle,
     error,
     ms: Math.round(ms),
