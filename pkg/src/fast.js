@@ -147,6 +147,27 @@ export function fillMemoryForTests(glue, leftBytes) {
 }
 
 /**
+ * Makes every sendAndDrain of at least `bytes` on `glue`'s handles first allocate that much inside
+ * the engine with no fallback (`_allocateInCallForTests`): with the memory at wasm32's ceiling
+ * (memory.grow from outside) that traps in the allocator mid-call. The engine's own buffers fail
+ * typed when memory runs out (OUT_OF_MEMORY), so the fault tests make a trap this way to check what
+ * one does: its instance poisoned, each of its connections failed with 1011, new ones elsewhere.
+ */
+export function trapLargeSendsForTests(glue, bytes) {
+  const proto = glue.WebSocketHandle.prototype;
+  const sendAndDrain = proto.sendAndDrain;
+  Object.defineProperty(proto, 'sendAndDrain', {
+    value: function (type, data, ...rest) {
+      if (data?.length >= bytes) glue._allocateInCallForTests(data.length);
+      return sendAndDrain.call(this, type, data, ...rest);
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+/**
  * Adds drain, sendAndDrain and sendMany, and the headroom checks, to `glue`'s WebSocketHandle.
  * `build`: which engine build `glue` was initialised with, 'small' (the default wasm, without
  * permessage-deflate: its createClient/createServer hand handles with `perMessageDeflate: true`

@@ -202,17 +202,16 @@ export class WebSocketServer extends EventEmitter {
     ws._attach(begun.handle, io.transport(), head && head.length ? head : null, this.options);
     this._openConnections++;
     this._openFootprint += footprint;
-    ws.once('close', () => {
+    this.clients?.add(ws);
+    // One listener per connection does all of the server's accounting ('close' comes once).
+    ws.on('close', () => {
       this._openConnections--;
       this._openFootprint -= footprint;
-    });
-    if (this.clients) {
-      this.clients.add(ws);
-      ws.on('close', () => {
+      if (this.clients) {
         this.clients.delete(ws);
         if (this._shouldEmitClose && !this.clients.size) soon(() => this.#emitClose());
-      });
-    }
+      }
+    });
     cb(ws, request);
     ws._releaseLater();
   }

@@ -38,6 +38,11 @@ export function isValidStatusCode(code) {
   return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
+// Shared by every socket until it has its own (a zero-length array cannot be written to): an idle
+// connection's memory is a few KiB, and two objects each were 250 bytes of it.
+const NO_BYTES = new Uint8Array(0);
+const NO_EXTENSIONS = Object.freeze([]);
+
 function isBlob(data) {
   return typeof Blob !== 'undefined' && data instanceof Blob;
 }
@@ -68,12 +73,12 @@ export class WebSocket extends EventEmitter {
   _url = undefined;
   _protocol = '';
   _extensions = '';
-  _agreedExtensions = [];
+  _agreedExtensions = NO_EXTENSIONS;
   _binaryType = 'nodebuffer';
   _isServer = false;
   _connection = null; // the EngineConnection once open
   _closeCode = 1006;
-  _closeReason = new Uint8Array(0);
+  _closeReason = NO_BYTES;
   _closeFrameReceived = false;
   _closeFrameSent = false;
   _errorEmitted = false;
@@ -458,8 +463,11 @@ export class WebSocket extends EventEmitter {
   _attach(handle, transport, leftover, options = {}) {
     this._protocol = handle.subprotocol ?? '';
     // The agreed elements with their parameters, as the engine settled them (RFC 7692 7.1).
-    this._agreedExtensions = handle.extensions;
-    this._extensions = this._agreedExtensions.map((element) => element.split(';')[0].trim()).join(',');
+    const agreed = handle.extensions;
+    if (agreed.length > 0) {
+      this._agreedExtensions = agreed;
+      this._extensions = agreed.map((element) => element.split(';')[0].trim()).join(',');
+    }
     const connection = new EngineConnection(handle, transport, this, {
       leftover,
       closeGraceMs: options.closeGraceMs,

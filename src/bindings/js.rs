@@ -1018,6 +1018,17 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R, JsValue>) -> Result
     })
 }
 
+/// For the fault tests only (pkg/src/fast.js's `trapLargeSendsForTests`): allocates `bytes` inside
+/// a call the way an allocation Rust cannot make fallibly does. With wasm memory at its ceiling this
+/// traps in the allocator with the scratch area borrowed, the state any such trap leaves; the
+/// engine's own buffers no longer trap when memory runs out, so this is how the tests check what a
+/// trap does to the adapters (the instance poisoned, its connections failed with 1011).
+#[wasm_bindgen(js_name = _allocateInCallForTests)]
+pub fn allocate_in_call_for_tests(bytes: f64) -> Result<u32, JsValue> {
+    let bytes = integer("bytes", bytes, MAX_SEND_BYTES as f64)? as usize;
+    with_scratch(|_| Ok(std::hint::black_box(Vec::<u8>::with_capacity(bytes)).capacity() as u32))
+}
+
 /// The module's memory, for pkg/src/fast.js's views.
 #[wasm_bindgen(js_name = _memory)]
 pub fn memory() -> JsValue {

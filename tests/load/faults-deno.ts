@@ -8,13 +8,14 @@
 //     connections: that connection alone closes 1011 (OUT_OF_MEMORY), the other three echo.
 //   deno run --allow-net --allow-read --allow-env faults-deno.ts trap
 //     the first instance's memory taken to wasm32's ceiling from outside the engine, then an
-//     8 MiB send traps it: each of its three connections closes 1011 with an ENGINE_TRAPPED
+//     8 MiB send traps it (in an allocation made with no fallback, fast.js's
+//     trapLargeSendsForTests: the engine's own buffers fail typed instead): each of its three connections closes 1011 with an ENGINE_TRAPPED
 //     'error' on the server, the process lives, and a new connection echoes on a fresh instance.
 //
 // Prints one JSON line, { steps: [{ what, ok, detail }] }, as the Node probes do.
 import * as wsaction from '../../pkg/deno.js';
 import * as engine from '../../pkg/dist/wsaction.js';
-import { fillMemoryForTests } from '../../pkg/src/fast.js';
+import { fillMemoryForTests, trapLargeSendsForTests } from '../../pkg/src/fast.js';
 import { poolStats } from '../../pkg/src/pool.js';
 
 // deno-lint-ignore no-explicit-any
@@ -99,6 +100,7 @@ if (scenario === 'full') {
   const closes = clients.map(closed);
   const memory = engine._memory();
   memory.grow(65536 - memory.buffer.byteLength / 65536);
+  trapLargeSendsForTests(engine, 8 * MiB);
   clients[0].send('!send 8');
   const codes = await Promise.race([Promise.all(closes), new Promise((r) => setTimeout(() => r('timeout'), 10000))]);
   check('every connection of the trapped instance closes with 1011', Array.isArray(codes) && codes.every((c) => c === 1011), JSON.stringify(codes));

@@ -5,8 +5,12 @@
 // is answered 400, not 503; a server's send that runs out traps, leaves its handle borrowed, and
 // the process dies ("recursive use of an object detected"); the JS class throws RuntimeError:
 // unreachable, not a WsActionError, and every later fast-path call fails with the re-entry error.
-// With fast.js's headroom checks turned off, the send and class tests (Node and Deno) still fail:
-// the engine's scratch area for a 60 MiB message cannot grow with 40 MiB left, and traps.
+// The class test also runs with fast.js's headroom checks turned off (setHeadroomChecksForTests):
+// on e3b004c that failed (the engine's scratch area for a 60 MiB message could not grow with
+// 40 MiB left and trapped, and so did handle creation once memory was full); now the engine's own
+// allocations fail as OUT_OF_MEMORY. The trap tests therefore make their trap on purpose
+// (fast.js's trapLargeSendsForTests). The closed-handles test failed on e3b004c: each closed
+// handle kept a 64 KiB receive buffer.
 //
 // The server tests start a wsaction echo server (tests/load/server-node.mjs) in its own process,
 // drive it with ws clients from this one, and ask the server for its wasm memory over its stats
@@ -256,11 +260,13 @@ for (const [scenario, name] of [
 
 // A wsaction server and three ws clients in one process; then the first instance's memory is
 // taken to wasm32's ceiling from outside the engine (memory.grow, as other code in the instance
-// could), so the engine's next allocation fails and traps: a client asks for an 8 MiB message.
+// could), and a client asks for an 8 MiB message, whose send makes an allocation with no fallback
+// (fast.js's trapLargeSendsForTests; the engine's own buffers fail typed): it traps.
 const TRAP_PROBE = `
 import WebSocket from 'ws';
 import { WebSocketServer } from '../../pkg/node.js';
 import * as engine from '../../pkg/dist/wsaction.js';
+import { trapLargeSendsForTests } from '../../pkg/src/fast.js';
 import { poolStats } from '../../pkg/src/pool.js';
 const MiB = 1024 * 1024;
 const steps = [];
@@ -289,6 +295,7 @@ const closes = clients.map((c) => new Promise((r) => c.once('close', (code) => r
 for (const [i, c] of clients.entries()) check('echo before, client ' + i, (await echo(c, 'hi')).message === 'hi', 'echoed');
 const memory = engine._memory();
 memory.grow(65536 - memory.buffer.byteLength / 65536);
+trapLargeSendsForTests(engine, 8 * MiB);
 clients[0].send('big');
 const codes = await Promise.race([Promise.all(closes), new Promise((r) => setTimeout(() => r('timeout'), 10000))]);
 check('every connection of the trapped instance closes with 1011', Array.isArray(codes) && codes.every((c) => c === 1011), JSON.stringify(codes));

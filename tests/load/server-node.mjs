@@ -61,6 +61,6 @@ const stats = http.createServer((req, res) => {
   }
   const m = process.memoryUsage();
   res.setHeader('Content-Type', 'application/json');
-  res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, wasm: wasmBytes(), wasmFirstInstance: firstInstanceBytes(), connections: connections() }));
+  res.end(JSON.stringify({ rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, wasm: wasmBytes(), wasmFirstInstance: firstInstanceBytes(), connections: connections() }));
 });
 stats.listen(0, '127.0.0.1', () => console.log(`listening ${port} ${stats.address().port}`));
