@@ -225,8 +225,8 @@ function socketIo(conn) {
     secure: state.secure,
     usable: () => true,
     taken: () => state.taken,
-    write: (bytes) => {
-      state.head = writeAll(conn, bytes).catch(() => {});
+    writeHead: (text) => {
+      state.head = writeAll(conn, new TextEncoder().encode(text)).catch(() => {});
     },
     reject: (bytes) => {
       writeAll(conn, bytes)

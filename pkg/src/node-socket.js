@@ -76,7 +76,7 @@ export function socketIo(socket) {
     secure: !!(socket.authorized || socket.encrypted),
     usable: () => socket.readable && socket.writable,
     taken: () => socket[kTaken] === true,
-    write: (bytes) => socket.write(bytes),
+    writeHead: (text) => socket.write(text),
     reject: (bytes) => {
       socket.once('finish', () => socket.destroy());
       socket.end(bytes);

@@ -9,7 +9,7 @@ import {
   beginServer,
   checkRequest,
   engineProperties,
-  headBytes,
+  headText,
   rejectionBytes,
   requestHeaderPairs,
 } from './handshake.js';
@@ -33,6 +33,9 @@ const RETRY_AFTER_SECONDS = 5;
 const soon = typeof process !== 'undefined' && typeof process.nextTick === 'function' ? (fn, ...a) => process.nextTick(fn, ...a) : (fn, ...a) => queueMicrotask(() => fn(...a));
 
 export class WebSocketServer extends EventEmitter {
+  // The engine properties of every accepted connection, made from the options at the first upgrade.
+  #properties = null;
+
   /**
    * As ws: one of port (with host, backlog), server (an http/https server, Node) or noServer;
    * path, clientTracking, maxPayload, skipUTF8Validation, handleProtocols(protocols: Set, request),
@@ -178,7 +181,8 @@ export class WebSocketServer extends EventEmitter {
       io.reject(rejectionBytes(503));
       return;
     }
-    const properties = engineProperties(this.options);
+    // Read once per server and frozen: the engine reads a frozen object once (src/bindings/js.rs).
+    const properties = (this.#properties ??= Object.freeze(engineProperties(this.options)));
     const footprint = handleFootprint(properties);
     const full = this.#fullBecause(footprint);
     if (full) {
@@ -197,7 +201,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.emit('headers', begun.lines, request);
-    io.write(headBytes(begun.lines));
+    io.writeHead(headText(begun.lines));
     const ws = new this.options.WebSocket(null, undefined, this.options);
     ws._attach(begun.handle, io.transport(), head && head.length ? head : null, this.options);
     this._openConnections++;

@@ -424,9 +424,35 @@ fn ensure_headroom(what: &'static str) -> Result<(), JsValue> {
         .map_err(|_| engine_error(&Error::OutOfMemory { buffer: what, bytes: HANDLE_HEADROOM }))
 }
 
+thread_local! {
+    /// The last frozen properties object a handle was made with, and what it was read as. A
+    /// server makes every handle from one object (pkg/src/handshake.js freezes it): reading it
+    /// again was about 20 boundary crossings (a string each way per property) per upgrade, a
+    /// quarter of an upgrade's time. A frozen object cannot change, so the same object reads the
+    /// same; any other object is read afresh.
+    static LAST_FROZEN_PROPERTIES: std::cell::RefCell<Option<(JsValue, Vec<Property>)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `properties_from_js`, remembering the result for a frozen object.
+fn properties_from_js_cached(value: &JsValue) -> Result<Vec<Property>, JsValue> {
+    let frozen = value.is_object() && Object::is_frozen(value.unchecked_ref::<Object>());
+    if frozen {
+        let hit = LAST_FROZEN_PROPERTIES
+            .with(|last| last.borrow().as_ref().filter(|(object, _)| object == value).map(|(_, read)| read.clone()));
+        if let Some(read) = hit {
+            return Ok(read);
+        }
+    }
+    let read = properties_from_js(value)?;
+    if frozen {
+        LAST_FROZEN_PROPERTIES.with(|last| *last.borrow_mut() = Some((value.clone(), read.clone())));
+    }
+    Ok(read)
+}
+
 fn create(role: Role, properties: &JsValue, seed: &JsValue) -> Result<WebSocketHandle, JsValue> {
     ensure_headroom("handle")?;
-    let properties = properties_from_js(properties)?;
+    let properties = properties_from_js_cached(properties)?;
     let random: Box<dyn RandomSource> = match seed_value(seed)? {
         Some(seed) => Box::new(SeededRandom::new(seed)),
         None => Box::new(CryptoRandom),
