@@ -7,7 +7,7 @@
 //   count reached, peak and after memory for 100 concurrent 1 MiB echoes, and (handles.mjs)
 //   memory per open server handle with 100,000 handles driven in memory (no sockets).
 //
-//   node tests/load/bench-conns.mjs [--servers ws,node,deno] [--counts 1000,10000,19000] [--handles 100000]
+//   node tests/load/bench-conns.mjs [--servers ws,node,deno,deno-native] [--counts 1000,10000,19000] [--handles 100000]
 
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -25,13 +25,15 @@ const SERVERS = {
   ws: { label: 'ws 8 (Node)', cmd: ['node', '--expose-gc', 'tests/load/server-node.mjs', 'ws'] },
   node: { label: 'wsaction (Node)', cmd: ['node', '--expose-gc', 'tests/load/server-node.mjs', 'wsaction'] },
   deno: { label: 'wsaction (Deno)', cmd: [DENO, 'run', '--allow-net', '--allow-read', '--v8-flags=--expose-gc', 'tests/load/server-deno.ts'] },
+  // Deno's built-in WebSocket: the Deno runtime's own cost per connection, beside wsaction's adapter.
+  'deno-native': { label: 'Deno.upgradeWebSocket', cmd: [DENO, 'run', '--allow-net', '--v8-flags=--expose-gc', 'tests/load/server-deno-native.ts'] },
 };
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
-const servers = option('servers', 'ws,node,deno').split(',');
+const servers = option('servers', 'ws,node,deno,deno-native').split(',');
 const counts = option('counts', '1000,10000,19000').split(',').map(Number);
 const handleCount = Number(option('handles', '100000'));
 const IN_FLIGHT = 100; // handshakes under way at once
