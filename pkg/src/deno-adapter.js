@@ -22,7 +22,7 @@ const READ_MAX = 64 * 1024;
 const HIGH_WATER = 1024 * 1024;
 
 /** The next read's buffer size after a read of `n` bytes into `size`. */
-export function nextReadSize(size, n) {
+function nextReadSize(size, n) {
   if (n === size) return Math.min(size * 2, READ_MAX);
   let next = READ_MIN;
   while (next < n) next *= 2;
