@@ -8,7 +8,7 @@ import { initSync } from './dist/wsaction.js';
 import { engineApi } from './src/values.js';
 import { initEnginePool } from './src/pool.js';
 import { DEFLATE_WASM_URL, setDeflateLoader } from './src/builds.js';
-import { useUtf8Check } from './src/fast.js';
+import { useResultAllocator, useUtf8Check } from './src/fast.js';
 import { WebSocket } from './src/websocket.js';
 
 // Compiled once: the engine instance pool (src/pool.js) makes more instances of the same module.
@@ -21,6 +21,12 @@ setDeflateLoader(() => new WebAssembly.Module(readFileSync(DEFLATE_WASM_URL)));
 // Text sends of 256 bytes and more are UTF-8-checked by Node (simdutf), not in wasm (src/fast.js).
 // Without it (Node before 18.14) the engine checks.
 if (typeof nodeBuffer.isUtf8 === 'function') useUtf8Check(nodeBuffer.isUtf8);
+// Results of the copying calls come from Node's Buffer pool when small (src/fast.js), as plain
+// Uint8Arrays over it.
+useResultAllocator((length) => {
+  const pooled = nodeBuffer.Buffer.allocUnsafe(length);
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, length);
+});
 
 export const { constants, WsActionError } = engineApi();
 export * from './src/api.js';

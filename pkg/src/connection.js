@@ -594,7 +594,8 @@ export class EngineConnection {
       case t.CLOSE: {
         this.#closeReceived = true;
         this.#closeCode = closeStatus;
-        this.#closeReason = bytes.slice();
+        // A copy of its own (Uint8Array's slice: Buffer#slice would share the result's memory).
+        this.#closeReason = Uint8Array.prototype.slice.call(bytes);
         const abnormal = closeStatus === k().CloseStatus.ABORTED;
         this.#owner._engineCloseFrame(closeStatus, this.#closeReason);
         if (!this.#closeSent && !abnormal) {

@@ -488,7 +488,9 @@ export class WebSocket extends EventEmitter {
     if (!isBinary) return [asBuffer(bytes), false];
     switch (this._binaryType) {
       case 'arraybuffer':
-        return [bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer, true];
+        // A copy unless `bytes` owns its whole ArrayBuffer. Uint8Array's slice, not the Buffer's:
+        // on Node, results come from Buffer's pool and Buffer#slice shares that memory.
+        return [bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : Uint8Array.prototype.slice.call(bytes).buffer, true];
       case 'fragments':
         return [parts.map(asBuffer), true];
       case 'blob':

@@ -92,9 +92,12 @@ export interface Action {
 
 /** What drain() returns: the batched action loop. */
 export interface DrainResult {
-  /** Every SendToNetwork's bytes, in order (already completed as written): write them. */
+  /**
+   * Every SendToNetwork's bytes, in order (already completed as written): write them. A copy you
+   * own; on Node, when small, it lies in Node's Buffer pool (its `.buffer` is the pool's).
+   */
   out: Uint8Array;
-  /** The indications' bytes; each event's [start, end) indexes into it. */
+  /** The indications' bytes; each event's [start, end) indexes into it. A copy you own, as `out`. */
   payload: Uint8Array;
   /**
    * Sextuples [kind, bufferType | -1, closeStatus | -1, context | -1, start, end]; kind is
