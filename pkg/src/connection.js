@@ -42,6 +42,15 @@ export function toBytes(data) {
   throw new TypeError(`data must be a string, an ArrayBuffer or a typed array, got ${data === null ? 'null' : typeof data}`);
 }
 
+/**
+ * A copy of `bytes` in an ArrayBuffer of its own: Uint8Array's slice, since on a Buffer (messages
+ * are handed on as Buffers, and on Node the engine's results lie in Node's Buffer pool) slice()
+ * shares the memory.
+ */
+export function ownCopy(bytes) {
+  return Uint8Array.prototype.slice.call(bytes);
+}
+
 export function concat(parts, total) {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total ?? parts.reduce((n, p) => n + p.length, 0));
@@ -594,8 +603,7 @@ export class EngineConnection {
       case t.CLOSE: {
         this.#closeReceived = true;
         this.#closeCode = closeStatus;
-        // A copy of its own (Uint8Array's slice: Buffer#slice would share the result's memory).
-        this.#closeReason = Uint8Array.prototype.slice.call(bytes);
+        this.#closeReason = ownCopy(bytes);
         const abnormal = closeStatus === k().CloseStatus.ABORTED;
         this.#owner._engineCloseFrame(closeStatus, this.#closeReason);
         if (!this.#closeSent && !abnormal) {

@@ -10,7 +10,7 @@
 // 'connection' callback, as ws's socket.unshift(head) does.
 
 import { EventEmitter, asBuffer, addWhatwgEvents, Buffer } from './events.js';
-import { EngineConnection, k, toBytes, concat, now } from './connection.js';
+import { EngineConnection, k, toBytes, concat, now, ownCopy } from './connection.js';
 import {
   beginClient,
   checkSubprotocols,
@@ -488,9 +488,7 @@ export class WebSocket extends EventEmitter {
     if (!isBinary) return [asBuffer(bytes), false];
     switch (this._binaryType) {
       case 'arraybuffer':
-        // A copy unless `bytes` owns its whole ArrayBuffer. Uint8Array's slice, not the Buffer's:
-        // on Node, results come from Buffer's pool and Buffer#slice shares that memory.
-        return [bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : Uint8Array.prototype.slice.call(bytes).buffer, true];
+        return [bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : ownCopy(bytes).buffer, true];
       case 'fragments':
         return [parts.map(asBuffer), true];
       case 'blob':

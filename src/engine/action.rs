@@ -397,11 +397,7 @@ impl Handle {
         if id == 0 {
             return Ok(());
         }
-        if self.abandoned_read.is_some_and(|(held, _)| held == id) {
-            // The engine gave up on this read: its bytes are dropped, and the space they were
-            // read into goes back.
-            self.abandoned_read = None;
-            self.inbound = Vec::new();
+        if self.complete_abandoned_read(id) {
             return Ok(());
         }
         let (queue, outstanding) = self.take_outstanding(id)?;
@@ -458,11 +454,7 @@ impl Handle {
     /// begins) a data message goes straight into the message buffer, unmasked as it is copied; the
     /// rest is copied into the receive buffer, which `receive_buffer` + `complete_action` avoids.
     pub fn complete_receive(&mut self, id: u32, data: &[u8]) -> Result<(), Error> {
-        if self.abandoned_read.is_some_and(|(held, _)| held == id) {
-            // The engine gave up on this read: its bytes are dropped, and the space they were
-            // read into goes back.
-            self.abandoned_read = None;
-            self.inbound = Vec::new();
+        if self.complete_abandoned_read(id) {
             return Ok(());
         }
         let capacity = match self.receive_slot {
@@ -520,7 +512,7 @@ impl Handle {
                 (self.in_end, capacity, false)
             }
             // The engine gave up on this read: the host may still read into the space it was
-            // offered, and what it reads is dropped (`abandoned_space`).
+            // offered, and what it reads is dropped.
             _ => match self.abandoned_read {
                 Some((held, capacity)) if held == id && id != 0 => (0, capacity, true),
                 _ => return Err(Error::UnknownAction { id }),
@@ -537,12 +529,14 @@ impl Handle {
             None => offered,
         };
         if abandoned {
-            return self.abandoned_space(length);
+            // Nothing is parsed any more: the receive buffer holds only this read's bytes, and
+            // `complete_abandoned_read` gives it back.
+            self.inbound.clear();
         }
         let end = start + length;
         let limit = self.config.receive_buffer_size as usize;
         if let Err(error) = super::make_room(&mut self.inbound, end, limit, "receive buffer") {
-            return Err(self.fail_out_of_memory(error));
+            return Err(if abandoned { error } else { self.fail_out_of_memory(error) });
         }
         if self.inbound.len() < end {
             self.inbound.resize(end, 0);
@@ -550,16 +544,16 @@ impl Handle {
         Ok(&mut self.inbound[start..end])
     }
 
-    /// Space for a read the engine gave up on: nothing is parsed any more, so the receive buffer
-    /// holds only these bytes, and completing the read gives it back (a closed handle keeps no
-    /// receive buffer while the host keeps the handle).
-    fn abandoned_space(&mut self, length: usize) -> Result<&mut [u8], Error> {
-        self.inbound.clear();
-        self.inbound
-            .try_reserve_exact(length)
-            .map_err(|_| Error::OutOfMemory { buffer: "receive buffer", bytes: length })?;
-        self.inbound.resize(length, 0);
-        Ok(&mut self.inbound[..])
+    /// Completes a read the engine gave up on (abort, failure, timeout), if `id` is that read:
+    /// its bytes are dropped, and the space they were read into goes back (a closed handle keeps
+    /// no receive buffer while the host keeps the handle).
+    fn complete_abandoned_read(&mut self, id: u32) -> bool {
+        if !self.abandoned_read.is_some_and(|(held, _)| held == id) {
+            return false;
+        }
+        self.abandoned_read = None;
+        self.inbound = Vec::new();
+        true
     }
 
     fn take_outstanding(&mut self, id: u32) -> Result<(ActionQueue, Outstanding), Error> {
