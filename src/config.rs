@@ -12,6 +12,16 @@ pub enum Role {
     Server,
 }
 
+impl Role {
+    /// 'client' or 'server', as messages and the JS class's `role` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+}
+
 /// What the keep-alive timer sends after an idle interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeepAliveMode {
@@ -98,6 +108,18 @@ pub enum PropertyKind {
     KeepAliveMode,
     /// websocket.h defines it; wsaction refuses it with `UnsupportedProperty`.
     Unsupported,
+}
+
+impl PropertyKind {
+    /// What the property takes, as an error message names it.
+    fn describe(&self) -> String {
+        match self {
+            PropertyKind::Integer { min, max } => format!("an integer in {min}..={max}"),
+            PropertyKind::Bool => "a boolean".into(),
+            PropertyKind::KeepAliveMode => "'ping' or 'unsolicited-pong'".into(),
+            PropertyKind::Unsupported => "no value: wsaction does not support it".into(),
+        }
+    }
 }
 
 /// One row of the property table: every face (config, the JS class, the component, the typings,
@@ -381,6 +403,38 @@ pub fn property_spec(number: u32) -> Option<&'static PropertySpec> {
     PROPERTIES.iter().find(|spec| spec.number == number)
 }
 
+/// What the engine and the bindings read of a row at run time: the names, the number and the
+/// range, without the docs (default texts and descriptions). Built from [`PROPERTIES`] at compile
+/// time, so the table stays the one place a property is written down, while a binary that only
+/// checks properties carries no documentation text (about 4 KB of the npm package's wasm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PropertyRule {
+    /// The JS name (the key in a properties object).
+    pub name: &'static str,
+    /// In errors.
+    pub label: &'static str,
+    /// The WEB_SOCKET_PROPERTY_TYPE number.
+    pub number: u32,
+    pub kind: PropertyKind,
+}
+
+/// [`PROPERTIES`] as rules, in the same order.
+pub const PROPERTY_RULES: [PropertyRule; PROPERTIES.len()] = {
+    let mut rules = [PropertyRule { name: "", label: "", number: 0, kind: PropertyKind::Bool }; PROPERTIES.len()];
+    let mut i = 0;
+    while i < PROPERTIES.len() {
+        let spec = &PROPERTIES[i];
+        rules[i] = PropertyRule { name: spec.name, label: spec.label, number: spec.number, kind: spec.kind };
+        i += 1;
+    }
+    rules
+};
+
+/// The rule for a WEB_SOCKET_PROPERTY_TYPE number.
+pub fn property_rule(number: u32) -> Option<&'static PropertyRule> {
+    PROPERTY_RULES.iter().find(|rule| rule.number == number)
+}
+
 /// A property's value as the bindings carry it, before it is checked against the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -392,17 +446,30 @@ pub enum PropertyValue {
     Present,
 }
 
+impl PropertyValue {
+    /// The value as an error message names it.
+    fn describe(&self) -> String {
+        match self {
+            PropertyValue::Integer(n) => format!("the integer {n}"),
+            PropertyValue::Bool(b) => format!("the boolean {b}"),
+            PropertyValue::KeepAliveMode(KeepAliveMode::Ping) => "keep-alive mode 'ping'".into(),
+            PropertyValue::KeepAliveMode(KeepAliveMode::UnsolicitedPong) => "keep-alive mode 'unsolicited-pong'".into(),
+            PropertyValue::Present => "no value".into(),
+        }
+    }
+}
+
 impl Property {
     /// The property a binding passed as (number, value): the value's type must be the table's,
     /// and its range is checked when the handle is configured.
     pub fn from_value(number: u32, value: PropertyValue) -> Result<Property, Error> {
-        let spec = property_spec(number).ok_or_else(|| Error::InvalidArgument {
+        let spec = property_rule(number).ok_or_else(|| Error::InvalidArgument {
             argument: "property type",
             problem: format!("{number} is not a property type (see the property table)"),
         })?;
         let wrong = || Error::InvalidArgument {
             argument: "property value",
-            problem: format!("{value:?} is not a value for {} ({:?})", spec.label, spec.kind),
+            problem: format!("{} is not a value for {} ({})", value.describe(), spec.label, spec.kind.describe()),
         };
         let narrow = |n: u64| {
             u32::try_from(n).map_err(|_| Error::PropertyOutOfRange {
@@ -467,6 +534,11 @@ impl Property {
     /// The property's row in the table.
     pub fn spec(&self) -> &'static PropertySpec {
         property_spec(self.type_number()).expect("every property has a row in the table")
+    }
+
+    /// The property's rule (its row without the docs).
+    pub fn rule(&self) -> &'static PropertyRule {
+        property_rule(self.type_number()).expect("every property has a rule in the table")
     }
 
     /// The WEB_SOCKET_PROPERTY_TYPE number (websocket.h's 0..5, wsaction's from 0x1000).
@@ -619,7 +691,7 @@ impl Config {
     }
 
     fn apply(&mut self, property: Property) -> Result<(), Error> {
-        let spec = property.spec();
+        let spec = property.rule();
         // Every integer is checked against its row's range: one table, one check.
         let checked = |value: u64| -> Result<u64, Error> {
             match spec.kind {

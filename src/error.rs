@@ -8,6 +8,34 @@ use crate::constants::{close_status, hresult};
 use crate::state::State;
 use std::fmt;
 
+/// A string from a peer or a caller, quoted for an error message: `"` and `\\` escaped, tab, CR
+/// and LF as `\\t`, `\\r`, `\\n`, and every other character outside printable ASCII as `\\u{..}`,
+/// so that a header cannot put control characters (or text that renders unlike its bytes) into a
+/// log line. (`{:?}` of a `str` escapes control characters too, but links in core's Unicode
+/// printability tables: about 4 KB of the npm package's wasm, issue 12.)
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write as _;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' | '\\' => {
+                    f.write_char('\\')?;
+                    f.write_char(c)?;
+                }
+                ' '..='~' => f.write_char(c)?,
+                '\t' => f.write_str("\\t")?,
+                '\r' => f.write_str("\\r")?,
+                '\n' => f.write_str("\\n")?,
+                _ => write!(f, "\\u{{{:x}}}", c as u32)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
 /// A peer's violation of RFC 6455 found in the frames it sent, with the rule it broke.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

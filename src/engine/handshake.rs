@@ -5,7 +5,7 @@
 use super::send::RSV1;
 use super::Handle;
 use crate::config::Role;
-use crate::error::Error;
+use crate::error::{Error, Quoted};
 use crate::permessage_deflate::{self, PerMessageDeflate, EXTENSION_NAME};
 use crate::state::State;
 use crate::wire::handshake::{self, extension_name, ClientHandshakeResult, Header};
@@ -156,7 +156,7 @@ impl Handle {
         if self.config.role != role {
             return Err(Error::InvalidArgument {
                 argument: "handle",
-                problem: format!("{operation} needs a {role:?} handle, this is a {:?} handle", self.config.role),
+                problem: format!("{operation} needs a {} handle, this is a {} handle", role.name(), self.config.role.name()),
             });
         }
         if self.state != State::Connecting || !phase_ok(&self.handshake) {
@@ -190,7 +190,8 @@ fn refuse_deflate_by_name(argument: &'static str, extensions: &[&str]) -> Result
         Some(extension) => Err(Error::InvalidArgument {
             argument,
             problem: format!(
-                "{extension:?}: permessage-deflate is negotiated by the engine; set Property::PerMessageDeflate instead"
+                "{}: permessage-deflate is negotiated by the engine; set Property::PerMessageDeflate instead",
+                Quoted(extension)
             ),
         }),
         None => Ok(()),

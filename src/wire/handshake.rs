@@ -2,9 +2,8 @@
 //! the response, what a server checks in the request and answers. HTTP framing itself is in `http`.
 
 use crate::constants::{hresult, SUPPORTED_VERSION};
-use crate::error::{Error, HandshakeRejection};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use crate::error::{Error, HandshakeRejection, Quoted};
+use base64ct::{Base64, Encoding as _};
 use sha1::{Digest, Sha1};
 
 /// A header field as (name, value). Names compare case-insensitively.
@@ -18,7 +17,7 @@ pub fn accept_key(key: &str) -> String {
     let mut hasher = Sha1::new();
     hasher.update(key.as_bytes());
     hasher.update(ACCEPT_GUID.as_bytes());
-    BASE64.encode(hasher.finalize())
+    Base64::encode_string(&hasher.finalize())
 }
 
 /// All values of a header (repeated fields joined as RFC 7230 3.2.2 allows), or None if absent.
@@ -72,7 +71,7 @@ pub fn offered_extensions(request_headers: &[Header]) -> Vec<String> {
 
 fn check_header_text(argument: &'static str, name: &str, value: &str) -> Result<(), Error> {
     if !is_token(name) {
-        return Err(Error::InvalidArgument { argument, problem: format!("header name {name:?} is not an HTTP token") });
+        return Err(Error::InvalidArgument { argument, problem: format!("header name {} is not an HTTP token", Quoted(name)) });
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::InvalidArgument {
@@ -97,13 +96,13 @@ pub(crate) fn client_request_headers(
         if !is_token(protocol) {
             return Err(Error::InvalidArgument {
                 argument: "subprotocol",
-                problem: format!("{protocol:?} is not a token (RFC 6455 4.1)"),
+                problem: format!("{} is not a token (RFC 6455 4.1)", Quoted(protocol)),
             });
         }
         if subprotocols[..i].contains(protocol) {
             return Err(Error::InvalidArgument {
                 argument: "subprotocol",
-                problem: format!("{protocol:?} is offered twice (RFC 6455 4.1: values MUST be unique)"),
+                problem: format!("{} is offered twice (RFC 6455 4.1: values MUST be unique)", Quoted(protocol)),
             });
         }
     }
@@ -111,7 +110,7 @@ pub(crate) fn client_request_headers(
         if !is_token(extension_name(extension)) || extension.contains(',') {
             return Err(Error::InvalidArgument {
                 argument: "extension",
-                problem: format!("{extension:?} is not one extension offer (RFC 6455 9.1)"),
+                problem: format!("{} is not one extension offer (RFC 6455 9.1)", Quoted(extension)),
             });
         }
         check_header_text("extension", "Sec-WebSocket-Extensions", extension)?;
@@ -173,7 +172,9 @@ pub(crate) fn check_server_response(
         Some(accept) => {
             return Err(response_error(
                 format!(
-                    "Sec-WebSocket-Accept {accept:?} does not match the key sent (expected {expected:?}, RFC 6455 4.1)"
+                    "Sec-WebSocket-Accept {} does not match the key sent (expected {}, RFC 6455 4.1)",
+                    Quoted(&accept),
+                    Quoted(&expected)
                 ),
                 format,
             ))
@@ -190,7 +191,7 @@ pub(crate) fn check_server_response(
                 Some(i) if !selected_extensions.contains(&(i as u32)) => selected_extensions.push(i as u32),
                 _ => {
                     return Err(response_error(
-                        format!("the server chose extension {name:?}, which was not offered (RFC 6455 4.1)"),
+                        format!("the server chose extension {}, which was not offered (RFC 6455 4.1)", Quoted(name)),
                         hresult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED,
                     ))
                 }
@@ -206,7 +207,7 @@ pub(crate) fn check_server_response(
                 Some(i) if header_count(response_headers, "sec-websocket-protocol") == 1 => Some(i as u32),
                 _ => {
                     return Err(response_error(
-                        format!("the server chose subprotocol {chosen:?}, which was not offered (RFC 6455 4.1)"),
+                        format!("the server chose subprotocol {}, which was not offered (RFC 6455 4.1)", Quoted(chosen)),
                         hresult::E_SUBPROTOCOL_NOT_SUPPORTED,
                     ))
                 }
@@ -263,7 +264,7 @@ pub(crate) fn check_client_request(request_headers: &[Header]) -> Result<String,
             return Err(Error::Handshake(HandshakeRejection {
                 status: 426,
                 headers: vec![("Sec-WebSocket-Version".into(), SUPPORTED_VERSION.to_string())],
-                problem: format!("Sec-WebSocket-Version {v:?} is not supported; only 13 (RFC 6455 4.4)"),
+                problem: format!("Sec-WebSocket-Version {} is not supported; only 13 (RFC 6455 4.4)", Quoted(&v)),
                 hresult: hresult::E_PROTOCOL_VERSION_NOT_SUPPORTED,
             }))
         }
@@ -274,9 +275,12 @@ pub(crate) fn check_client_request(request_headers: &[Header]) -> Result<String,
         Some(_) => return Err(reject(400, "the request has more than one Sec-WebSocket-Key (RFC 6455 4.2.1)".into())),
         None => return Err(reject(400, "the request has no Sec-WebSocket-Key (RFC 6455 4.2.1)".into())),
     };
-    match BASE64.decode(key.as_bytes()) {
+    // Decoding into 16 bytes fails for any other length, for a character outside the alphabet
+    // and for padding or trailing bits out of place (RFC 4648 3.5: canonical encoding only).
+    let mut nonce = [0u8; 16];
+    match Base64::decode(key.as_bytes(), &mut nonce) {
         Ok(bytes) if bytes.len() == 16 => Ok(key),
-        _ => Err(reject(400, format!("Sec-WebSocket-Key {key:?} is not base64 of 16 bytes (RFC 6455 4.2.1)"))),
+        _ => Err(reject(400, format!("Sec-WebSocket-Key {} is not base64 of 16 bytes (RFC 6455 4.2.1)", Quoted(&key)))),
     }
 }
 
@@ -291,7 +295,7 @@ pub(crate) fn server_response_headers(
         if !offered_subprotocols(request_headers).iter().any(|p| p == protocol) {
             return Err(Error::InvalidArgument {
                 argument: "selected subprotocol",
-                problem: format!("{protocol:?} was not offered by the client (RFC 6455 4.2.2)"),
+                problem: format!("{} was not offered by the client (RFC 6455 4.2.2)", Quoted(protocol)),
             });
         }
     }
@@ -301,7 +305,7 @@ pub(crate) fn server_response_headers(
         if !offered.iter().any(|o| extension_name(o).eq_ignore_ascii_case(name)) {
             return Err(Error::InvalidArgument {
                 argument: "selected extension",
-                problem: format!("{name:?} was not offered by the client (RFC 6455 4.2.2)"),
+                problem: format!("{} was not offered by the client (RFC 6455 4.2.2)", Quoted(name)),
             });
         }
         check_header_text("selected extension", "Sec-WebSocket-Extensions", extension)?;
@@ -322,7 +326,7 @@ pub(crate) fn server_response_headers(
 
 /// Base64 of 16 random bytes (RFC 6455 4.1: "a nonce consisting of a randomly selected 16-byte value").
 pub(crate) fn encode_key(nonce: &[u8; 16]) -> String {
-    BASE64.encode(nonce)
+    Base64::encode_string(nonce)
 }
 
 #[cfg(test)]

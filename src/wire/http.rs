@@ -4,7 +4,7 @@
 
 use super::handshake::Header;
 use crate::config::Limits;
-use crate::error::Error;
+use crate::error::{Error, Quoted};
 
 /// A parsed request head.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,7 +121,7 @@ fn check_field(name: &str, value: &str) -> Result<(), Error> {
     if !super::handshake::is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::InvalidArgument {
             argument: "header",
-            problem: format!("{name:?} is not a valid header field (token name, no CR/LF/NUL in value)"),
+            problem: format!("{} is not a valid header field (token name, no CR/LF/NUL in value)", Quoted(name)),
         });
     }
     Ok(())
@@ -144,7 +144,7 @@ pub fn serialize_request_head(method: &str, target: &str, headers: &[Header]) ->
     if !super::handshake::is_token(method) || target.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7F) {
         return Err(Error::InvalidArgument {
             argument: "request line",
-            problem: format!("{method:?} {target:?} is not a valid method and request target"),
+            problem: format!("{} {} is not a valid method and request target", Quoted(method), Quoted(target)),
         });
     }
     let mut out = Vec::with_capacity(256);
@@ -158,7 +158,7 @@ pub fn serialize_response_head(status: u16, reason: &str, headers: &[Header]) ->
     if !(100..=999).contains(&status) || reason.bytes().any(|b| b == b'\r' || b == b'\n') {
         return Err(Error::InvalidArgument {
             argument: "status line",
-            problem: format!("{status} {reason:?} is not a valid status and reason"),
+            problem: format!("{status} {} is not a valid status and reason", Quoted(reason)),
         });
     }
     let mut out = Vec::with_capacity(256);
