@@ -17,14 +17,14 @@
 // Owner hooks: `_engineMessage(bytes, parts, isBinary)`, `_enginePong(bytes)`,
 // `_engineCloseFrame(code, reasonBytes)`, `_engineError(err)`, `_engineFinished(result)`.
 
-import { constants as engineConstants } from '../dist/wsaction.js';
+import { engineConstants } from './values.js';
 import './fast.js'; // the handle's drain, sendAndDrain and sendMany
 import { instanceOf } from './pool.js';
 import { engineTrappedError } from './fast.js';
 
-let K = null; // the engine's constants, read on first use (after the wasm module is initialised)
+/** The engine's constants (read on first use, after the wasm module is initialised). */
 export function k() {
-  return (K ??= engineConstants());
+  return engineConstants();
 }
 
 const EMPTY = new Uint8Array(0);

@@ -1,9 +1,16 @@
 // The values an entry point reads from the engine once the wasm module is initialised.
-import { constants as engineConstants, wsActionErrorClass } from '../dist/wsaction.js';
+import { constantsJson, wsActionErrorClass } from '../dist/wsaction.js';
+
+let constants = null;
+
+/** The engine's websocket.h numbers, frozen (read once, after the wasm module is initialised). */
+export function engineConstants() {
+  return (constants ??= deepFreeze(JSON.parse(constantsJson())));
+}
 
 /** The frozen constants object and the WsActionError class. */
 export function engineApi() {
-  return { constants: deepFreeze(engineConstants()), WsActionError: wsActionErrorClass() };
+  return { constants: engineConstants(), WsActionError: wsActionErrorClass() };
 }
 
 function deepFreeze(object) {

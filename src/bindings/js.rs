@@ -1226,128 +1226,126 @@ pub fn global_property(property_type: JsValue) -> Result<JsValue, JsValue> {
     }
 }
 
-fn constant_group(entries: &[(&str, f64)]) -> Object {
-    let object = Object::new();
-    for (name, value) in entries {
-        set(&object, name, &JsValue::from_f64(*value));
-    }
-    object
-}
-
-/// The websocket.h numbers: `{BufferType, Action, ActionQueue, CloseStatus, PropertyType,
-/// HResult, State, MAX_CLOSE_REASON_LENGTH, SUPPORTED_VERSION}`.
-#[wasm_bindgen(js_name = constants)]
-pub fn constants() -> Object {
-    let b = |t: BufferType| t as u32 as f64;
-    let object = Object::new();
-    set(
-        &object,
+/// The websocket.h numbers by group, as JS names them (pkg/types/core.d.ts).
+const CONSTANT_GROUPS: &[(&str, &[(&str, u32)])] = &[
+    (
         "BufferType",
-        &constant_group(&[
-            ("UTF8_MESSAGE", b(BufferType::Utf8Message)),
-            ("UTF8_FRAGMENT", b(BufferType::Utf8Fragment)),
-            ("BINARY_MESSAGE", b(BufferType::BinaryMessage)),
-            ("BINARY_FRAGMENT", b(BufferType::BinaryFragment)),
-            ("CLOSE", b(BufferType::Close)),
-            ("PING_PONG", b(BufferType::PingPong)),
-            ("UNSOLICITED_PONG", b(BufferType::UnsolicitedPong)),
-            ("PING", b(BufferType::Ping)),
-        ]),
-    );
-    set(
-        &object,
+        &[
+            ("UTF8_MESSAGE", BufferType::Utf8Message as u32),
+            ("UTF8_FRAGMENT", BufferType::Utf8Fragment as u32),
+            ("BINARY_MESSAGE", BufferType::BinaryMessage as u32),
+            ("BINARY_FRAGMENT", BufferType::BinaryFragment as u32),
+            ("CLOSE", BufferType::Close as u32),
+            ("PING_PONG", BufferType::PingPong as u32),
+            ("UNSOLICITED_PONG", BufferType::UnsolicitedPong as u32),
+            ("PING", BufferType::Ping as u32),
+        ],
+    ),
+    (
         "Action",
-        &constant_group(&[
-            ("NO_ACTION", ActionKind::NoAction as u32 as f64),
-            ("SEND_TO_NETWORK", ActionKind::SendToNetwork as u32 as f64),
-            ("INDICATE_SEND_COMPLETE", ActionKind::IndicateSendComplete as u32 as f64),
-            ("RECEIVE_FROM_NETWORK", ActionKind::ReceiveFromNetwork as u32 as f64),
-            ("INDICATE_RECEIVE_COMPLETE", ActionKind::IndicateReceiveComplete as u32 as f64),
-        ]),
-    );
-    set(
-        &object,
+        &[
+            ("NO_ACTION", ActionKind::NoAction as u32),
+            ("SEND_TO_NETWORK", ActionKind::SendToNetwork as u32),
+            ("INDICATE_SEND_COMPLETE", ActionKind::IndicateSendComplete as u32),
+            ("RECEIVE_FROM_NETWORK", ActionKind::ReceiveFromNetwork as u32),
+            ("INDICATE_RECEIVE_COMPLETE", ActionKind::IndicateReceiveComplete as u32),
+        ],
+    ),
+    (
         "ActionQueue",
-        &constant_group(&[
-            ("SEND", ActionQueue::Send as u32 as f64),
-            ("RECEIVE", ActionQueue::Receive as u32 as f64),
-            ("ALL", ActionQueue::All as u32 as f64),
-        ]),
-    );
-    let c = |v: u16| v as f64;
-    set(
-        &object,
+        &[
+            ("SEND", ActionQueue::Send as u32),
+            ("RECEIVE", ActionQueue::Receive as u32),
+            ("ALL", ActionQueue::All as u32),
+        ],
+    ),
+    (
         "CloseStatus",
-        &constant_group(&[
-            ("SUCCESS", c(close_status::SUCCESS)),
-            ("ENDPOINT_UNAVAILABLE", c(close_status::ENDPOINT_UNAVAILABLE)),
-            ("PROTOCOL_ERROR", c(close_status::PROTOCOL_ERROR)),
-            ("INVALID_DATA_TYPE", c(close_status::INVALID_DATA_TYPE)),
-            ("EMPTY", c(close_status::EMPTY)),
-            ("ABORTED", c(close_status::ABORTED)),
-            ("INVALID_PAYLOAD", c(close_status::INVALID_PAYLOAD)),
-            ("POLICY_VIOLATION", c(close_status::POLICY_VIOLATION)),
-            ("MESSAGE_TOO_BIG", c(close_status::MESSAGE_TOO_BIG)),
-            ("UNSUPPORTED_EXTENSIONS", c(close_status::UNSUPPORTED_EXTENSIONS)),
-            ("SERVER_ERROR", c(close_status::SERVER_ERROR)),
-            ("SECURE_HANDSHAKE_ERROR", c(close_status::SECURE_HANDSHAKE_ERROR)),
-        ]),
-    );
-    let p = |v: u32| v as f64;
-    set(
-        &object,
+        &[
+            ("SUCCESS", close_status::SUCCESS as u32),
+            ("ENDPOINT_UNAVAILABLE", close_status::ENDPOINT_UNAVAILABLE as u32),
+            ("PROTOCOL_ERROR", close_status::PROTOCOL_ERROR as u32),
+            ("INVALID_DATA_TYPE", close_status::INVALID_DATA_TYPE as u32),
+            ("EMPTY", close_status::EMPTY as u32),
+            ("ABORTED", close_status::ABORTED as u32),
+            ("INVALID_PAYLOAD", close_status::INVALID_PAYLOAD as u32),
+            ("POLICY_VIOLATION", close_status::POLICY_VIOLATION as u32),
+            ("MESSAGE_TOO_BIG", close_status::MESSAGE_TOO_BIG as u32),
+            ("UNSUPPORTED_EXTENSIONS", close_status::UNSUPPORTED_EXTENSIONS as u32),
+            ("SERVER_ERROR", close_status::SERVER_ERROR as u32),
+            ("SECURE_HANDSHAKE_ERROR", close_status::SECURE_HANDSHAKE_ERROR as u32),
+        ],
+    ),
+    (
         "PropertyType",
-        &constant_group(&[
-            ("RECEIVE_BUFFER_SIZE", p(property_type::RECEIVE_BUFFER_SIZE)),
-            ("SEND_BUFFER_SIZE", p(property_type::SEND_BUFFER_SIZE)),
-            ("DISABLE_MASKING", p(property_type::DISABLE_MASKING)),
-            ("ALLOCATED_BUFFER", p(property_type::ALLOCATED_BUFFER)),
-            ("DISABLE_UTF8_VERIFICATION", p(property_type::DISABLE_UTF8_VERIFICATION)),
-            ("KEEPALIVE_INTERVAL", p(property_type::KEEPALIVE_INTERVAL)),
-            ("SUPPORTED_VERSIONS", p(property_type::SUPPORTED_VERSIONS)),
-            ("KEEPALIVE_MODE", p(property_type::KEEPALIVE_MODE)),
-            ("KEEPALIVE_TIMEOUT", p(property_type::KEEPALIVE_TIMEOUT)),
-            ("CLOSE_TIMEOUT", p(property_type::CLOSE_TIMEOUT)),
-            ("HANDSHAKE_TIMEOUT", p(property_type::HANDSHAKE_TIMEOUT)),
-            ("MAX_FRAME_SIZE", p(property_type::MAX_FRAME_SIZE)),
-            ("MAX_MESSAGE_SIZE", p(property_type::MAX_MESSAGE_SIZE)),
-            ("MAX_FRAGMENTS", p(property_type::MAX_FRAGMENTS)),
-            ("MAX_HANDSHAKE_HEADER_BYTES", p(property_type::MAX_HANDSHAKE_HEADER_BYTES)),
-            ("MAX_HANDSHAKE_HEADERS", p(property_type::MAX_HANDSHAKE_HEADERS)),
-        ]),
-    );
-    set(
-        &object,
+        &[
+            ("RECEIVE_BUFFER_SIZE", property_type::RECEIVE_BUFFER_SIZE),
+            ("SEND_BUFFER_SIZE", property_type::SEND_BUFFER_SIZE),
+            ("DISABLE_MASKING", property_type::DISABLE_MASKING),
+            ("ALLOCATED_BUFFER", property_type::ALLOCATED_BUFFER),
+            ("DISABLE_UTF8_VERIFICATION", property_type::DISABLE_UTF8_VERIFICATION),
+            ("KEEPALIVE_INTERVAL", property_type::KEEPALIVE_INTERVAL),
+            ("SUPPORTED_VERSIONS", property_type::SUPPORTED_VERSIONS),
+            ("KEEPALIVE_MODE", property_type::KEEPALIVE_MODE),
+            ("KEEPALIVE_TIMEOUT", property_type::KEEPALIVE_TIMEOUT),
+            ("CLOSE_TIMEOUT", property_type::CLOSE_TIMEOUT),
+            ("HANDSHAKE_TIMEOUT", property_type::HANDSHAKE_TIMEOUT),
+            ("MAX_FRAME_SIZE", property_type::MAX_FRAME_SIZE),
+            ("MAX_MESSAGE_SIZE", property_type::MAX_MESSAGE_SIZE),
+            ("MAX_FRAGMENTS", property_type::MAX_FRAGMENTS),
+            ("MAX_HANDSHAKE_HEADER_BYTES", property_type::MAX_HANDSHAKE_HEADER_BYTES),
+            ("MAX_HANDSHAKE_HEADERS", property_type::MAX_HANDSHAKE_HEADERS),
+        ],
+    ),
+    (
         "HResult",
-        &constant_group(&[
-            ("S_OK", p(hresult::S_OK)),
-            ("E_INVALID_PROTOCOL_OPERATION", p(hresult::E_INVALID_PROTOCOL_OPERATION)),
-            ("E_INVALID_PROTOCOL_FORMAT", p(hresult::E_INVALID_PROTOCOL_FORMAT)),
-            ("E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED", p(hresult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED)),
-            ("E_SUBPROTOCOL_NOT_SUPPORTED", p(hresult::E_SUBPROTOCOL_NOT_SUPPORTED)),
-            ("E_PROTOCOL_VERSION_NOT_SUPPORTED", p(hresult::E_PROTOCOL_VERSION_NOT_SUPPORTED)),
-            ("E_INVALIDARG", p(hresult::E_INVALIDARG)),
-            ("E_OUTOFMEMORY", p(hresult::E_OUTOFMEMORY)),
-            ("E_INVALID_STATE", p(hresult::E_INVALID_STATE)),
-            ("E_HANDLE", p(hresult::E_HANDLE)),
-            ("E_TIMEOUT", p(hresult::E_TIMEOUT)),
-        ]),
-    );
-    set(
-        &object,
+        &[
+            ("S_OK", hresult::S_OK),
+            ("E_INVALID_PROTOCOL_OPERATION", hresult::E_INVALID_PROTOCOL_OPERATION),
+            ("E_INVALID_PROTOCOL_FORMAT", hresult::E_INVALID_PROTOCOL_FORMAT),
+            ("E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED", hresult::E_PROTOCOL_EXTENSIONS_NOT_SUPPORTED),
+            ("E_SUBPROTOCOL_NOT_SUPPORTED", hresult::E_SUBPROTOCOL_NOT_SUPPORTED),
+            ("E_PROTOCOL_VERSION_NOT_SUPPORTED", hresult::E_PROTOCOL_VERSION_NOT_SUPPORTED),
+            ("E_INVALIDARG", hresult::E_INVALIDARG),
+            ("E_OUTOFMEMORY", hresult::E_OUTOFMEMORY),
+            ("E_INVALID_STATE", hresult::E_INVALID_STATE),
+            ("E_HANDLE", hresult::E_HANDLE),
+            ("E_TIMEOUT", hresult::E_TIMEOUT),
+        ],
+    ),
+    (
         "State",
-        &constant_group(&[
-            ("CONNECTING", State::Connecting as u32 as f64),
-            ("OPEN", State::Open as u32 as f64),
-            ("CLOSE_SENT", State::CloseSent as u32 as f64),
-            ("CLOSE_RECEIVED", State::CloseReceived as u32 as f64),
-            ("CLOSED", State::Closed as u32 as f64),
-            ("ABORTED", State::Aborted as u32 as f64),
-        ]),
+        &[
+            ("CONNECTING", State::Connecting as u32),
+            ("OPEN", State::Open as u32),
+            ("CLOSE_SENT", State::CloseSent as u32),
+            ("CLOSE_RECEIVED", State::CloseReceived as u32),
+            ("CLOSED", State::Closed as u32),
+            ("ABORTED", State::Aborted as u32),
+        ],
+    ),
+];
+
+/// The websocket.h numbers as JSON: `{BufferType, Action, ActionQueue, CloseStatus, PropertyType,
+/// HResult, State, MAX_CLOSE_REASON_LENGTH, SUPPORTED_VERSION}` (pkg/src/values.js parses it once
+/// and freezes it). One string crosses where building the object here took a crossing per entry,
+/// and about 4 KB of the wasm (issue 12).
+#[wasm_bindgen(js_name = constantsJson)]
+pub fn constants_json() -> String {
+    use std::fmt::Write as _;
+    let mut json = String::from("{");
+    for (group, entries) in CONSTANT_GROUPS {
+        let _ = write!(json, "\"{group}\":{{");
+        for (i, (name, value)) in entries.iter().enumerate() {
+            let _ = write!(json, "{}\"{name}\":{value}", if i == 0 { "" } else { "," });
+        }
+        json.push_str("},");
+    }
+    let _ = write!(
+        json,
+        "\"MAX_CLOSE_REASON_LENGTH\":{MAX_CLOSE_REASON_LENGTH},\"SUPPORTED_VERSION\":{SUPPORTED_VERSION}}}"
     );
-    set(&object, "MAX_CLOSE_REASON_LENGTH", &JsValue::from(MAX_CLOSE_REASON_LENGTH as u32));
-    set(&object, "SUPPORTED_VERSION", &JsValue::from(SUPPORTED_VERSION));
-    object
+    json
 }
 
 /// The allocator of the npm package's wasm: Talc in place of Rust's default dlmalloc, about 5 KB
