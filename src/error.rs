@@ -406,6 +406,15 @@ impl std::error::Error for Error {}
 mod tests {
     use super::*;
 
+    #[test]
+    fn quoted_keeps_printable_ascii_and_escapes_the_rest() {
+        assert_eq!(Quoted("chat.v2").to_string(), r#""chat.v2""#);
+        assert_eq!(Quoted(r#"a "b" \c"#).to_string(), r#""a \"b\" \\c""#);
+        assert_eq!(Quoted("x\r\nSet-Cookie: y\t\0").to_string(), r#""x\r\nSet-Cookie: y\t\u{0}""#);
+        // Anything outside printable ASCII, so a bidi override or a lookalike shows as what it is.
+        assert_eq!(Quoted("caf\u{e9}\u{202e}\u{7f}").to_string(), r#""caf\u{e9}\u{202e}\u{7f}""#);
+    }
+
     fn one_of_each() -> Vec<Error> {
         vec![
             Error::InvalidState { operation: "send", state: State::Closed },

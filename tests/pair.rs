@@ -575,7 +575,7 @@ fn client_handshake_offer_is_checked_and_the_key_is_16_random_bytes() {
     assert_eq!(get("Sec-WebSocket-Protocol").as_deref(), Some("a, b"));
     assert_eq!(get("Sec-WebSocket-Extensions").as_deref(), Some("x-foo; client_max_window_bits"));
     use base64ct::Encoding as _;
-    let key = base64ct::Base64::decode_vec(get("Sec-WebSocket-Key").unwrap()).unwrap();
+    let key = base64ct::Base64::decode_vec(&get("Sec-WebSocket-Key").unwrap()).unwrap();
     assert_eq!(key.len(), 16);
     // A second handle with another seed gets another key.
     let mut other = Handle::with_random(Role::Client, &[], Box::new(SeededRandom::new(10))).unwrap();

@@ -301,8 +301,7 @@ fn a_one_gib_bomb_in_one_frame_fails_with_1009_in_bounded_memory() {
         inflater.begin_message();
         let mut inflated: u64 = 0;
         // The frame's payload arrives read by read: never all in memory at once.
-        let reads =
-            std::iter::once(&first).chain(std::iter::repeat(&repeated).take(1023)).chain(std::iter::once(&last));
+        let reads = std::iter::once(&first).chain(std::iter::repeat_n(&repeated, 1023)).chain(std::iter::once(&last));
         for (index, read) in reads.enumerate() {
             let ends_message = index == 1024;
             let mut input = &read[..];
@@ -339,7 +338,7 @@ fn a_fragmented_bomb_of_small_frames_fails_with_1009_in_bounded_memory() {
     let (outcome, peak) = peak_during(|| {
         inflater.begin_message();
         let mut inflated: u64 = 0;
-        let frames = std::iter::once(&first).chain(std::iter::repeat(&repeated).take(9_999));
+        let frames = std::iter::once(&first).chain(std::iter::repeat_n(&repeated, 9_999));
         for (index, frame) in frames.enumerate() {
             let mut input = &frame[..];
             loop {

@@ -3,7 +3,7 @@
 //! the simulator must take the websocket.h numbers from the engine rather than copy them.
 
 use std::collections::BTreeSet;
-use wsaction::config::{PropertyKind, PROPERTIES};
+use wsaction::config::{PropertyKind, PROPERTIES, PROPERTY_RULES};
 
 fn read(path: &str) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -62,6 +62,16 @@ fn the_table_is_consistent() {
             assert!(min <= max, "{}", spec.name);
         }
         assert!(!spec.doc.is_empty() && !spec.default.is_empty());
+    }
+    // What runs reads the rules, the table without its docs: the same rows in the same order.
+    assert_eq!(PROPERTY_RULES.len(), PROPERTIES.len());
+    for (rule, spec) in PROPERTY_RULES.iter().zip(&PROPERTIES) {
+        assert_eq!(
+            (rule.name, rule.label, rule.number, rule.kind),
+            (spec.name, spec.label, spec.number, spec.kind),
+            "the rule of {}",
+            spec.name
+        );
     }
 }
 

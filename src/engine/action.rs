@@ -548,7 +548,7 @@ impl Handle {
     /// its bytes are dropped, and the space they were read into goes back (a closed handle keeps
     /// no receive buffer while the host keeps the handle).
     fn complete_abandoned_read(&mut self, id: u32) -> bool {
-        if !self.abandoned_read.is_some_and(|(held, _)| held == id) {
+        if self.abandoned_read.is_none_or(|(held, _)| held != id) {
             return false;
         }
         self.abandoned_read = None;

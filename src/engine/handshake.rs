@@ -127,7 +127,7 @@ impl Handle {
         if self.config.role != Role::Server {
             return Err(Error::InvalidArgument {
                 argument: "handle",
-                problem: "end_server_handshake needs a Server handle, this is a Client handle".into(),
+                problem: "end_server_handshake needs a server handle, this is a client handle".into(),
             });
         }
         if !matches!(self.handshake, HandshakePhase::ServerBegun) {
@@ -156,7 +156,11 @@ impl Handle {
         if self.config.role != role {
             return Err(Error::InvalidArgument {
                 argument: "handle",
-                problem: format!("{operation} needs a {} handle, this is a {} handle", role.name(), self.config.role.name()),
+                problem: format!(
+                    "{operation} needs a {} handle, this is a {} handle",
+                    role.name(),
+                    self.config.role.name()
+                ),
             });
         }
         if self.state != State::Connecting || !phase_ok(&self.handshake) {

@@ -71,7 +71,10 @@ pub fn offered_extensions(request_headers: &[Header]) -> Vec<String> {
 
 fn check_header_text(argument: &'static str, name: &str, value: &str) -> Result<(), Error> {
     if !is_token(name) {
-        return Err(Error::InvalidArgument { argument, problem: format!("header name {} is not an HTTP token", Quoted(name)) });
+        return Err(Error::InvalidArgument {
+            argument,
+            problem: format!("header name {} is not an HTTP token", Quoted(name)),
+        });
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(Error::InvalidArgument {
@@ -207,7 +210,10 @@ pub(crate) fn check_server_response(
                 Some(i) if header_count(response_headers, "sec-websocket-protocol") == 1 => Some(i as u32),
                 _ => {
                     return Err(response_error(
-                        format!("the server chose subprotocol {}, which was not offered (RFC 6455 4.1)", Quoted(chosen)),
+                        format!(
+                            "the server chose subprotocol {}, which was not offered (RFC 6455 4.1)",
+                            Quoted(chosen)
+                        ),
                         hresult::E_SUBPROTOCOL_NOT_SUPPORTED,
                     ))
                 }
@@ -371,6 +377,41 @@ mod tests {
         assert_eq!(check_client_request(&short_key).unwrap_err().http_status(), Some(400));
         assert_eq!(check_request_line("POST", 1).unwrap_err().http_status(), Some(405));
         assert_eq!(check_request_line("GET", 0).unwrap_err().http_status(), Some(505));
+    }
+
+    /// RFC 6455 4.2.1 item 5: base64 that decodes to 16 bytes, in its one canonical form (RFC 4648
+    /// 3.5: padding and trailing bits as the encoder writes them).
+    #[test]
+    fn server_takes_only_base64_of_16_bytes_as_the_key() {
+        let with_key = |key: &str| {
+            let mut request: Vec<Header> =
+                good_request().into_iter().filter(|(n, _)| n != "Sec-WebSocket-Key").collect();
+            request.push(h("Sec-WebSocket-Key", key));
+            check_client_request(&request)
+        };
+        for good in [
+            "AAAAAAAAAAAAAAAAAAAAAA==",
+            "/////////////////////w==",
+            "dGhlIHNhbXBsZSBub25jZQ==",
+            " 1234567890abcdefghijkQ== ",
+        ] {
+            assert!(with_key(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "dGhlIHNhbXBsZSBub25jZQ",        // no padding
+            "dGhlIHNhbXBsZSBub25jZQ=",       // half the padding
+            "dGhlIHNhbXBsZSBub25jZR==",      // trailing bits set (not canonical)
+            "dGhlIHNhbXBsZSBub25jZQ==AAAA",  // 19 bytes
+            "dGhlIHNhbXBsZSBub25j",          // 15 bytes
+            "dGhlIHNhbXBsZSBub25jZQ-_",      // the URL-safe alphabet
+            "dGhlIHNhbXBs ZSBub25jZQ==",     // a space inside
+            "dGhlIHNhbXBsZSBub25jZQ==\u{0}", // a control character after it
+        ] {
+            let error = with_key(bad).unwrap_err();
+            assert_eq!(error.http_status(), Some(400), "{bad:?}");
+            assert!(error.to_string().contains("is not base64 of 16 bytes"), "{error}");
+        }
     }
 
     #[test]

@@ -219,7 +219,7 @@ mod tests {
     fn bounds_and_garbage() {
         let limits = Limits { max_handshake_header_bytes: 256, max_handshake_headers: 8, ..Limits::default() };
         let mut long = b"GET / HTTP/1.1\r\nX: ".to_vec();
-        long.extend(std::iter::repeat(b'a').take(300));
+        long.extend(std::iter::repeat_n(b'a', 300));
         assert_eq!(parse_request_head(&long, &limits).unwrap_err().http_status(), Some(431));
         let mut many = b"GET / HTTP/1.1\r\n".to_vec();
         for i in 0..9 {
