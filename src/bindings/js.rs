@@ -140,6 +140,11 @@ fn describe(value: &JsValue) -> String {
     }
 }
 
+/// The TypeError for an argument of the wrong type: "`name` must be `expected`, got <its type>".
+fn wrong_type(name: &str, expected: &str, value: &JsValue) -> JsValue {
+    type_error(format!("{name} must be {expected}, got {}", describe(value)))
+}
+
 /// An integer in `0..=max` from a JS number argument (already converted by the glue: a
 /// non-number arrives as NaN).
 fn integer(name: &str, value: f64, max: f64) -> Result<f64, JsValue> {
@@ -166,7 +171,7 @@ fn number_text(value: f64) -> String {
 fn integer_value(name: &str, value: &JsValue, max: f64) -> Result<f64, JsValue> {
     match value.as_f64() {
         Some(number) => integer(name, number, max),
-        None => Err(type_error(format!("{name} must be a number, got {}", describe(value)))),
+        None => Err(wrong_type(name, "a number", value)),
     }
 }
 
@@ -181,7 +186,7 @@ fn context_value(value: &JsValue) -> Result<Option<u64>, JsValue> {
 }
 
 fn string_value(name: &str, value: &JsValue) -> Result<String, JsValue> {
-    value.as_string().ok_or_else(|| type_error(format!("{name} must be a string, got {}", describe(value))))
+    value.as_string().ok_or_else(|| wrong_type(name, "a string", value))
 }
 
 /// An array of strings, or an empty list for undefined/null.
@@ -190,7 +195,7 @@ fn string_list(name: &str, value: &JsValue) -> Result<Vec<String>, JsValue> {
         return Ok(Vec::new());
     }
     if !Array::is_array(value) {
-        return Err(type_error(format!("{name} must be an array of strings, got {}", describe(value))));
+        return Err(wrong_type(name, "an array of strings", value));
     }
     let array: &Array = value.unchecked_ref();
     let mut out = Vec::with_capacity(array.length() as usize);
@@ -206,7 +211,7 @@ fn header_list(name: &str, value: &JsValue) -> Result<Vec<Header>, JsValue> {
         return Ok(Vec::new());
     }
     if !Array::is_array(value) {
-        return Err(type_error(format!("{name} must be an array of [name, value] pairs, got {}", describe(value))));
+        return Err(wrong_type(name, "an array of [name, value] pairs", value));
     }
     let array: &Array = value.unchecked_ref();
     let mut out = Vec::with_capacity(array.length() as usize);
@@ -226,7 +231,7 @@ fn header_list(name: &str, value: &JsValue) -> Result<Vec<Header>, JsValue> {
 fn bytes_value(name: &str, value: &JsValue) -> Result<Vec<u8>, JsValue> {
     match value.dyn_ref::<Uint8Array>() {
         Some(array) => Ok(array.to_vec()),
-        None => Err(type_error(format!("{name} must be a Uint8Array, got {}", describe(value)))),
+        None => Err(wrong_type(name, "a Uint8Array", value)),
     }
 }
 
@@ -248,7 +253,7 @@ fn opt_number(value: Option<u64>) -> JsValue {
 // ---------------------------------------------------------------------------------------------
 
 fn boolean_value(name: &str, value: &JsValue) -> Result<bool, JsValue> {
-    value.as_bool().ok_or_else(|| type_error(format!("{name} must be a boolean, got {}", describe(value))))
+    value.as_bool().ok_or_else(|| wrong_type(name, "a boolean", value))
 }
 
 /// A properties object as engine properties, in the property table's order (`config::PROPERTY_RULES`:
@@ -260,7 +265,7 @@ fn properties_from_js(value: &JsValue) -> Result<Vec<Property>, JsValue> {
         return Ok(Vec::new());
     }
     if !value.is_object() || Array::is_array(value) {
-        return Err(type_error(format!("properties must be an object, got {}", describe(value))));
+        return Err(wrong_type("properties", "an object", value));
     }
     let object: &Object = value.unchecked_ref();
     for key in Object::keys(object).iter() {
@@ -314,7 +319,7 @@ fn limits_from_js(value: &JsValue) -> Result<Limits, JsValue> {
         return Ok(Limits::default());
     }
     if !value.is_object() {
-        return Err(type_error(format!("limits must be an object, got {}", describe(value))));
+        return Err(wrong_type("limits", "an object", value));
     }
     let field = |name: &str| -> Result<Option<u64>, JsValue> {
         let item = get(value, name)?;
@@ -608,10 +613,7 @@ impl WebSocketHandle {
             return self.handle.send(buffer_type, Some(Buffer::Data(&bytes)), context).map_err(|e| engine_error(&e));
         }
         if buffer_type != BufferType::Close || !data.is_object() {
-            return Err(type_error(format!(
-                "data must be a Uint8Array (or {{status, reason}} for CLOSE, or null), got {}",
-                describe(data)
-            )));
+            return Err(wrong_type("data", "a Uint8Array (or {status, reason} for CLOSE, or null)", data));
         }
         let status = integer_value("status", &get(data, "status")?, u16::MAX as f64)? as u16;
         let reason = get(data, "reason")?;
@@ -628,7 +630,7 @@ impl WebSocketHandle {
             }
             array.to_vec()
         } else {
-            return Err(type_error(format!("reason must be a string or a Uint8Array, got {}", describe(&reason))));
+            return Err(wrong_type("reason", "a string or a Uint8Array", &reason));
         };
         self.driver.trace_input("send", 0, Some(buffer_type), &reason);
         self.handle
@@ -682,7 +684,7 @@ impl WebSocketHandle {
     pub fn complete_receive(&mut self, id: f64, data: JsValue) -> Result<(), JsValue> {
         let id = integer("id", id, u32::MAX as f64)? as u32;
         let Some(array) = data.dyn_ref::<Uint8Array>() else {
-            return Err(type_error(format!("data must be a Uint8Array, got {}", describe(&data))));
+            return Err(wrong_type("data", "a Uint8Array", &data));
         };
         let length = array.length() as usize;
         let offered = match self.handle.outstanding_receive() {
@@ -864,7 +866,7 @@ impl WebSocketHandle {
             return Ok(());
         }
         let Some(function) = hook.dyn_ref::<js_sys::Function>().cloned() else {
-            return Err(type_error(format!("the trace hook must be a function or null, got {}", describe(&hook))));
+            return Err(wrong_type("the trace hook", "a function or null", &hook));
         };
         self.driver.set_trace(Some(Box::new(move |event: &TraceEvent<'_>| {
             let _ = function.call1(&JsValue::NULL, &trace_to_js(event));
