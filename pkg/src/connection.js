@@ -17,15 +17,13 @@
 // Owner hooks: `_engineMessage(bytes, parts, isBinary)`, `_enginePong(bytes)`,
 // `_engineCloseFrame(code, reasonBytes)`, `_engineError(err)`, `_engineFinished(result)`.
 
-import { engineConstants } from './values.js';
+// k(): the engine's constants (read on first use, after the wasm module is initialised).
+import { engineConstants as k } from './values.js';
 import './fast.js'; // the handle's drain, sendAndDrain and sendMany
 import { instanceOf } from './pool.js';
 import { engineTrappedError } from './fast.js';
 
-/** The engine's constants (read on first use, after the wasm module is initialised). */
-export function k() {
-  return engineConstants();
-}
+export { k };
 
 const EMPTY = new Uint8Array(0);
 
