@@ -1,10 +1,9 @@
 //! The opening handshake's header logic (RFC 6455 section 4): what a client adds, what it checks in
 //! the response, what a server checks in the request and answers. HTTP framing itself is in `http`.
 
+use super::keys;
 use crate::constants::{hresult, SUPPORTED_VERSION};
 use crate::error::{Error, HandshakeRejection, Quoted};
-use base64ct::{Base64, Encoding as _};
-use sha1::{Digest, Sha1};
 
 /// A header field as (name, value). Names compare case-insensitively.
 pub type Header = (String, String);
@@ -14,10 +13,7 @@ const ACCEPT_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)) (RFC 6455 4.2.2 step 5.4).
 pub fn accept_key(key: &str) -> String {
-    let mut hasher = Sha1::new();
-    hasher.update(key.as_bytes());
-    hasher.update(ACCEPT_GUID.as_bytes());
-    Base64::encode_string(&hasher.finalize())
+    keys::base64(&keys::sha1([key, ACCEPT_GUID].concat().as_bytes()))
 }
 
 /// All values of a header (repeated fields joined as RFC 7230 3.2.2 allows), or None if absent.
@@ -281,12 +277,12 @@ pub(crate) fn check_client_request(request_headers: &[Header]) -> Result<String,
         Some(_) => return Err(reject(400, "the request has more than one Sec-WebSocket-Key (RFC 6455 4.2.1)".into())),
         None => return Err(reject(400, "the request has no Sec-WebSocket-Key (RFC 6455 4.2.1)".into())),
     };
-    // Decoding into 16 bytes fails for any other length, for a character outside the alphabet
-    // and for padding or trailing bits out of place (RFC 4648 3.5: canonical encoding only).
-    let mut nonce = [0u8; 16];
-    match Base64::decode(key.as_bytes(), &mut nonce) {
-        Ok(bytes) if bytes.len() == 16 => Ok(key),
-        _ => Err(reject(400, format!("Sec-WebSocket-Key {} is not base64 of 16 bytes (RFC 6455 4.2.1)", Quoted(&key)))),
+    // Any other length, a character outside the alphabet, and padding or trailing bits out of
+    // place are refused (RFC 4648 3.5: canonical encoding only).
+    if keys::is_base64_of_16_bytes(&key) {
+        Ok(key)
+    } else {
+        Err(reject(400, format!("Sec-WebSocket-Key {} is not base64 of 16 bytes (RFC 6455 4.2.1)", Quoted(&key))))
     }
 }
 
@@ -332,7 +328,7 @@ pub(crate) fn server_response_headers(
 
 /// Base64 of 16 random bytes (RFC 6455 4.1: "a nonce consisting of a randomly selected 16-byte value").
 pub(crate) fn encode_key(nonce: &[u8; 16]) -> String {
-    Base64::encode_string(nonce)
+    keys::base64(nonce)
 }
 
 #[cfg(test)]

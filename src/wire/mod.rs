@@ -5,10 +5,12 @@
 //! - [`close`]: close frame payloads, status codes and reasons (5.5.1, 7.4);
 //! - [`utf8`]: incremental UTF-8 validation across pieces (8.1);
 //! - [`handshake`]: the opening handshake's header checks and accept key (section 4);
-//! - [`http`]: HTTP/1.1 request and response heads for the handshake.
+//! - [`http`]: HTTP/1.1 request and response heads for the handshake;
+//! - [`keys`]: SHA-1 and base64 for the handshake's keys (4.1, 4.2.2).
 
 pub mod close;
 pub mod frame;
 pub mod handshake;
 pub mod http;
+pub(crate) mod keys;
 pub mod utf8;
