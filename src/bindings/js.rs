@@ -728,13 +728,13 @@ impl WebSocketHandle {
     /// Parses a request head with this handle's handshake limits (see `parseRequestHead`).
     #[wasm_bindgen(js_name = parseRequestHead)]
     pub fn parse_request_head_with_limits(&self, bytes: JsValue) -> Result<JsValue, JsValue> {
-        parse_request(&bytes, &self.handle.config().limits)
+        parse_head(&bytes, &self.handle.config().limits, true)
     }
 
     /// Parses a response head with this handle's handshake limits (see `parseResponseHead`).
     #[wasm_bindgen(js_name = parseResponseHead)]
     pub fn parse_response_head_with_limits(&self, bytes: JsValue) -> Result<JsValue, JsValue> {
-        parse_response(&bytes, &self.handle.config().limits)
+        parse_head(&bytes, &self.handle.config().limits, false)
     }
 
     /// The core's driver (`drain` in pkg/src/fast.js, which reads the result through the
@@ -1112,50 +1112,40 @@ fn head_bytes(bytes: &JsValue) -> Result<Vec<u8>, JsValue> {
     bytes_value("bytes", bytes)
 }
 
-fn parse_request(bytes: &JsValue, limits: &Limits) -> Result<JsValue, JsValue> {
+/// A request head (`request`) or a response head as the plain object JS receives, or null when
+/// more bytes are needed: one function for both (the engine's `http::parse_head`).
+fn parse_head(bytes: &JsValue, limits: &Limits, request: bool) -> Result<JsValue, JsValue> {
     let bytes = head_bytes(bytes)?;
-    match crate::http::parse_request_head(&bytes, limits).map_err(|e| engine_error(&e))? {
-        None => Ok(JsValue::NULL),
-        Some(parsed) => {
-            let object = Object::new();
-            set(&object, "method", &JsValue::from_str(&parsed.head.method));
-            set(&object, "target", &JsValue::from_str(&parsed.head.target));
-            set(&object, "minorVersion", &JsValue::from(parsed.head.minor_version));
-            set(&object, "headers", &headers_to_js(&parsed.head.headers));
-            set(&object, "consumed", &JsValue::from(parsed.consumed as u32));
-            Ok(object.into())
-        }
+    let Some(parsed) = crate::http::parse_head(&bytes, limits, request).map_err(|e| engine_error(&e))? else {
+        return Ok(JsValue::NULL);
+    };
+    let head = parsed.head;
+    let object = Object::new();
+    if request {
+        set(&object, "method", &JsValue::from_str(&head.first));
+        set(&object, "target", &JsValue::from_str(&head.target));
+    } else {
+        set(&object, "status", &JsValue::from(head.status));
+        set(&object, "reason", &JsValue::from_str(&head.first));
     }
-}
-
-fn parse_response(bytes: &JsValue, limits: &Limits) -> Result<JsValue, JsValue> {
-    let bytes = head_bytes(bytes)?;
-    match crate::http::parse_response_head(&bytes, limits).map_err(|e| engine_error(&e))? {
-        None => Ok(JsValue::NULL),
-        Some(parsed) => {
-            let object = Object::new();
-            set(&object, "status", &JsValue::from(parsed.head.status));
-            set(&object, "reason", &JsValue::from_str(&parsed.head.reason));
-            set(&object, "minorVersion", &JsValue::from(parsed.head.minor_version));
-            set(&object, "headers", &headers_to_js(&parsed.head.headers));
-            set(&object, "consumed", &JsValue::from(parsed.consumed as u32));
-            Ok(object.into())
-        }
-    }
+    set(&object, "minorVersion", &JsValue::from(head.minor_version));
+    set(&object, "headers", &headers_to_js(&head.headers));
+    set(&object, "consumed", &JsValue::from(parsed.consumed as u32));
+    Ok(object.into())
 }
 
 /// Parses an HTTP request head from the front of `bytes`: null = need more bytes; else
 /// `{method, target, minorVersion, headers, consumed}`. Errors carry `httpStatus` (400/431).
 #[wasm_bindgen(js_name = parseRequestHead)]
 pub fn parse_request_head(bytes: JsValue, limits: JsValue) -> Result<JsValue, JsValue> {
-    parse_request(&bytes, &limits_from_js(&limits)?)
+    parse_head(&bytes, &limits_from_js(&limits)?, true)
 }
 
 /// Parses an HTTP response head: null = need more bytes; else
 /// `{status, reason, minorVersion, headers, consumed}`.
 #[wasm_bindgen(js_name = parseResponseHead)]
 pub fn parse_response_head(bytes: JsValue, limits: JsValue) -> Result<JsValue, JsValue> {
-    parse_response(&bytes, &limits_from_js(&limits)?)
+    parse_head(&bytes, &limits_from_js(&limits)?, false)
 }
 
 /// `METHOD target HTTP/1.1`, the headers and the blank line, as bytes.

@@ -70,19 +70,40 @@ fn map_parse_error(e: httparse::Error, limits: &Limits) -> Error {
     }
 }
 
-/// Parses a request head from the front of `buf`. `Ok(None)` means "need more bytes"; an error
-/// carries the status to answer with (400, or 431 when the head is over the limits).
-pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<RequestHead>>, Error> {
+/// Either head as parsed, before it is named: a request's method (in `first`) and target, or a
+/// response's status and reason (in `first`). One function parses both kinds, so the bounds,
+/// the owned copies and their errors are compiled once (issue 12's size target).
+pub(crate) struct Head {
+    pub first: String,
+    pub target: String,
+    pub status: u16,
+    pub minor_version: u8,
+    pub headers: Vec<Header>,
+}
+
+/// A request head (`request`) or a response head from the front of `buf`: `Ok(None)` means "need
+/// more bytes"; an error carries the status to answer with (400, or 431 when the head is over the
+/// limits).
+pub(crate) fn parse_head(buf: &[u8], limits: &Limits, request: bool) -> Result<Option<Parsed<Head>>, Error> {
     let mut storage = vec![httparse::EMPTY_HEADER; limits.max_handshake_headers as usize];
-    let mut request = httparse::Request::new(&mut storage);
     let window = &buf[..buf.len().min(limits.max_handshake_header_bytes as usize)];
-    match request.parse(window) {
+    let (parsed, first, target, status, version, headers) = if request {
+        let mut head = httparse::Request::new(&mut storage);
+        let parsed = head.parse(window);
+        (parsed, head.method, head.path, 0, head.version, head.headers)
+    } else {
+        let mut head = httparse::Response::new(&mut storage);
+        let parsed = head.parse(window);
+        (parsed, head.reason, None, head.code.unwrap_or(0), head.version, head.headers)
+    };
+    match parsed {
         Ok(httparse::Status::Complete(consumed)) => Ok(Some(Parsed {
-            head: RequestHead {
-                method: request.method.unwrap_or_default().to_string(),
-                target: request.path.unwrap_or_default().to_string(),
-                minor_version: request.version.unwrap_or(1),
-                headers: owned_headers(request.headers)?,
+            head: Head {
+                first: first.unwrap_or_default().to_string(),
+                target: target.unwrap_or_default().to_string(),
+                status,
+                minor_version: version.unwrap_or(1),
+                headers: owned_headers(headers)?,
             },
             consumed,
         })),
@@ -94,27 +115,31 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<R
     }
 }
 
+/// Parses a request head from the front of `buf`. `Ok(None)` means "need more bytes"; an error
+/// carries the status to answer with (400, or 431 when the head is over the limits).
+pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<RequestHead>>, Error> {
+    Ok(parse_head(buf, limits, true)?.map(|Parsed { head, consumed }| Parsed {
+        head: RequestHead {
+            method: head.first,
+            target: head.target,
+            minor_version: head.minor_version,
+            headers: head.headers,
+        },
+        consumed,
+    }))
+}
+
 /// Parses a response head from the front of `buf`. `Ok(None)` means "need more bytes".
 pub fn parse_response_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<ResponseHead>>, Error> {
-    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_handshake_headers as usize];
-    let mut response = httparse::Response::new(&mut storage);
-    let window = &buf[..buf.len().min(limits.max_handshake_header_bytes as usize)];
-    match response.parse(window) {
-        Ok(httparse::Status::Complete(consumed)) => Ok(Some(Parsed {
-            head: ResponseHead {
-                status: response.code.unwrap_or(0),
-                reason: response.reason.unwrap_or_default().to_string(),
-                minor_version: response.version.unwrap_or(1),
-                headers: owned_headers(response.headers)?,
-            },
-            consumed,
-        })),
-        Ok(httparse::Status::Partial) => {
-            check_size(buf, limits)?;
-            Ok(None)
-        }
-        Err(e) => Err(map_parse_error(e, limits)),
-    }
+    Ok(parse_head(buf, limits, false)?.map(|Parsed { head, consumed }| Parsed {
+        head: ResponseHead {
+            status: head.status,
+            reason: head.first,
+            minor_version: head.minor_version,
+            headers: head.headers,
+        },
+        consumed,
+    }))
 }
 
 fn check_field(name: &str, value: &str) -> Result<(), Error> {
