@@ -29,7 +29,11 @@ impl Handle {
         extensions: &[&str],
         initial_headers: &[Header],
     ) -> Result<Vec<Header>, Error> {
-        self.require_phase("begin_client_handshake", Role::Client, |p| matches!(p, HandshakePhase::NotStarted))?;
+        self.require_phase(
+            "begin_client_handshake",
+            Role::Client,
+            matches!(self.handshake, HandshakePhase::NotStarted),
+        )?;
         refuse_deflate_by_name("extension", extensions)?;
         let mut nonce = [0u8; 16];
         self.random.fill(&mut nonce)?;
@@ -51,7 +55,8 @@ impl Handle {
     /// 101) and returns the indexes of the chosen subprotocol and extensions. A failed check
     /// closes the handle: close the transport.
     pub fn end_client_handshake(&mut self, response_headers: &[Header]) -> Result<ClientHandshakeResult, Error> {
-        self.require_phase("end_client_handshake", Role::Client, |p| matches!(p, HandshakePhase::ClientBegun { .. }))?;
+        let begun = matches!(self.handshake, HandshakePhase::ClientBegun { .. });
+        self.require_phase("end_client_handshake", Role::Client, begun)?;
         let HandshakePhase::ClientBegun { key, subprotocols, extensions } = &self.handshake else {
             return Err(self.invalid_state("end_client_handshake"));
         };
@@ -76,10 +81,7 @@ impl Handle {
                 self.open();
                 Ok(result)
             }
-            Err(error) => {
-                self.fail_without_frames(error.clone());
-                Err(error)
-            }
+            Err(error) => Err(self.fail_handshake(error)),
         }
     }
 
@@ -94,7 +96,11 @@ impl Handle {
         selected_extensions: &[&str],
         request_headers: &[Header],
     ) -> Result<Vec<Header>, Error> {
-        self.require_phase("begin_server_handshake", Role::Server, |p| matches!(p, HandshakePhase::NotStarted))?;
+        self.require_phase(
+            "begin_server_handshake",
+            Role::Server,
+            matches!(self.handshake, HandshakePhase::NotStarted),
+        )?;
         refuse_deflate_by_name("selected extension", selected_extensions)?;
         let checked = self
             .check_header_limits(request_headers, 431)
@@ -103,10 +109,7 @@ impl Handle {
             .and_then(|key| Ok((key, permessage_deflate::negotiate_as_server(&self.config.deflate, request_headers)?)));
         let (key, deflate) = match checked {
             Ok(checked) => checked,
-            Err(error) => {
-                self.fail_without_frames(error.clone());
-                return Err(error);
-            }
+            Err(error) => return Err(self.fail_handshake(error)),
         };
         let deflate_response = deflate.as_ref().map(|(response, _)| response.to_header_text());
         let mut selected: Vec<&str> = selected_extensions.to_vec();
@@ -147,12 +150,9 @@ impl Handle {
         self.deflate = deflate;
     }
 
-    fn require_phase(
-        &self,
-        operation: &'static str,
-        role: Role,
-        phase_ok: impl Fn(&HandshakePhase) -> bool,
-    ) -> Result<(), Error> {
+    /// The role and state checks of each handshake step; `phase_ok` says whether the handshake is
+    /// where `operation` may run (a bool, not a closure: one copy of this function, not three).
+    fn require_phase(&self, operation: &'static str, role: Role, phase_ok: bool) -> Result<(), Error> {
         if self.config.role != role {
             return Err(Error::InvalidArgument {
                 argument: "handle",
@@ -163,10 +163,16 @@ impl Handle {
                 ),
             });
         }
-        if self.state != State::Connecting || !phase_ok(&self.handshake) {
+        if self.state != State::Connecting || !phase_ok {
             return Err(self.invalid_state(operation));
         }
         Ok(())
+    }
+
+    /// A peer's bad handshake fails the handle (close the transport) and is returned too.
+    fn fail_handshake(&mut self, error: Error) -> Error {
+        self.fail_without_frames(error.clone());
+        error
     }
 
     fn check_header_limits(&self, headers: &[Header], status: u16) -> Result<(), Error> {
