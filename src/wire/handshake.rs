@@ -138,8 +138,11 @@ pub struct ClientHandshakeResult {
     pub selected_extensions: Vec<u32>,
 }
 
-fn response_error(problem: String, hresult: u32) -> Error {
-    Error::Handshake(HandshakeRejection { status: 0, headers: Vec::new(), problem, hresult })
+/// A server's response the client refuses. Out of line and taking a literal as it is: each
+/// check's error is then its text and a call, not an allocation of its own (issue 12's size target).
+#[inline(never)]
+fn response_error(problem: impl Into<String>, hresult: u32) -> Error {
+    Error::Handshake(HandshakeRejection { status: 0, headers: Vec::new(), problem: problem.into(), hresult })
 }
 
 /// Checks a server's response headers (RFC 6455 4.1, "the client MUST validate the server's response").
@@ -153,14 +156,14 @@ pub(crate) fn check_server_response(
     // 4.1 step 2: Upgrade must be "websocket" (ASCII case-insensitive).
     if !has_token(response_headers, "upgrade", "websocket") {
         return Err(response_error(
-            "the response's Upgrade header is missing or not \"websocket\" (RFC 6455 4.1)".into(),
+            "the response's Upgrade header is missing or not \"websocket\" (RFC 6455 4.1)",
             format,
         ));
     }
     // 4.1 step 3: Connection must contain the token "Upgrade".
     if !has_token(response_headers, "connection", "upgrade") {
         return Err(response_error(
-            "the response's Connection header lacks the \"Upgrade\" token (RFC 6455 4.1)".into(),
+            "the response's Connection header lacks the \"Upgrade\" token (RFC 6455 4.1)",
             format,
         ));
     }
@@ -178,7 +181,7 @@ pub(crate) fn check_server_response(
                 format,
             ))
         }
-        None => return Err(response_error("the response has no Sec-WebSocket-Accept (RFC 6455 4.1)".into(), format)),
+        None => return Err(response_error("the response has no Sec-WebSocket-Accept (RFC 6455 4.1)", format)),
     }
     // 4.1 step 5: only extensions the client offered.
     let mut selected_extensions = Vec::new();
@@ -219,11 +222,13 @@ pub(crate) fn check_server_response(
     Ok(ClientHandshakeResult { selected_subprotocol, selected_extensions })
 }
 
-fn reject(status: u16, problem: String) -> Error {
+/// A client's request the server rejects with `status` (out of line, as `response_error`).
+#[inline(never)]
+fn reject(status: u16, problem: impl Into<String>) -> Error {
     Error::Handshake(HandshakeRejection {
         status,
         headers: Vec::new(),
-        problem,
+        problem: problem.into(),
         hresult: hresult::E_INVALID_PROTOCOL_FORMAT,
     })
 }
@@ -239,7 +244,7 @@ pub fn check_request_line(method: &str, http_minor_version: u8) -> Result<(), Er
         return Err(error);
     }
     if http_minor_version < 1 {
-        return Err(reject(505, "HTTP/1.0 cannot upgrade; HTTP/1.1 is required (RFC 6455 4.1)".into()));
+        return Err(reject(505, "HTTP/1.0 cannot upgrade; HTTP/1.1 is required (RFC 6455 4.1)"));
     }
     Ok(())
 }
@@ -248,19 +253,19 @@ pub fn check_request_line(method: &str, http_minor_version: u8) -> Result<(), Er
 pub(crate) fn check_client_request(request_headers: &[Header]) -> Result<String, Error> {
     // 4.2.1 item 2: a Host header field (its value may be empty, as .NET sends it).
     if header_count(request_headers, "host") != 1 {
-        return Err(reject(400, "the request needs exactly one Host header (RFC 6455 4.2.1)".into()));
+        return Err(reject(400, "the request needs exactly one Host header (RFC 6455 4.2.1)"));
     }
     // 4.2.1 item 3: Upgrade containing "websocket".
     if !has_token(request_headers, "upgrade", "websocket") {
-        return Err(reject(400, "the Upgrade header is missing or lacks \"websocket\" (RFC 6455 4.2.1)".into()));
+        return Err(reject(400, "the Upgrade header is missing or lacks \"websocket\" (RFC 6455 4.2.1)"));
     }
     // 4.2.1 item 4: Connection containing the token "Upgrade".
     if !has_token(request_headers, "connection", "upgrade") {
-        return Err(reject(400, "the Connection header lacks the \"Upgrade\" token (RFC 6455 4.2.1)".into()));
+        return Err(reject(400, "the Connection header lacks the \"Upgrade\" token (RFC 6455 4.2.1)"));
     }
     // 4.2.1 item 6: Sec-WebSocket-Version 13, else 426 with the versions we speak (4.4).
     match header_value(request_headers, "sec-websocket-version") {
-        None => return Err(reject(400, "the request has no Sec-WebSocket-Version (RFC 6455 4.2.1)".into())),
+        None => return Err(reject(400, "the request has no Sec-WebSocket-Version (RFC 6455 4.2.1)")),
         Some(v) if v.trim() == "13" && header_count(request_headers, "sec-websocket-version") == 1 => {}
         Some(v) => {
             return Err(Error::Handshake(HandshakeRejection {
@@ -274,8 +279,8 @@ pub(crate) fn check_client_request(request_headers: &[Header]) -> Result<String,
     // 4.2.1 item 5: Sec-WebSocket-Key, base64 that decodes to 16 bytes.
     let key = match header_value(request_headers, "sec-websocket-key") {
         Some(key) if header_count(request_headers, "sec-websocket-key") == 1 => key,
-        Some(_) => return Err(reject(400, "the request has more than one Sec-WebSocket-Key (RFC 6455 4.2.1)".into())),
-        None => return Err(reject(400, "the request has no Sec-WebSocket-Key (RFC 6455 4.2.1)".into())),
+        Some(_) => return Err(reject(400, "the request has more than one Sec-WebSocket-Key (RFC 6455 4.2.1)")),
+        None => return Err(reject(400, "the request has no Sec-WebSocket-Key (RFC 6455 4.2.1)")),
     };
     // Any other length, a character outside the alphabet, and padding or trailing bits out of
     // place are refused (RFC 4648 3.5: canonical encoding only).
