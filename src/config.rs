@@ -463,13 +463,17 @@ impl Property {
     /// The property a binding passed as (number, value): the value's type must be the table's,
     /// and its range is checked when the handle is configured.
     pub fn from_value(number: u32, value: PropertyValue) -> Result<Property, Error> {
-        let spec = property_rule(number).ok_or_else(|| Error::InvalidArgument {
-            argument: "property type",
-            problem: format!("{number} is not a property type (see the property table)"),
+        let spec = property_rule(number).ok_or_else(|| {
+            Error::invalid_argument(
+                "property type",
+                format!("{number} is not a property type (see the property table)"),
+            )
         })?;
-        let wrong = || Error::InvalidArgument {
-            argument: "property value",
-            problem: format!("{} is not a value for {} ({})", value.describe(), spec.label, spec.kind.describe()),
+        let wrong = || {
+            Error::invalid_argument(
+                "property value",
+                format!("{} is not a value for {} ({})", value.describe(), spec.label, spec.kind.describe()),
+            )
         };
         let narrow = |n: u64| {
             u32::try_from(n).map_err(|_| Error::PropertyOutOfRange {
@@ -680,12 +684,11 @@ impl Config {
         // RFC 6455 5.5.2: a ping MUST be answered. With the engine not answering, only an
         // application that is told of pings can.
         if !config.auto_pong && !config.indicate_pings {
-            return Err(Error::InvalidArgument {
-                argument: "auto pong",
-                problem: "auto pong off needs indicate pings on: the application must see each ping to answer it \
-                          (RFC 6455 5.5.2)"
-                    .into(),
-            });
+            return Err(Error::invalid_argument(
+                "auto pong",
+                "auto pong off needs indicate pings on: the application must see each ping to answer it \
+                          (RFC 6455 5.5.2)",
+            ));
         }
         Ok(config)
     }
@@ -775,12 +778,10 @@ pub fn global_property(property_type_number: u32) -> Result<GlobalProperty, Erro
     match property_type_number {
         property_type::KEEPALIVE_INTERVAL => Ok(GlobalProperty::KeepAliveInterval(DEFAULT_KEEPALIVE_INTERVAL_MS)),
         property_type::SUPPORTED_VERSIONS => Ok(GlobalProperty::SupportedVersions(vec![SUPPORTED_VERSION])),
-        other => Err(Error::InvalidArgument {
-            argument: "property type",
-            problem: format!(
-                "{other} is not a global property (only 5, keep-alive interval, and 6, supported versions)"
-            ),
-        }),
+        other => Err(Error::invalid_argument(
+            "property type",
+            format!("{other} is not a global property (only 5, keep-alive interval, and 6, supported versions)"),
+        )),
     }
 }
 

@@ -262,6 +262,13 @@ pub enum Error {
 }
 
 impl Error {
+    /// `InvalidArgument`, out of line and taking a literal problem as it is: each of the many
+    /// argument checks is then its text and a call (issue 12's size target).
+    #[inline(never)]
+    pub(crate) fn invalid_argument(argument: &'static str, problem: impl Into<String>) -> Error {
+        Error::InvalidArgument { argument, problem: problem.into() }
+    }
+
     /// True when the caller, not the peer, is at fault (memory the process could not give is
     /// neither's fault: `OutOfMemory` is neither local nor remote).
     pub fn is_local(&self) -> bool {

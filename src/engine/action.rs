@@ -426,10 +426,10 @@ impl Handle {
                 if bytes_transferred > capacity {
                     // Put it back: the host can still complete it correctly.
                     self.receive_slot = Some(outstanding);
-                    return Err(Error::InvalidArgument {
-                        argument: "bytes transferred",
-                        problem: format!("{bytes_transferred} is more than the {capacity} bytes offered"),
-                    });
+                    return Err(Error::invalid_argument(
+                        "bytes transferred",
+                        format!("{bytes_transferred} is more than the {capacity} bytes offered"),
+                    ));
                 }
                 let end = self.in_end + bytes_transferred;
                 if self.inbound.len() < end {
@@ -462,10 +462,10 @@ impl Handle {
             _ => return Err(Error::UnknownAction { id }),
         };
         if data.len() > capacity {
-            return Err(Error::InvalidArgument {
-                argument: "data",
-                problem: format!("{} bytes is more than the {} bytes offered", data.len(), capacity),
-            });
+            return Err(Error::invalid_argument(
+                "data",
+                format!("{} bytes is more than the {} bytes offered", data.len(), capacity),
+            ));
         }
         if data.is_empty() {
             // The peer ended the stream.
@@ -520,10 +520,10 @@ impl Handle {
         };
         let length = match bytes {
             Some(bytes) if bytes > offered => {
-                return Err(Error::InvalidArgument {
-                    argument: "bytes",
-                    problem: format!("{bytes} bytes is more than the {offered} bytes offered"),
-                })
+                return Err(Error::invalid_argument(
+                    "bytes",
+                    format!("{bytes} bytes is more than the {offered} bytes offered"),
+                ))
             }
             Some(bytes) => bytes,
             None => offered,

@@ -128,10 +128,10 @@ impl Handle {
     /// handshake too). Allowed once after a successful `begin_server_handshake`.
     pub fn end_server_handshake(&mut self) -> Result<(), Error> {
         if self.config.role != Role::Server {
-            return Err(Error::InvalidArgument {
-                argument: "handle",
-                problem: "end_server_handshake needs a server handle, this is a client handle".into(),
-            });
+            return Err(Error::invalid_argument(
+                "handle",
+                "end_server_handshake needs a server handle, this is a client handle",
+            ));
         }
         if !matches!(self.handshake, HandshakePhase::ServerBegun) {
             return Err(self.invalid_state("end_server_handshake"));
@@ -154,14 +154,10 @@ impl Handle {
     /// where `operation` may run (a bool, not a closure: one copy of this function, not three).
     fn require_phase(&self, operation: &'static str, role: Role, phase_ok: bool) -> Result<(), Error> {
         if self.config.role != role {
-            return Err(Error::InvalidArgument {
-                argument: "handle",
-                problem: format!(
-                    "{operation} needs a {} handle, this is a {} handle",
-                    role.name(),
-                    self.config.role.name()
-                ),
-            });
+            return Err(Error::invalid_argument(
+                "handle",
+                format!("{operation} needs a {} handle, this is a {} handle", role.name(), self.config.role.name()),
+            ));
         }
         if self.state != State::Connecting || !phase_ok {
             return Err(self.invalid_state(operation));
@@ -197,13 +193,13 @@ impl Handle {
 /// selected by the application as a string, it would claim RSV1 that nothing here would inflate.
 fn refuse_deflate_by_name(argument: &'static str, extensions: &[&str]) -> Result<(), Error> {
     match extensions.iter().find(|e| extension_name(e).eq_ignore_ascii_case(EXTENSION_NAME)) {
-        Some(extension) => Err(Error::InvalidArgument {
+        Some(extension) => Err(Error::invalid_argument(
             argument,
-            problem: format!(
+            format!(
                 "{}: permessage-deflate is negotiated by the engine; set Property::PerMessageDeflate instead",
                 Quoted(extension)
             ),
-        }),
+        )),
         None => Ok(()),
     }
 }

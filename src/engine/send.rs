@@ -154,23 +154,23 @@ impl Handle {
                     None => &[][..],
                     Some(Buffer::Data(data)) => data,
                     Some(Buffer::CloseStatus { .. }) => {
-                        return Err(Error::InvalidArgument {
-                            argument: "buffer",
-                            problem: format!("a close status buffer cannot carry {}", buffer_type.name()),
-                        })
+                        return Err(Error::invalid_argument(
+                            "buffer",
+                            format!("a close status buffer cannot carry {}", buffer_type.name()),
+                        ))
                     }
                 };
                 let text = buffer_type.is_utf8();
                 let mut utf8 = match self.sending_message {
                     Some((was_text, _)) if was_text != text => {
-                        return Err(Error::InvalidArgument {
-                            argument: "buffer type",
-                            problem: format!(
+                        return Err(Error::invalid_argument(
+                            "buffer type",
+                            format!(
                                 "{} inside a {} message: a message keeps its type until its *_MESSAGE piece",
                                 buffer_type.name(),
                                 if was_text { "UTF-8" } else { "binary" }
                             ),
-                        })
+                        ))
                     }
                     Some((_, utf8)) => utf8,
                     None => Utf8Validator::new(),
@@ -181,10 +181,10 @@ impl Handle {
                     // Checked on a copy: a rejected send leaves the message as it was.
                     let valid = utf8.feed(data).and_then(|_| if last { utf8.finish() } else { Ok(()) });
                     if valid.is_err() {
-                        return Err(Error::InvalidArgument {
-                            argument: "buffer",
-                            problem: "the UTF-8 payload is not valid UTF-8 (RFC 6455 5.6)".into(),
-                        });
+                        return Err(Error::invalid_argument(
+                            "buffer",
+                            "the UTF-8 payload is not valid UTF-8 (RFC 6455 5.6)",
+                        ));
                     }
                 }
                 let opcode = match self.sending_message {
@@ -199,12 +199,11 @@ impl Handle {
                 (opcode, last, Cow::Borrowed(data))
             }
             BufferType::Ping => {
-                return Err(Error::InvalidArgument {
-                    argument: "buffer type",
-                    problem: "PING is what a received ping is indicated as; send a ping with PING_PONG, and answer \
-                              one with UNSOLICITED_PONG carrying its payload"
-                        .into(),
-                })
+                return Err(Error::invalid_argument(
+                    "buffer type",
+                    "PING is what a received ping is indicated as; send a ping with PING_PONG, and answer \
+                              one with UNSOLICITED_PONG carrying its payload",
+                ))
             }
             BufferType::Close => {
                 if matches!(self.state, State::CloseSent) {
@@ -216,10 +215,7 @@ impl Handle {
                         build_close_payload(Some(status), reason, verify_utf8)?
                     }
                     Some(Buffer::Data(_)) => {
-                        return Err(Error::InvalidArgument {
-                            argument: "buffer",
-                            problem: "a close takes a close status buffer (or none)".into(),
-                        })
+                        return Err(Error::invalid_argument("buffer", "a close takes a close status buffer (or none)"))
                     }
                 };
                 (frame::OPCODE_CLOSE, true, Cow::Owned(payload))
@@ -229,20 +225,17 @@ impl Handle {
                     None => &[][..],
                     Some(Buffer::Data(data)) => data,
                     Some(Buffer::CloseStatus { .. }) => {
-                        return Err(Error::InvalidArgument {
-                            argument: "buffer",
-                            problem: "a ping or pong takes data (or none), not a close status".into(),
-                        })
+                        return Err(Error::invalid_argument(
+                            "buffer",
+                            "a ping or pong takes data (or none), not a close status",
+                        ))
                     }
                 };
                 if data.len() > frame::MAX_CONTROL_PAYLOAD {
-                    return Err(Error::InvalidArgument {
-                        argument: "buffer",
-                        problem: format!(
-                            "{} bytes is over the 125-byte control frame limit (RFC 6455 5.5)",
-                            data.len()
-                        ),
-                    });
+                    return Err(Error::invalid_argument(
+                        "buffer",
+                        format!("{} bytes is over the 125-byte control frame limit (RFC 6455 5.5)", data.len()),
+                    ));
                 }
                 let opcode = if buffer_type == BufferType::PingPong { frame::OPCODE_PING } else { frame::OPCODE_PONG };
                 (opcode, true, Cow::Borrowed(data))

@@ -38,35 +38,32 @@ pub fn build_close_payload(status: Option<u16>, reason: &[u8], verify_utf8: bool
     let status = match status {
         None | Some(close_status::EMPTY) => {
             if !reason.is_empty() {
-                return Err(Error::InvalidArgument {
-                    argument: "close reason",
-                    problem: "a reason needs a status code (RFC 6455 5.5.1: the body starts with the code)".into(),
-                });
+                return Err(Error::invalid_argument(
+                    "close reason",
+                    "a reason needs a status code (RFC 6455 5.5.1: the body starts with the code)",
+                ));
             }
             return Ok(Vec::new());
         }
         Some(code) => code,
     };
     if !is_sendable_close_code(status) {
-        return Err(Error::InvalidArgument {
-            argument: "close status",
-            problem: format!("{status} may not be sent (RFC 6455 7.4: use 1000-1003, 1007-1014 or 3000-4999)"),
-        });
+        return Err(Error::invalid_argument(
+            "close status",
+            format!("{status} may not be sent (RFC 6455 7.4: use 1000-1003, 1007-1014 or 3000-4999)"),
+        ));
     }
     if reason.len() > MAX_CLOSE_REASON_LENGTH {
-        return Err(Error::InvalidArgument {
-            argument: "close reason",
-            problem: format!(
+        return Err(Error::invalid_argument(
+            "close reason",
+            format!(
                 "{} bytes is over the {MAX_CLOSE_REASON_LENGTH}-byte limit (WEB_SOCKET_MAX_CLOSE_REASON_LENGTH)",
                 reason.len()
             ),
-        });
+        ));
     }
     if verify_utf8 && !utf8::is_valid(reason) {
-        return Err(Error::InvalidArgument {
-            argument: "close reason",
-            problem: "not valid UTF-8 (RFC 6455 5.5.1)".into(),
-        });
+        return Err(Error::invalid_argument("close reason", "not valid UTF-8 (RFC 6455 5.5.1)"));
     }
     let mut payload = Vec::with_capacity(2 + reason.len());
     payload.extend_from_slice(&status.to_be_bytes());

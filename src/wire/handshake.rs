@@ -67,16 +67,10 @@ pub fn offered_extensions(request_headers: &[Header]) -> Vec<String> {
 
 fn check_header_text(argument: &'static str, name: &str, value: &str) -> Result<(), Error> {
     if !is_token(name) {
-        return Err(Error::InvalidArgument {
-            argument,
-            problem: format!("header name {} is not an HTTP token", Quoted(name)),
-        });
+        return Err(Error::invalid_argument(argument, format!("header name {} is not an HTTP token", Quoted(name))));
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Error::InvalidArgument {
-            argument,
-            problem: format!("header {name} has CR, LF or NUL in its value"),
-        });
+        return Err(Error::invalid_argument(argument, format!("header {name} has CR, LF or NUL in its value")));
     }
     Ok(())
 }
@@ -93,24 +87,24 @@ pub(crate) fn client_request_headers(
     }
     for (i, protocol) in subprotocols.iter().enumerate() {
         if !is_token(protocol) {
-            return Err(Error::InvalidArgument {
-                argument: "subprotocol",
-                problem: format!("{} is not a token (RFC 6455 4.1)", Quoted(protocol)),
-            });
+            return Err(Error::invalid_argument(
+                "subprotocol",
+                format!("{} is not a token (RFC 6455 4.1)", Quoted(protocol)),
+            ));
         }
         if subprotocols[..i].contains(protocol) {
-            return Err(Error::InvalidArgument {
-                argument: "subprotocol",
-                problem: format!("{} is offered twice (RFC 6455 4.1: values MUST be unique)", Quoted(protocol)),
-            });
+            return Err(Error::invalid_argument(
+                "subprotocol",
+                format!("{} is offered twice (RFC 6455 4.1: values MUST be unique)", Quoted(protocol)),
+            ));
         }
     }
     for extension in extensions {
         if !is_token(extension_name(extension)) || extension.contains(',') {
-            return Err(Error::InvalidArgument {
-                argument: "extension",
-                problem: format!("{} is not one extension offer (RFC 6455 9.1)", Quoted(extension)),
-            });
+            return Err(Error::invalid_argument(
+                "extension",
+                format!("{} is not one extension offer (RFC 6455 9.1)", Quoted(extension)),
+            ));
         }
         check_header_text("extension", "Sec-WebSocket-Extensions", extension)?;
     }
@@ -300,20 +294,20 @@ pub(crate) fn server_response_headers(
 ) -> Result<Vec<Header>, Error> {
     if let Some(protocol) = selected_subprotocol {
         if !offered_subprotocols(request_headers).iter().any(|p| p == protocol) {
-            return Err(Error::InvalidArgument {
-                argument: "selected subprotocol",
-                problem: format!("{} was not offered by the client (RFC 6455 4.2.2)", Quoted(protocol)),
-            });
+            return Err(Error::invalid_argument(
+                "selected subprotocol",
+                format!("{} was not offered by the client (RFC 6455 4.2.2)", Quoted(protocol)),
+            ));
         }
     }
     let offered = offered_extensions(request_headers);
     for extension in selected_extensions {
         let name = extension_name(extension);
         if !offered.iter().any(|o| extension_name(o).eq_ignore_ascii_case(name)) {
-            return Err(Error::InvalidArgument {
-                argument: "selected extension",
-                problem: format!("{} was not offered by the client (RFC 6455 4.2.2)", Quoted(name)),
-            });
+            return Err(Error::invalid_argument(
+                "selected extension",
+                format!("{} was not offered by the client (RFC 6455 4.2.2)", Quoted(name)),
+            ));
         }
         check_header_text("selected extension", "Sec-WebSocket-Extensions", extension)?;
     }

@@ -144,10 +144,10 @@ pub fn parse_response_head(buf: &[u8], limits: &Limits) -> Result<Option<Parsed<
 
 fn check_field(name: &str, value: &str) -> Result<(), Error> {
     if !super::handshake::is_token(name) || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Error::InvalidArgument {
-            argument: "header",
-            problem: format!("{} is not a valid header field (token name, no CR/LF/NUL in value)", Quoted(name)),
-        });
+        return Err(Error::invalid_argument(
+            "header",
+            format!("{} is not a valid header field (token name, no CR/LF/NUL in value)", Quoted(name)),
+        ));
     }
     Ok(())
 }
@@ -167,10 +167,10 @@ fn write_headers(out: &mut Vec<u8>, headers: &[Header]) -> Result<(), Error> {
 /// Serializes `METHOD target HTTP/1.1`, the headers and the blank line.
 pub fn serialize_request_head(method: &str, target: &str, headers: &[Header]) -> Result<Vec<u8>, Error> {
     if !super::handshake::is_token(method) || target.is_empty() || target.bytes().any(|b| b <= b' ' || b == 0x7F) {
-        return Err(Error::InvalidArgument {
-            argument: "request line",
-            problem: format!("{} {} is not a valid method and request target", Quoted(method), Quoted(target)),
-        });
+        return Err(Error::invalid_argument(
+            "request line",
+            format!("{} {} is not a valid method and request target", Quoted(method), Quoted(target)),
+        ));
     }
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(format!("{method} {target} HTTP/1.1\r\n").as_bytes());
@@ -181,10 +181,10 @@ pub fn serialize_request_head(method: &str, target: &str, headers: &[Header]) ->
 /// Serializes `HTTP/1.1 status reason`, the headers and the blank line.
 pub fn serialize_response_head(status: u16, reason: &str, headers: &[Header]) -> Result<Vec<u8>, Error> {
     if !(100..=999).contains(&status) || reason.bytes().any(|b| b == b'\r' || b == b'\n') {
-        return Err(Error::InvalidArgument {
-            argument: "status line",
-            problem: format!("{status} {} is not a valid status and reason", Quoted(reason)),
-        });
+        return Err(Error::invalid_argument(
+            "status line",
+            format!("{status} {} is not a valid status and reason", Quoted(reason)),
+        ));
     }
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
