@@ -475,63 +475,78 @@ impl Property {
                 format!("{} is not a value for {} ({})", value.describe(), spec.label, spec.kind.describe()),
             )
         };
-        let narrow = |n: u64| {
-            u32::try_from(n).map_err(|_| Error::PropertyOutOfRange {
-                property: spec.label,
-                value: n,
-                min: 0,
-                max: u32::MAX as u64,
-            })
-        };
-        // The deflate numbers are small: out of u8 is out of their rows' range.
-        let small = |n: u64| {
-            let (min, max) = match spec.kind {
-                PropertyKind::Integer { min, max } => (min, max),
-                _ => (0, u8::MAX as u64),
-            };
-            u8::try_from(n).map_err(|_| Error::PropertyOutOfRange { property: spec.label, value: n, min, max })
-        };
-        Ok(match (number, value) {
-            (property_type::RECEIVE_BUFFER_SIZE, PropertyValue::Integer(n)) => Property::ReceiveBufferSize(narrow(n)?),
-            (property_type::SEND_BUFFER_SIZE, PropertyValue::Integer(n)) => Property::SendBufferSize(narrow(n)?),
-            (property_type::DISABLE_MASKING, PropertyValue::Bool(on)) => Property::DisableMasking(on),
-            (property_type::ALLOCATED_BUFFER, _) => Property::AllocatedBuffer,
-            (property_type::DISABLE_UTF8_VERIFICATION, PropertyValue::Bool(on)) => {
-                Property::DisableUtf8Verification(on)
-            }
-            (property_type::KEEPALIVE_INTERVAL, PropertyValue::Integer(n)) => Property::KeepAliveInterval(narrow(n)?),
-            (property_type::KEEPALIVE_MODE, PropertyValue::KeepAliveMode(mode)) => Property::KeepAliveMode(mode),
-            (property_type::KEEPALIVE_TIMEOUT, PropertyValue::Integer(n)) => Property::KeepAliveTimeout(narrow(n)?),
-            (property_type::CLOSE_TIMEOUT, PropertyValue::Integer(n)) => Property::CloseTimeout(narrow(n)?),
-            (property_type::HANDSHAKE_TIMEOUT, PropertyValue::Integer(n)) => Property::HandshakeTimeout(narrow(n)?),
-            (property_type::MAX_FRAME_SIZE, PropertyValue::Integer(n)) => Property::MaxFrameSize(n),
-            (property_type::MAX_MESSAGE_SIZE, PropertyValue::Integer(n)) => Property::MaxMessageSize(n),
-            (property_type::MAX_FRAGMENTS, PropertyValue::Integer(n)) => Property::MaxFragments(narrow(n)?),
-            (property_type::MAX_HANDSHAKE_HEADER_BYTES, PropertyValue::Integer(n)) => {
-                Property::MaxHandshakeHeaderBytes(narrow(n)?)
-            }
-            (property_type::MAX_HANDSHAKE_HEADERS, PropertyValue::Integer(n)) => {
-                Property::MaxHandshakeHeaders(narrow(n)?)
-            }
-            (property_type::PER_MESSAGE_DEFLATE, PropertyValue::Bool(on)) => Property::PerMessageDeflate(on),
-            (property_type::DEFLATE_THRESHOLD, PropertyValue::Integer(n)) => Property::DeflateThreshold(narrow(n)?),
-            (property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER, PropertyValue::Bool(on)) => {
-                Property::DeflateServerNoContextTakeover(on)
-            }
-            (property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER, PropertyValue::Bool(on)) => {
-                Property::DeflateClientNoContextTakeover(on)
-            }
-            (property_type::DEFLATE_SERVER_MAX_WINDOW_BITS, PropertyValue::Integer(n)) => {
-                Property::DeflateServerMaxWindowBits(small(n)?)
-            }
-            (property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS, PropertyValue::Integer(n)) => {
-                Property::DeflateClientMaxWindowBits(small(n)?)
-            }
-            (property_type::DEFLATE_LEVEL, PropertyValue::Integer(n)) => Property::DeflateLevel(small(n)?),
-            (property_type::DEFLATE_MEM_LEVEL, PropertyValue::Integer(n)) => Property::DeflateMemLevel(small(n)?),
-            (property_type::INDICATE_PINGS, PropertyValue::Bool(on)) => Property::IndicatePings(on),
-            (property_type::AUTO_PONG, PropertyValue::Bool(on)) => Property::AutoPong(on),
+        // The value's type must be the row's kind (the unsupported allocated buffer takes any, to
+        // be refused as unsupported when applied); the value is then one number for every row.
+        let n = match (spec.kind, value) {
+            (PropertyKind::Integer { .. }, PropertyValue::Integer(n)) => n,
+            (PropertyKind::Bool, PropertyValue::Bool(on)) => on as u64,
+            (PropertyKind::KeepAliveMode, PropertyValue::KeepAliveMode(mode)) => mode as u64,
+            (PropertyKind::Unsupported, _) => 0,
             _ => return Err(wrong()),
+        };
+        let on = n != 0;
+        // Out of the field's type is out of the row's range (checked in full when applied): u32
+        // fields report u32's range, the deflate numbers (u8) their row's.
+        let out_of_range = |max: u64| {
+            let (min, max) = match spec.kind {
+                PropertyKind::Integer { min, max: row_max } if max == u8::MAX as u64 => (min, row_max),
+                _ => (0, max),
+            };
+            Error::PropertyOutOfRange { property: spec.label, value: n, min, max }
+        };
+        let wide = u32::try_from(n).map_err(|_| out_of_range(u32::MAX as u64));
+        let small = u8::try_from(n).map_err(|_| out_of_range(u8::MAX as u64));
+        Ok(match number {
+            property_type::RECEIVE_BUFFER_SIZE => Property::ReceiveBufferSize(wide?),
+            property_type::SEND_BUFFER_SIZE => Property::SendBufferSize(wide?),
+            property_type::DISABLE_MASKING => Property::DisableMasking(on),
+            property_type::ALLOCATED_BUFFER => Property::AllocatedBuffer,
+            property_type::DISABLE_UTF8_VERIFICATION => Property::DisableUtf8Verification(on),
+            property_type::KEEPALIVE_INTERVAL => Property::KeepAliveInterval(wide?),
+            property_type::KEEPALIVE_MODE => {
+                Property::KeepAliveMode(if on { KeepAliveMode::UnsolicitedPong } else { KeepAliveMode::Ping })
+            }
+            property_type::KEEPALIVE_TIMEOUT => Property::KeepAliveTimeout(wide?),
+            property_type::CLOSE_TIMEOUT => Property::CloseTimeout(wide?),
+            property_type::HANDSHAKE_TIMEOUT => Property::HandshakeTimeout(wide?),
+            property_type::MAX_FRAME_SIZE => Property::MaxFrameSize(n),
+            property_type::MAX_MESSAGE_SIZE => Property::MaxMessageSize(n),
+            property_type::MAX_FRAGMENTS => Property::MaxFragments(wide?),
+            property_type::MAX_HANDSHAKE_HEADER_BYTES => Property::MaxHandshakeHeaderBytes(wide?),
+            property_type::MAX_HANDSHAKE_HEADERS => Property::MaxHandshakeHeaders(wide?),
+            property_type::PER_MESSAGE_DEFLATE => Property::PerMessageDeflate(on),
+            property_type::DEFLATE_THRESHOLD => Property::DeflateThreshold(wide?),
+            property_type::DEFLATE_SERVER_NO_CONTEXT_TAKEOVER => Property::DeflateServerNoContextTakeover(on),
+            property_type::DEFLATE_CLIENT_NO_CONTEXT_TAKEOVER => Property::DeflateClientNoContextTakeover(on),
+            property_type::DEFLATE_SERVER_MAX_WINDOW_BITS => Property::DeflateServerMaxWindowBits(small?),
+            property_type::DEFLATE_CLIENT_MAX_WINDOW_BITS => Property::DeflateClientMaxWindowBits(small?),
+            property_type::DEFLATE_LEVEL => Property::DeflateLevel(small?),
+            property_type::DEFLATE_MEM_LEVEL => Property::DeflateMemLevel(small?),
+            property_type::INDICATE_PINGS => Property::IndicatePings(on),
+            property_type::AUTO_PONG => Property::AutoPong(on),
+            _ => return Err(wrong()),
+        })
+    }
+
+    /// The integer a property carries, for the range check of its row.
+    fn integer(&self) -> Option<u64> {
+        Some(match *self {
+            Property::ReceiveBufferSize(n)
+            | Property::SendBufferSize(n)
+            | Property::KeepAliveInterval(n)
+            | Property::KeepAliveTimeout(n)
+            | Property::CloseTimeout(n)
+            | Property::HandshakeTimeout(n)
+            | Property::MaxFragments(n)
+            | Property::MaxHandshakeHeaderBytes(n)
+            | Property::MaxHandshakeHeaders(n)
+            | Property::DeflateThreshold(n) => n as u64,
+            Property::MaxFrameSize(n) | Property::MaxMessageSize(n) => n,
+            Property::DeflateServerMaxWindowBits(n)
+            | Property::DeflateClientMaxWindowBits(n)
+            | Property::DeflateLevel(n)
+            | Property::DeflateMemLevel(n) => n as u64,
+            _ => return None,
         })
     }
 
@@ -696,17 +711,14 @@ impl Config {
     fn apply(&mut self, property: Property) -> Result<(), Error> {
         let spec = property.rule();
         // Every integer is checked against its row's range: one table, one check.
-        let checked = |value: u64| -> Result<u64, Error> {
-            match spec.kind {
-                PropertyKind::Integer { min, max } if value < min || value > max => {
-                    Err(Error::PropertyOutOfRange { property: spec.label, value, min, max })
-                }
-                _ => Ok(value),
+        if let (Some(value), PropertyKind::Integer { min, max }) = (property.integer(), spec.kind) {
+            if value < min || value > max {
+                return Err(Error::PropertyOutOfRange { property: spec.label, value, min, max });
             }
-        };
+        }
         match property {
-            Property::ReceiveBufferSize(size) => self.receive_buffer_size = checked(size as u64)? as u32,
-            Property::SendBufferSize(size) => self.send_buffer_size = checked(size as u64)? as u32,
+            Property::ReceiveBufferSize(size) => self.receive_buffer_size = size,
+            Property::SendBufferSize(size) => self.send_buffer_size = size,
             Property::DisableMasking(on) => self.disable_masking = on,
             Property::AllocatedBuffer => {
                 return Err(Error::UnsupportedProperty {
@@ -715,30 +727,26 @@ impl Config {
                 })
             }
             Property::DisableUtf8Verification(on) => self.disable_utf8_verification = on,
-            Property::KeepAliveInterval(ms) => self.keepalive_interval_ms = checked(ms as u64)? as u32,
+            Property::KeepAliveInterval(ms) => self.keepalive_interval_ms = ms,
             Property::KeepAliveMode(mode) => self.keepalive_mode = mode,
-            Property::KeepAliveTimeout(ms) => self.keepalive_timeout_ms = checked(ms as u64)? as u32,
-            Property::CloseTimeout(ms) => self.close_timeout_ms = checked(ms as u64)? as u32,
-            Property::HandshakeTimeout(ms) => self.handshake_timeout_ms = checked(ms as u64)? as u32,
-            Property::MaxFrameSize(n) => self.limits.max_frame_size = checked(n)?,
-            Property::MaxMessageSize(n) => self.limits.max_message_size = checked(n)?,
-            Property::MaxFragments(n) => self.limits.max_fragments = checked(n as u64)? as u32,
-            Property::MaxHandshakeHeaderBytes(n) => self.limits.max_handshake_header_bytes = checked(n as u64)? as u32,
-            Property::MaxHandshakeHeaders(n) => self.limits.max_handshake_headers = checked(n as u64)? as u32,
+            Property::KeepAliveTimeout(ms) => self.keepalive_timeout_ms = ms,
+            Property::CloseTimeout(ms) => self.close_timeout_ms = ms,
+            Property::HandshakeTimeout(ms) => self.handshake_timeout_ms = ms,
+            Property::MaxFrameSize(n) => self.limits.max_frame_size = n,
+            Property::MaxMessageSize(n) => self.limits.max_message_size = n,
+            Property::MaxFragments(n) => self.limits.max_fragments = n,
+            Property::MaxHandshakeHeaderBytes(n) => self.limits.max_handshake_header_bytes = n,
+            Property::MaxHandshakeHeaders(n) => self.limits.max_handshake_headers = n,
             #[cfg(not(feature = "permessage-deflate"))]
             Property::PerMessageDeflate(true) => return Err(crate::permessage_deflate::not_built()),
             Property::PerMessageDeflate(on) => self.deflate.enabled = on,
-            Property::DeflateThreshold(bytes) => self.deflate.threshold = checked(bytes as u64)? as usize,
+            Property::DeflateThreshold(bytes) => self.deflate.threshold = bytes as usize,
             Property::DeflateServerNoContextTakeover(on) => self.deflate.server_no_context_takeover = on,
             Property::DeflateClientNoContextTakeover(on) => self.deflate.client_no_context_takeover = on,
-            Property::DeflateServerMaxWindowBits(bits) => {
-                self.deflate.server_max_window_bits = Some(checked(bits as u64)? as u8)
-            }
-            Property::DeflateClientMaxWindowBits(bits) => {
-                self.deflate.client_max_window_bits = Some(checked(bits as u64)? as u8)
-            }
-            Property::DeflateLevel(level) => self.deflate.level = checked(level as u64)? as u8,
-            Property::DeflateMemLevel(level) => self.deflate.mem_level = checked(level as u64)? as u8,
+            Property::DeflateServerMaxWindowBits(bits) => self.deflate.server_max_window_bits = Some(bits),
+            Property::DeflateClientMaxWindowBits(bits) => self.deflate.client_max_window_bits = Some(bits),
+            Property::DeflateLevel(level) => self.deflate.level = level,
+            Property::DeflateMemLevel(level) => self.deflate.mem_level = level,
             Property::IndicatePings(on) => self.indicate_pings = on,
             Property::AutoPong(on) => self.auto_pong = on,
         }
