@@ -8,7 +8,7 @@ use crate::config::Role;
 use crate::error::{Error, Quoted};
 use crate::permessage_deflate::{self, PerMessageDeflate, EXTENSION_NAME};
 use crate::state::State;
-use crate::wire::handshake::{self, extension_name, ClientHandshakeResult, Header};
+use crate::wire::handshake::{self, extension_name, same_name, ClientHandshakeResult, Header};
 
 /// How far the opening handshake has come.
 pub(super) enum HandshakePhase {
@@ -192,7 +192,7 @@ impl Handle {
 /// permessage-deflate is negotiated by the engine (`Property::PerMessageDeflate`): offered or
 /// selected by the application as a string, it would claim RSV1 that nothing here would inflate.
 fn refuse_deflate_by_name(argument: &'static str, extensions: &[&str]) -> Result<(), Error> {
-    match extensions.iter().find(|e| extension_name(e).eq_ignore_ascii_case(EXTENSION_NAME)) {
+    match extensions.iter().find(|e| same_name(extension_name(e), EXTENSION_NAME)) {
         Some(extension) => Err(Error::invalid_argument(
             argument,
             format!(

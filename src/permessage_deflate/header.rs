@@ -15,7 +15,7 @@
 //! times; RFC 7230 section 3.2.2 makes that the same as one header whose values are joined by
 //! commas, so the elements of all of them form one list in order.
 
-use crate::wire::handshake::{is_token, Header};
+use crate::wire::handshake::{is_token, same_name, Header};
 
 /// One element of the list: an extension name and its parameters in the order sent. A parameter
 /// without `=` has no value (`server_no_context_takeover`); a quoted value arrives unescaped.
@@ -58,7 +58,7 @@ impl std::fmt::Display for MalformedExtensions {
 pub fn parse_extension_headers(headers: &[Header]) -> Result<Vec<ExtensionElement>, MalformedExtensions> {
     let mut elements = Vec::new();
     for (name, value) in headers {
-        if name.eq_ignore_ascii_case("sec-websocket-extensions") {
+        if same_name(name, "sec-websocket-extensions") {
             elements.extend(parse_extension_list(value)?);
         }
     }

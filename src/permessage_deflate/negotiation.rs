@@ -16,6 +16,7 @@ use super::{zlib_window_bits, DeflateConfig};
 use crate::config::Role;
 use crate::constants::{close_status, hresult};
 use crate::error::{Error, HandshakeRejection};
+use crate::wire::handshake::same_name;
 
 /// The registered extension name (RFC 7692 section 9.1).
 pub const EXTENSION_NAME: &str = "permessage-deflate";
@@ -173,7 +174,7 @@ fn parse_params(element: &ExtensionElement, sender: Sender) -> Result<Params, St
         let key =
             [SERVER_NO_CONTEXT_TAKEOVER, CLIENT_NO_CONTEXT_TAKEOVER, SERVER_MAX_WINDOW_BITS, CLIENT_MAX_WINDOW_BITS]
                 .into_iter()
-                .find(|known| known.eq_ignore_ascii_case(name));
+                .find(|known| same_name(known, name));
         let Some(key) = key else {
             // RFC 7692 7: "an extension parameter not defined for use in an offer / a response".
             return Err(format!("unknown parameter {name:?} (RFC 7692 7)"));
@@ -251,7 +252,7 @@ pub struct ServerNegotiation {
 pub fn server_accept(config: &DeflateConfig, elements: &[ExtensionElement]) -> ServerNegotiation {
     let mut decision = ServerNegotiation::default();
     for (index, element) in elements.iter().enumerate() {
-        if !element.name.eq_ignore_ascii_case(EXTENSION_NAME) {
+        if !same_name(&element.name, EXTENSION_NAME) {
             continue;
         }
         if !config.is_on() {
@@ -366,7 +367,7 @@ pub fn client_check_response(
     config: &DeflateConfig,
     response: &[ExtensionElement],
 ) -> Result<Option<Negotiated>, NegotiationError> {
-    let mut ours = response.iter().filter(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME));
+    let mut ours = response.iter().filter(|e| same_name(&e.name, EXTENSION_NAME));
     let Some(element) = ours.next() else {
         return Ok(None);
     };
