@@ -182,7 +182,7 @@ impl fmt::Display for Violation {
             | Violation::DataFrameInsideMessage { opcode }
             | Violation::CompressedControlFrame { opcode } => write!(f, " (opcode 0x{opcode:X})"),
             Violation::ControlFrameTooLong { length } => write!(f, " ({length} bytes)"),
-            Violation::InvalidCloseCode { code } => write!(f, " ({code})"),
+            Violation::InvalidCloseCode { code } => write!(f, " ({})", u32::from(*code)),
             Violation::FrameTooBig { length, limit } => write!(f, " ({length} > {limit} bytes)"),
             Violation::MessageTooBig { limit } => write!(f, " (limit {limit} bytes)"),
             Violation::TooManyFragments { limit } => write!(f, " (limit {limit} frames)"),
@@ -362,6 +362,9 @@ impl Error {
     }
 }
 
+// Close codes and HTTP statuses (u16) are written as u32, here and at every other u16 in a message
+// (close.rs, http.rs, negotiation.rs): u32's Display is in the wasm anyway (core's panics write
+// usize with it), u16's was 0.26 KB of its own (issue 12's size target).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -396,17 +399,17 @@ impl fmt::Display for Error {
             Error::ProtocolViolation(violation) => write!(
                 f,
                 "peer error: {violation}; closing with {}",
-                violation.close_code()
+                u32::from(violation.close_code())
             ),
             Error::Handshake(rejection) => {
                 if rejection.status != 0 {
-                    write!(f, "peer error: handshake rejected with HTTP {}: {}", rejection.status, rejection.problem)
+                    write!(f, "peer error: handshake rejected with HTTP {}: {}", u32::from(rejection.status), rejection.problem)
                 } else {
                     write!(f, "peer error: handshake response rejected: {}", rejection.problem)
                 }
             }
             Error::MalformedHttp { problem, status } => {
-                write!(f, "peer error: malformed HTTP head ({status}): {problem}")
+                write!(f, "peer error: malformed HTTP head ({}): {problem}", u32::from(*status))
             }
             Error::Timeout { timer, waited_ms } => {
                 write!(f, "peer error: the {} timer ran out after {waited_ms} ms", timer.name())

@@ -356,7 +356,8 @@ impl NegotiationError {
 
 impl std::fmt::Display for NegotiationError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "permessage-deflate response rejected ({}): {}", self.close_code, self.problem)
+        // The code written as u32: one integer formatter fewer in the wasm (see error.rs).
+        write!(f, "permessage-deflate response rejected ({}): {}", u32::from(self.close_code), self.problem)
     }
 }
 

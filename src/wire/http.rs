@@ -180,14 +180,15 @@ pub fn serialize_request_head(method: &str, target: &str, headers: &[Header]) ->
 
 /// Serializes `HTTP/1.1 status reason`, the headers and the blank line.
 pub fn serialize_response_head(status: u16, reason: &str, headers: &[Header]) -> Result<Vec<u8>, Error> {
+    // The status written as u32: one integer formatter fewer in the wasm (see error.rs).
     if !(100..=999).contains(&status) || reason.bytes().any(|b| b == b'\r' || b == b'\n') {
         return Err(Error::invalid_argument(
             "status line",
-            format!("{status} {} is not a valid status and reason", Quoted(reason)),
+            format!("{} {} is not a valid status and reason", u32::from(status), Quoted(reason)),
         ));
     }
     let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+    out.extend_from_slice(format!("HTTP/1.1 {} {reason}\r\n", u32::from(status)).as_bytes());
     write_headers(&mut out, headers)?;
     Ok(out)
 }
