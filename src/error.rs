@@ -177,10 +177,11 @@ impl fmt::Display for Violation {
                 }
                 f.write_str(")")
             }
+            // As u32, whose hex formatter core's panics keep in the wasm anyway (u8's is one more).
             Violation::ReservedOpcode { opcode }
             | Violation::FragmentedControlFrame { opcode }
             | Violation::DataFrameInsideMessage { opcode }
-            | Violation::CompressedControlFrame { opcode } => write!(f, " (opcode 0x{opcode:X})"),
+            | Violation::CompressedControlFrame { opcode } => write!(f, " (opcode 0x{:X})", u32::from(*opcode)),
             Violation::ControlFrameTooLong { length } => write!(f, " ({length} bytes)"),
             Violation::InvalidCloseCode { code } => write!(f, " ({})", u32::from(*code)),
             Violation::FrameTooBig { length, limit } => write!(f, " ({length} > {limit} bytes)"),
