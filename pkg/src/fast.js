@@ -89,15 +89,33 @@ export function useUtf8Check(check) {
   isUtf8 = check;
 }
 
-// Where the copying calls put their results (`out`, `payload`): a fresh Uint8Array by default. On
-// Node, pkg/node.js gives Uint8Arrays over `Buffer.allocUnsafe`, whose allocations under 4 KiB are
-// slices of Node's 8 KiB pool, as Node's own socket reads and ws's messages are: a fresh
-// ArrayBuffer cost 1.2-1.5 us in Node 20 here, half of framing a 1 KiB message (benches/README.md,
-// round 4). A pooled result is the caller's alone, but its `.buffer` is the pool's (use byteOffset
-// and byteLength with it).
+// Where the copying calls put their results (`out`, `payload`). A result of up to
+// SLAB_RESULT_BYTES is carved from a SLAB_BYTES slab, as Node's Buffer pool carves its small
+// Buffers and as ws's messages are slices of the socket's 64 KiB reads: one ArrayBuffer per slab,
+// not per result, where a fresh ArrayBuffer cost 1.2-1.5 us in Node 20 here, half of framing a
+// 1 KiB message (benches/README.md, rounds 4 and 9). A small result is the caller's alone, but its
+// `.buffer` is the slab's (use byteOffset and byteLength with it), and a result kept alive keeps
+// its slab. Larger results get their own memory: on Node pkg/node.js gives `Buffer.allocUnsafe`
+// (no zero fill) through useResultAllocator; elsewhere a slice of wasm memory.
+const SLAB_BYTES = 64 * 1024;
+const SLAB_RESULT_BYTES = 4 * 1024;
 let allocateResult = null;
+let slab = null;
+let slabAt = 0;
 export function useResultAllocator(allocate) {
   allocateResult = allocate;
+  slab = null;
+}
+
+/** `length` bytes (at most SLAB_RESULT_BYTES) of the current slab, 8-aligned; a new slab when full. */
+function fromSlab(length) {
+  if (slab === null || slabAt + length > SLAB_BYTES) {
+    slab = allocateResult === null ? new Uint8Array(SLAB_BYTES) : allocateResult(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const bytes = slab.subarray(slabAt, slabAt + length);
+  slabAt += (length + 7) & ~7;
+  return bytes;
 }
 
 function checkedInJs(bufferType, bytes) {
@@ -325,6 +343,15 @@ export function installFastPaths(glue, build = 'small') {
 
   /** A copy of `length` bytes of wasm memory at `at` that the caller owns (see useResultAllocator). */
   function copyOut(at, length) {
+    if (length <= SLAB_RESULT_BYTES) {
+      const bytes = fromSlab(length);
+      if (length <= 32) {
+        for (let i = 0; i < length; i++) bytes[i] = u8[at + i];
+      } else {
+        bytes.set(u8.subarray(at, at + length));
+      }
+      return bytes;
+    }
     if (allocateResult === null) return u8.slice(at, at + length);
     const bytes = allocateResult(length);
     bytes.set(u8.subarray(at, at + length));
