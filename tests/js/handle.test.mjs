@@ -646,6 +646,29 @@ test('sendAndDrain frames what send and the getAction loop frame, and reports th
   assert.equal(catchError(() => b.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array(1), false)).code, 'INVALID_STATE');
 });
 
+test('copying results are the caller\'s: small ones share slabs but never each other\'s bytes', () => {
+  // Small results (up to 4 KiB) are carved from 64 KiB slabs (pkg/src/fast.js): 600 frames of
+  // 1-4,096 bytes cross several slabs; each must keep its own bytes after every later call.
+  const p = pair({ sendBufferSize: 16 * 1024 });
+  const kept = [];
+  for (let i = 0; i < 600; i++) {
+    const size = [1, 31, 32, 33, 1000, 4000, 4096][i % 7];
+    const data = new Uint8Array(size).fill(i % 256);
+    const r = p.server.sendAndDrain(B.BINARY_MESSAGE, data, false);
+    kept.push({ out: r.out, size, fill: i % 256 });
+  }
+  for (const [i, { out, size, fill }] of kept.entries()) {
+    const header = size < 126 ? 2 : 4; // a server's frames are unmasked
+    assert.equal(out.length, header + size, `result ${i}`);
+    assert.ok(out.subarray(header).every((b) => b === fill), `result ${i} (${size} bytes) kept its bytes`);
+  }
+  const small = kept.filter((k) => k.out.length <= 4096);
+  const slabs = new Set(small.map((k) => k.out.buffer));
+  assert.ok(slabs.size > 1 && slabs.size < small.length / 10, `${slabs.size} slabs for ${small.length} results`);
+  // Results past 4 KiB (a 4,096-byte message and its header) have memory of their own.
+  for (const { out } of kept.filter((k) => k.out.length > 4096)) assert.equal(out.byteLength, out.buffer.byteLength);
+});
+
 test('sendAndDrain through a message larger than the scratch area keeps its views right', () => {
   const p = pair({ sendBufferSize: 4096 });
   const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
