@@ -4,6 +4,7 @@
 //   (when WASMTIME_HOST and COMPONENT name a built host and component).
 // Prints echoed messages/s per server and the ratios to ws.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -56,10 +57,36 @@ function runLoad(port, size, connections, inFlight) {
   });
 }
 
+/**
+ * A process's user and system CPU so far in microseconds, from /proc (Linux), or null elsewhere:
+ * taken around the counted seconds (the load generator prints when they start and end).
+ */
+function processCpu(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const tick = 1e6 / CLOCK_TICKS;
+    return { user: Number(fields[11]) * tick, system: Number(fields[12]) * tick };
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
+
 async function measure(server, [, size, connections, inFlight]) {
   const { child, port, log } = await startServer(server);
   try {
-    return (await runLoad(port, size, connections, inFlight)).rate;
+    const before = processCpu(child.pid);
+    const result = await runLoad(port, size, connections, inFlight);
+    const after = processCpu(child.pid);
+    // The warm-up second is in the server's CPU and not in the count: it is counted as a share
+    // of the whole run (an estimate, good to a few per cent at a steady rate).
+    const share = result.seconds / (result.seconds + WARMUP);
+    const perMessage = (us) => (us * share) / result.messages;
+    result.serverCpu = before && after ? { user: perMessage(after.user - before.user), system: perMessage(after.system - before.system) } : null;
+    result.loadCpu = { user: result.cpu.user / result.messages, system: result.cpu.system / result.messages };
+    result.busy = before && after ? ((after.user - before.user + after.system - before.system) * share) / (result.seconds * 1e6) : null;
+    result.loadBusy = (result.cpu.user + result.cpu.system) / (result.seconds * 1e6);
+    return result;
   } catch (e) {
     throw new Error(`${server.name}: ${e.message}\n${log()}`);
   } finally {
@@ -78,12 +105,29 @@ console.log(`echo over loopback on ${cpus()[0].model} x${cpus().length}, Node ${
 const header = ['case'.padEnd(24), ...servers.map((s) => s.name.padStart(15)), ...servers.slice(1).map((s) => `${s.name.split(' ')[0]}/ws`.padStart(14))];
 if (servers.length > 2) header.push('wasmtime/Node'.padStart(14));
 console.log(header.join(' '));
+const cpuRows = [];
 for (const c of cases) {
-  const best = servers.map(() => 0);
+  const best = servers.map(() => null);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, server] of servers.entries()) best[i] = Math.max(best[i], await measure(server, c));
+    for (const [i, server] of servers.entries()) {
+      const result = await measure(server, c);
+      if (best[i] === null || result.rate > best[i].rate) best[i] = result;
+    }
   }
-  const cells = [c[0].padEnd(24), ...best.map((r) => `${Math.round(r)} msg/s`.padStart(15)), ...best.slice(1).map((r) => (r / best[0]).toFixed(2).padStart(14))];
-  if (servers.length > 2) cells.push((best[2] / best[1]).toFixed(2).padStart(14));
+  const rates = best.map((r) => r.rate);
+  const cells = [c[0].padEnd(24), ...rates.map((r) => `${Math.round(r)} msg/s`.padStart(15)), ...rates.slice(1).map((r) => (r / rates[0]).toFixed(2).padStart(14))];
+  if (servers.length > 2) cells.push((rates[2] / rates[1]).toFixed(2).padStart(14));
   console.log(cells.join(' '));
+  cpuRows.push([c[0], best]);
+}
+// Where each best run's time went: CPU per echoed message of the server and of the load generator
+// (user + system microseconds), and how busy each was (1.00 = a whole core). A server near 1.00
+// was the wall; system time is the kernel's TCP work, which no server in user space avoids.
+console.log('CPU per echoed message, us user + system (busy: cores used), in the best run above:');
+console.log(['case'.padEnd(24), ...servers.map((s) => s.name.padStart(30)), 'load generator with each'.padStart(26)].join(' '));
+const us = (cpu) => (cpu ? `${cpu.user.toFixed(1)} + ${cpu.system.toFixed(1)}` : 'n/a');
+for (const [name, best] of cpuRows) {
+  const cells = best.map((r) => `${us(r.serverCpu)} (${r.busy === null ? 'n/a' : r.busy.toFixed(2)})`.padStart(30));
+  const load = best.map((r) => r.loadBusy.toFixed(2)).join(' / ');
+  console.log([name.padEnd(24), ...cells, load.padStart(26)].join(' '));
 }

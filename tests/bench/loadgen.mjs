@@ -133,9 +133,13 @@ for (const { socket, rest } of opened) {
 await new Promise((r) => setTimeout(r, warmup * 1000));
 counting = true;
 const start = process.hrtime.bigint();
+const cpuStart = process.cpuUsage();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
 counting = false;
-console.log(JSON.stringify({ messages: echoed, seconds: elapsed, rate: echoed / elapsed }));
+// This process's own CPU over the counted seconds (user and system, microseconds): with the
+// server's (echo.mjs) it says which side was the wall.
+const cpu = process.cpuUsage(cpuStart);
+console.log(JSON.stringify({ messages: echoed, seconds: elapsed, rate: echoed / elapsed, cpu }));
 for (const { socket } of opened) socket.destroy();
 process.exit(0);
