@@ -21,8 +21,8 @@ setDeflateLoader(() => new WebAssembly.Module(readFileSync(DEFLATE_WASM_URL)));
 // Text sends of 256 bytes and more are UTF-8-checked by Node (simdutf), not in wasm (src/fast.js).
 // Without it (Node before 18.14) the engine checks.
 if (typeof nodeBuffer.isUtf8 === 'function') useUtf8Check(nodeBuffer.isUtf8);
-// The memory for the copying calls' results (src/fast.js): the slabs small results are carved from
-// and large results, as Uint8Arrays over Buffer.allocUnsafe's (no zero fill).
+// Memory for the copying calls' results (src/fast.js), both the slabs small results are carved
+// from and each large result: Uint8Arrays over Buffer.allocUnsafe (no zero fill).
 useResultAllocator((length) => {
   const pooled = nodeBuffer.Buffer.allocUnsafe(length);
   return new Uint8Array(pooled.buffer, pooled.byteOffset, length);

@@ -107,7 +107,10 @@ export function useResultAllocator(allocate) {
   slab = null;
 }
 
-/** `length` bytes (at most SLAB_RESULT_BYTES) of the current slab, 8-aligned; a new slab when full. */
+/**
+ * `length` bytes (at most SLAB_RESULT_BYTES) of the current slab, a new slab when it is full. Each
+ * starts 8-aligned, as Node's pool aligns its slices, so a result can be viewed as a wider array.
+ */
 function fromSlab(length) {
   if (slab === null || slabAt + length > SLAB_BYTES) {
     slab = allocateResult === null ? new Uint8Array(SLAB_BYTES) : allocateResult(SLAB_BYTES);
