@@ -90,12 +90,13 @@ export function useUtf8Check(check) {
 }
 
 // Where the copying calls put their results (`out`, `payload`). A result of up to
-// SLAB_RESULT_BYTES is carved from a SLAB_BYTES slab, as Node's Buffer pool carves its small
-// Buffers and as ws's messages are slices of the socket's 64 KiB reads: one ArrayBuffer per slab,
-// not per result, where a fresh ArrayBuffer cost 1.2-1.5 us in Node 20 here, half of framing a
-// 1 KiB message (benches/README.md, rounds 4 and 9). A small result is the caller's alone, but its
-// `.buffer` is the slab's (use byteOffset and byteLength with it), and a result kept alive keeps
-// its slab. Larger results get their own memory: on Node pkg/node.js gives `Buffer.allocUnsafe`
+// SLAB_RESULT_BYTES is carved from a SLAB_BYTES slab shared by every handle, as Node's Buffer
+// pool carves its small Buffers (8 KiB) and as ws's messages are slices of the socket's reads (up
+// to 64 KiB): one ArrayBuffer per slab, not per result, where a fresh ArrayBuffer cost 1.2-1.5 us
+// in Node 20 here, half of framing a 1 KiB message (benches/README.md, rounds 4 and 9). A small
+// result is the caller's alone, but its `.buffer` is the slab's (use byteOffset and byteLength
+// with it), and a result kept alive keeps its slab: at worst 64 KiB for each small result kept
+// from a slab's worth of traffic. Larger results get their own memory: on Node pkg/node.js gives `Buffer.allocUnsafe`
 // (no zero fill) through useResultAllocator; elsewhere a slice of wasm memory.
 const SLAB_BYTES = 64 * 1024;
 const SLAB_RESULT_BYTES = 4 * 1024;
