@@ -89,15 +89,15 @@ export function useUtf8Check(check) {
   isUtf8 = check;
 }
 
-// Where the copying calls put their results (`out`, `payload`). A result of up to
-// SLAB_RESULT_BYTES is carved from a SLAB_BYTES slab shared by every handle, as Node's Buffer
-// pool carves its small Buffers (8 KiB) and as ws's messages are slices of the socket's reads (up
-// to 64 KiB): one ArrayBuffer per slab, not per result, where a fresh ArrayBuffer cost 1.2-1.5 us
-// in Node 20 here, half of framing a 1 KiB message (benches/README.md, rounds 4 and 9). A small
-// result is the caller's alone, but its `.buffer` is the slab's (use byteOffset and byteLength
-// with it), and a result kept alive keeps its slab: at worst 64 KiB for each small result kept
-// from a slab's worth of traffic. Larger results get their own memory: on Node pkg/node.js gives `Buffer.allocUnsafe`
-// (no zero fill) through useResultAllocator; elsewhere a slice of wasm memory.
+// Where the copying calls put their results. A frame (`out`) of up to SLAB_RESULT_BYTES is carved
+// from a SLAB_BYTES slab shared by every handle: one ArrayBuffer per slab, not per frame, where a
+// fresh ArrayBuffer cost 1.2-1.5 us in Node 20 here, half of framing a 1 KiB message, and Node's
+// 8 KiB Buffer pool makes one every seventh 1 KiB frame (benches/README.md, rounds 4 and 9). Its
+// `.buffer` is the slab's (use byteOffset and byteLength with it); a frame is written and let go,
+// so slabs do not pile up. Payloads, which applications keep as messages, and larger frames get
+// memory of their own, so a kept message keeps no more than itself (on Node, small ones share
+// Node's 8 KiB pool): pkg/node.js gives `Buffer.allocUnsafe` (no zero fill) through
+// useResultAllocator; elsewhere a slice of wasm memory.
 const SLAB_BYTES = 64 * 1024;
 const SLAB_RESULT_BYTES = 4 * 1024;
 let allocateResult = null;
@@ -345,9 +345,12 @@ export function installFastPaths(glue, build = 'small') {
     return v;
   }
 
-  /** A copy of `length` bytes of wasm memory at `at` that the caller owns (see useResultAllocator). */
-  function copyOut(at, length) {
-    if (length <= SLAB_RESULT_BYTES) {
+  /**
+   * A copy of `length` bytes of wasm memory at `at` that the caller owns (see useResultAllocator);
+   * from a slab when `slabbed` and small.
+   */
+  function copyOut(at, length, slabbed) {
+    if (slabbed && length <= SLAB_RESULT_BYTES) {
       const bytes = fromSlab(length);
       if (length <= 32) {
         for (let i = 0; i < length; i++) bytes[i] = u8[at + i];
@@ -369,8 +372,10 @@ export function installFastPaths(glue, build = 'small') {
     const outLen = u32[r + OUT_LEN];
     const payloadLen = u32[r + PAYLOAD_LEN];
     const eventsLen = u32[r + EVENTS_LEN];
-    const out = outLen === 0 ? NO_BYTES : copyOut(u32[r + OUT_PTR], outLen);
-    const payload = payloadLen === 0 ? NO_BYTES : copyOut(u32[r + PAYLOAD_PTR], payloadLen);
+    // Frames from slabs (they go to the network and are let go); payloads, which applications
+    // keep as messages, each in memory of its own (on Node, small ones in Node's 8 KiB pool).
+    const out = outLen === 0 ? NO_BYTES : copyOut(u32[r + OUT_PTR], outLen, true);
+    const payload = payloadLen === 0 ? NO_BYTES : copyOut(u32[r + PAYLOAD_PTR], payloadLen, false);
     let events = NO_EVENTS;
     if (eventsLen !== 0) {
       const at = u32[r + EVENTS_PTR] >>> 3;

@@ -646,9 +646,9 @@ test('sendAndDrain frames what send and the getAction loop frame, and reports th
   assert.equal(catchError(() => b.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array(1), false)).code, 'INVALID_STATE');
 });
 
-test('copying results are the caller\'s: small ones share slabs but never each other\'s bytes', () => {
-  // Small results (up to 4 KiB) are carved from 64 KiB slabs (pkg/src/fast.js): 600 frames of
-  // 1-4,096 bytes cross several slabs; each must keep its own bytes after every later call.
+test('copying results are the caller\'s: small frames share slabs but never each other\'s bytes', () => {
+  // Frames of up to 4 KiB are carved from 64 KiB slabs (pkg/src/fast.js): 600 frames of 1-4,096
+  // bytes cross several slabs; each must keep its own bytes after every later call.
   const p = pair({ sendBufferSize: 16 * 1024 });
   const kept = [];
   for (let i = 0; i < 600; i++) {
@@ -665,8 +665,17 @@ test('copying results are the caller\'s: small ones share slabs but never each o
   const small = kept.filter((k) => k.out.length <= 4096);
   const slabs = new Set(small.map((k) => k.out.buffer));
   assert.ok(slabs.size > 1 && slabs.size < small.length / 10, `${slabs.size} slabs for ${small.length} results`);
-  // Results past 4 KiB (a 4,096-byte message and its header) have memory of their own.
+  // Frames past 4 KiB (a 4,096-byte message and its header) have memory of their own.
   for (const { out } of kept.filter((k) => k.out.length > 4096)) assert.equal(out.byteLength, out.buffer.byteLength);
+  // Payloads, which applications keep as messages, never lie in a slab: a kept message keeps no
+  // 64 KiB slab alive (on Node a small one shares Node's 8 KiB pool).
+  const wire = p.client.sendAndDrain(B.BINARY_MESSAGE, new Uint8Array(16).fill(9), false).out;
+  p.server.receive();
+  const held = p.server.drain(true);
+  p.server.completeReceive(held.receiveId, wire);
+  const got = p.server.drain(true);
+  assert.deepEqual([...got.payload], new Array(16).fill(9));
+  assert.ok(!slabs.has(got.payload.buffer) && got.payload.buffer.byteLength < 64 * 1024, `payload in a ${got.payload.buffer.byteLength}-byte buffer`);
 });
 
 test('sendAndDrain through a message larger than the scratch area keeps its views right', () => {
