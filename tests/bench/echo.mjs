@@ -60,9 +60,11 @@ function runLoad(port, size, connections, inFlight) {
   });
 }
 
+const CLOCK_TICKS = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
+
 /**
- * A process's user and system CPU so far in microseconds, from /proc (Linux), or null elsewhere:
- * taken around the counted seconds (the load generator prints when they start and end).
+ * A process's user and system CPU so far in microseconds, from /proc (Linux), or null elsewhere;
+ * `measure` takes it around the load generator's whole run.
  */
 function processCpu(pid) {
   try {
@@ -73,7 +75,6 @@ function processCpu(pid) {
     return null;
   }
 }
-const CLOCK_TICKS = 100; // USER_HZ: 100 on Linux for every architecture Node runs on
 
 async function measure(server, [, size, connections, inFlight]) {
   const { child, port, log } = await startServer(server);
@@ -81,12 +82,12 @@ async function measure(server, [, size, connections, inFlight]) {
     const before = processCpu(child.pid);
     const result = await runLoad(port, size, connections, inFlight);
     const after = processCpu(child.pid);
-    // The warm-up second is in the server's CPU and not in the count: it is counted as a share
-    // of the whole run (an estimate, good to a few per cent at a steady rate).
+    // The server's CPU covers the handshakes and the warm-up second too, which the count does
+    // not: the counted seconds' share of the run is taken (an estimate, good to a few per cent at
+    // a steady rate). The load generator measures its counted seconds itself.
     const share = result.seconds / (result.seconds + WARMUP);
     const perMessage = (us) => (us * share) / result.messages;
     result.serverCpu = before && after ? { user: perMessage(after.user - before.user), system: perMessage(after.system - before.system) } : null;
-    result.loadCpu = { user: result.cpu.user / result.messages, system: result.cpu.system / result.messages };
     result.busy = before && after ? ((after.user - before.user + after.system - before.system) * share) / (result.seconds * 1e6) : null;
     result.loadBusy = (result.cpu.user + result.cpu.system) / (result.seconds * 1e6);
     return result;
