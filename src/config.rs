@@ -480,7 +480,8 @@ impl Property {
         let n = match (spec.kind, value) {
             (PropertyKind::Integer { .. }, PropertyValue::Integer(n)) => n,
             (PropertyKind::Bool, PropertyValue::Bool(on)) => on as u64,
-            (PropertyKind::KeepAliveMode, PropertyValue::KeepAliveMode(mode)) => mode as u64,
+            // The mode itself is taken from `value` below.
+            (PropertyKind::KeepAliveMode, PropertyValue::KeepAliveMode(_)) => 0,
             (PropertyKind::Unsupported, _) => 0,
             _ => return Err(wrong()),
         };
@@ -503,9 +504,10 @@ impl Property {
             property_type::ALLOCATED_BUFFER => Property::AllocatedBuffer,
             property_type::DISABLE_UTF8_VERIFICATION => Property::DisableUtf8Verification(on),
             property_type::KEEPALIVE_INTERVAL => Property::KeepAliveInterval(wide?),
-            property_type::KEEPALIVE_MODE => {
-                Property::KeepAliveMode(if on { KeepAliveMode::UnsolicitedPong } else { KeepAliveMode::Ping })
-            }
+            property_type::KEEPALIVE_MODE => match value {
+                PropertyValue::KeepAliveMode(mode) => Property::KeepAliveMode(mode),
+                _ => return Err(wrong()),
+            },
             property_type::KEEPALIVE_TIMEOUT => Property::KeepAliveTimeout(wide?),
             property_type::CLOSE_TIMEOUT => Property::CloseTimeout(wide?),
             property_type::HANDSHAKE_TIMEOUT => Property::HandshakeTimeout(wide?),
