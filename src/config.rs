@@ -890,6 +890,20 @@ mod tests {
     }
 
     #[test]
+    fn booleans_and_keep_alive_modes_arrive_as_given() {
+        for mode in [KeepAliveMode::Ping, KeepAliveMode::UnsolicitedPong] {
+            let property = Property::from_value(property_type::KEEPALIVE_MODE, PropertyValue::KeepAliveMode(mode));
+            assert_eq!(property.unwrap(), Property::KeepAliveMode(mode));
+        }
+        let wrong = Property::from_value(property_type::KEEPALIVE_MODE, PropertyValue::Bool(true));
+        assert_eq!(wrong.unwrap_err().code(), "INVALID_ARGUMENT");
+        for on in [false, true] {
+            let property = Property::from_value(property_type::AUTO_PONG, PropertyValue::Bool(on));
+            assert_eq!(property.unwrap(), Property::AutoPong(on));
+        }
+    }
+
+    #[test]
     fn every_property_has_its_row() {
         let all = [
             Property::ReceiveBufferSize(4096),
